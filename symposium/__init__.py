@@ -1,0 +1,114 @@
+"""symposium: registration for symposia, workshops and themed group sessions."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask, render_template, request
+from flask_babel import get_locale
+
+from symposium.config import (
+    ENV_KEYS,
+    ROOT,
+    ConfigError,
+    Defaults,
+    default_database_url,
+    normalise_database_url,
+)
+from symposium.extensions import babel, csrf, db, migrate
+
+__all__ = ["ConfigError", "create_app"]
+
+LANG_COOKIE = "lang"
+
+
+def create_app(config: Mapping[str, Any] | None = None, instance_path: str | None = None) -> Flask:
+    """Build the app: defaults < instance/config.py < environment < ``config``."""
+    app = Flask(
+        __name__,
+        instance_path=instance_path or str(ROOT / "instance"),
+        instance_relative_config=True,
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+    )
+    app.config.from_object(Defaults)
+    app.config.from_pyfile("config.py", silent=True)
+    for key in ENV_KEYS:
+        if os.environ.get(key):
+            app.config[key] = os.environ[key]
+    if config:
+        app.config.update(config)
+
+    url = app.config.get("DATABASE_URL") or default_database_url(app.instance_path)
+    app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(url)
+    if not app.config.get("SECRET_KEY"):
+        if not (app.debug or app.testing):
+            raise ConfigError(
+                "SECRET_KEY is not set. Set the SECRET_KEY environment variable or add "
+                "SECRET_KEY = '…' to instance/config.py (generate one with "
+                "`python -c 'import secrets; print(secrets.token_hex(32))'`), "
+                "or run with --debug for local development."
+            )
+        app.config["SECRET_KEY"] = "insecure-development-key"
+    if url.startswith("sqlite"):
+        os.makedirs(app.instance_path, exist_ok=True)
+
+    app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(ROOT / "symposium" / "translations"))
+    db.init_app(app)
+    migrate.init_app(
+        app,
+        db,
+        directory=str(ROOT / "symposium" / "migrations"),
+        render_as_batch=True,  # SQLite can only ALTER a table by copying it
+        compare_type=True,
+    )
+    babel.init_app(app, locale_selector=select_locale)
+    csrf.init_app(app)
+
+    from symposium import filters
+    from symposium.blueprints import programme
+    from symposium.cli import register_cli
+
+    filters.register(app)
+    app.register_blueprint(programme.bp)
+    register_cli(app)
+    _register_language_switch(app)
+    _register_error_pages(app)
+    return app
+
+
+def select_locale() -> str:
+    """``?lang=`` first, then the remembered choice, then Accept-Language; Dutch by default."""
+    from flask import current_app
+
+    languages = current_app.config["LANGUAGES"]
+    for choice in (request.args.get("lang"), request.cookies.get(LANG_COOKIE)):
+        if choice in languages:
+            return choice
+    return request.accept_languages.best_match(languages) or languages[0]
+
+
+def _register_language_switch(app: Flask) -> None:
+    @app.after_request
+    def remember_language(response):  # type: ignore[no-untyped-def]
+        choice = request.args.get("lang")
+        if choice in app.config["LANGUAGES"] and request.cookies.get(LANG_COOKIE) != choice:
+            response.set_cookie(
+                LANG_COOKIE, choice, max_age=365 * 24 * 3600, samesite="Lax", httponly=True
+            )
+        response.headers.setdefault("Content-Language", str(get_locale()))
+        response.vary.add("Accept-Language")
+        response.vary.add("Cookie")
+        return response
+
+
+def _register_error_pages(app: Flask) -> None:
+    @app.errorhandler(404)
+    def not_found(error):  # type: ignore[no-untyped-def]
+        return render_template("errors/404.html"), 404
+
+    @app.errorhandler(500)
+    def server_error(error):  # type: ignore[no-untyped-def]
+        return render_template("errors/500.html"), 500

@@ -1,0 +1,78 @@
+"""Public programme pages: upcoming events, an event's timeline, one session."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, render_template, request
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import SelectField
+
+from symposium import clock
+from symposium.extensions import db
+from symposium.filters import localised_name
+from symposium.models import Event, Session
+from symposium.services import programme
+
+bp = Blueprint("programme", __name__)
+
+
+class ProgrammeFilterForm(FlaskForm):
+    """GET filter on the programme; it changes nothing, so it carries no CSRF token."""
+
+    class Meta:
+        csrf = False
+
+    theme = SelectField(_l("Theme"), choices=[], default="")
+    profession = SelectField(_l("Profession"), choices=[], default="")
+
+
+def _load_event(slug: str) -> Event:
+    event = programme.public_event(db.session, slug)
+    if event is None:
+        abort(404)
+    return event
+
+
+@bp.get("/")
+def index() -> str:
+    events = programme.upcoming_events(db.session, clock.now())
+    return render_template("programme/index.html", events=events)
+
+
+@bp.get("/events/<slug>/")
+def event(slug: str) -> str:
+    event = _load_event(slug)
+    themes = programme.event_themes(event)
+    professions = programme.admitted_professions(db.session, event)
+    form = ProgrammeFilterForm(request.args)
+    form.theme.choices = [("", _l("All themes"))] + [(t.code, localised_name(t)) for t in themes]
+    form.profession.choices = [("", _l("All professions"))] + [
+        (p.code, localised_name(p)) for p in professions
+    ]
+    theme = profession = None
+    if form.validate():
+        theme = next((t for t in themes if t.code == form.theme.data), None)
+        profession = next((p for p in professions if p.code == form.profession.data), None)
+    sessions = programme.filter_sessions(event.sessions, theme, profession)
+    return render_template(
+        "programme/event.html",
+        event=event,
+        form=form,
+        filtered=theme is not None or profession is not None,
+        days=programme.timeline(sessions, event.timezone),
+        places_left=programme.places_left(event.sessions),
+    )
+
+
+@bp.get("/events/<slug>/sessions/<int:session_id>")
+def session(slug: str, session_id: int) -> str:
+    event = _load_event(slug)
+    found: Session | None = next((s for s in event.sessions if s.id == session_id), None)
+    if found is None:
+        abort(404)
+    return render_template(
+        "programme/session.html",
+        event=event,
+        session=found,
+        places_left=programme.places_left([found]),
+    )

@@ -1,0 +1,58 @@
+"""Command-line entry points: ``flask --app symposium load-event FILE`` and ``demo``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+from flask_migrate import upgrade
+from sqlalchemy import inspect
+
+from symposium.config import ROOT
+from symposium.extensions import db
+from symposium.services.event_files import EventFileError, load_event_file
+
+EXAMPLES = ROOT / "examples"
+
+
+def _require_schema() -> None:
+    if not inspect(db.engine).has_table("events"):
+        raise click.ClickException(
+            "the database has no tables yet; run `flask --app symposium db upgrade` first"
+        )
+
+
+def _load(path: Path | str) -> None:
+    try:
+        result = load_event_file(db.session, path)
+    except EventFileError as exc:
+        db.session.rollback()
+        click.echo(f"{path}: not loaded, {len(exc.problems)} problem(s):", err=True)
+        for problem in exc.problems:
+            click.echo(f"  {problem}", err=True)
+        raise click.exceptions.Exit(1) from exc
+    db.session.commit()
+    click.echo(result.summary())
+
+
+def register_cli(app: Flask) -> None:
+    @app.cli.command("load-event")
+    @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+    def load_event(path: Path) -> None:
+        """Create or update the event described by a TOML file (see docs/event-file.md)."""
+        _require_schema()
+        _load(path)
+
+    @app.cli.command("demo")
+    @click.option("--host", default="127.0.0.1", show_default=True)
+    @click.option("--port", default=5000, show_default=True)
+    @click.option("--serve/--no-serve", default=True, help="Start the web server afterwards.")
+    def demo(host: str, port: int, serve: bool) -> None:
+        """Create or upgrade the database, load examples/*.toml and serve the app."""
+        upgrade()
+        for path in sorted(EXAMPLES.glob("*.toml")):
+            _load(path)
+        if serve:
+            click.echo(f"Serving on http://{host}:{port}/ (Ctrl+C stops)")
+            current_app.run(host=host, port=port, use_reloader=False)

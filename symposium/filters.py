@@ -1,0 +1,46 @@
+"""Jinja filters that show instants in the event's own time zone and language."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date, format_time
+from flask import Flask
+from flask_babel import get_locale
+
+
+def local(value: datetime, zone: str) -> datetime:
+    """The instant ``value`` on the wall clock of ``zone``."""
+    return value.astimezone(ZoneInfo(zone))
+
+
+def local_time(value: datetime | None, zone: str) -> str:
+    if value is None:
+        return ""
+    return format_time(local(value, zone), "HH:mm", locale=get_locale())
+
+
+def local_date(value: datetime | None, zone: str, fmt: str = "full") -> str:
+    if value is None:
+        return ""
+    return format_date(local(value, zone).date(), fmt, locale=get_locale())
+
+
+def day(value: date) -> str:
+    """A calendar day, e.g. "donderdag 18 maart 2027"."""
+    return format_date(value, "full", locale=get_locale())
+
+
+def localised_name(obj: object) -> str:
+    """Name of a catalogue entry (profession, theme) in the current language."""
+    return obj.name(str(get_locale()))  # type: ignore[attr-defined]
+
+
+def register(app: Flask) -> None:
+    app.add_template_filter(local_time)
+    app.add_template_filter(local_date)
+    app.add_template_filter(day)
+    app.add_template_filter(localised_name, "name")
+    app.add_template_global(local, "local")
+    app.add_template_global(get_locale)

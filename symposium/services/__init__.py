@@ -1,0 +1,1 @@
+"""Business rules: plain functions taking a database session and arguments."""

@@ -1,0 +1,134 @@
+"""Fixtures: the suite runs on SQLite, or on PostgreSQL when TEST_DATABASE_URL is set.
+
+The schema is built once per run by the Alembic migrations (so every test also exercises
+them); each test then starts from empty tables plus the catalogue.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from flask import Flask, g, has_app_context
+from flask.testing import FlaskClient
+from flask_migrate import upgrade
+from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy import create_engine, text
+
+from symposium import create_app
+from symposium.config import ROOT, normalise_database_url
+from symposium.extensions import db as _db
+from symposium.models import Base
+from symposium.services.catalogue import ensure_catalogue
+
+EXAMPLES = ROOT / "examples"
+
+
+class FrozenClock:
+    """An injectable clock: tests set ``now`` instead of sleeping or patching."""
+
+    def __init__(self, now: datetime):
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+class FreshContextClient(FlaskClient):
+    """A test client whose every request starts with an empty ``g``.
+
+    The ``db`` fixture keeps an app context pushed for the whole test, and Flask reuses a
+    pushed app context for requests, so without this ``g`` (and Flask-Babel's cached locale)
+    would leak from one request into the next, which never happens in production.
+    """
+
+    def open(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if has_app_context():
+            vars(g).clear()
+        return super().open(*args, **kwargs)
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    url = os.environ.get("TEST_DATABASE_URL")
+    if not url:
+        return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
+    url = normalise_database_url(url)
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+    return url
+
+
+def make_app(database_url: str, **config: object) -> Flask:
+    return create_app(
+        {"TESTING": True, "SECRET_KEY": "test", "DATABASE_URL": database_url, **config}
+    )
+
+
+@pytest.fixture(scope="session")
+def migrated_url(database_url: str) -> str:
+    app = make_app(database_url)
+    with app.app_context():
+        upgrade()
+        _db.engine.dispose()
+    return database_url
+
+
+@pytest.fixture
+def clock() -> FrozenClock:
+    return FrozenClock(datetime(2026, 11, 23, 12, 0, tzinfo=UTC))
+
+
+@pytest.fixture
+def app(migrated_url: str, clock: FrozenClock) -> Iterator[Flask]:
+    app = make_app(migrated_url, CLOCK=clock)
+    app.test_client_class = FreshContextClient
+    with app.app_context():
+        empty_tables()
+        ensure_catalogue(_db.session)
+        _db.session.commit()
+    yield app
+    with app.app_context():
+        _db.session.remove()
+        _db.engine.dispose()
+
+
+def empty_tables() -> None:
+    tables = Base.metadata.sorted_tables
+    if _db.engine.dialect.name == "postgresql":
+        names = ", ".join(t.name for t in tables)
+        _db.session.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    else:
+        for table in reversed(tables):
+            _db.session.execute(table.delete())
+    _db.session.commit()
+
+
+@pytest.fixture
+def db(app: Flask) -> Iterator[SQLAlchemy]:
+    with app.app_context():
+        yield _db
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def load_example(app: Flask):  # type: ignore[no-untyped-def]
+    """Load an example file through the CLI, as an organiser would."""
+
+    def load(name: str | Path) -> str:
+        path = name if isinstance(name, Path) else EXAMPLES / name
+        result = app.test_cli_runner().invoke(args=["load-event", str(path)])
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    return load

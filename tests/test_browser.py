@@ -1,0 +1,67 @@
+"""Browser flows in Debian's Chromium, driven by Playwright."""
+
+import os
+import shutil
+import threading
+from collections.abc import Iterator
+
+import pytest
+from werkzeug.serving import make_server
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+
+if not os.path.exists(CHROMIUM):
+    if os.environ.get("REQUIRE_BROWSER"):
+        raise RuntimeError(f"REQUIRE_BROWSER is set but Chromium is not at {CHROMIUM}")
+    pytest.skip(
+        "Chromium is not installed (apt-get install chromium); browser tests skipped",
+        allow_module_level=True,
+    )
+
+sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+
+
+@pytest.fixture
+def live_server(app) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join()
+
+
+@pytest.fixture
+def page(live_server) -> Iterator["sync_api.Page"]:  # type: ignore[no-untyped-def]
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync", "--no-first-run",
+            ],
+        )  # fmt: skip
+        context = browser.new_context(locale="nl-NL", viewport={"width": 390, "height": 844})
+        yield context.new_page()
+        browser.close()
+
+
+def test_7roses_programme_shows_both_workshop_rounds(page, live_server, load_example) -> None:
+    load_example("7roses-symposium.toml")
+    page.goto(f"{live_server}/")
+    page.get_by_role("link", name="7ROSES", exact=False).first.click()
+    page.wait_for_url("**/events/7roses-2027/")
+    assert page.locator("html").get_attribute("lang") == "nl"
+    rounds = page.locator("section.slot-parallel")
+    assert rounds.count() >= 2
+    for i in range(2):
+        block = rounds.nth(i)
+        assert block.locator(".round-title").inner_text().strip()
+        assert block.locator("article.session-card").count() == 4
+    # On a phone-sized screen the cards stack instead of overflowing the page.
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390
+
+    page.get_by_role("link", name="English").click()
+    assert page.locator("html").get_attribute("lang") == "en"
+    assert page.get_by_role("heading", name="Programme").is_visible()

@@ -1,0 +1,208 @@
+"""Loading event definition files: create, update in place, refuse bad files whole."""
+
+import tomllib
+from pathlib import Path
+
+import tomli_w
+from sqlalchemy import select
+
+from symposium.models import Base, Event, Meeting, Session
+from tests.conftest import EXAMPLES
+
+SERIES_EVENT = """
+slug = "groepen"
+title = "Groepen"
+status = "published"
+starts_at = 2027-03-01T09:00:00
+ends_at = 2027-04-30T22:00:00
+
+[[sessions]]
+key = "eenzaamheid"
+kind = "group"
+title = "Eenzaamheid"
+capacity = 12
+themes = ["eenzaamheid"]
+series = { first_starts_at = 2027-03-16T19:00:00, count = 6, duration_minutes = 90 }
+"""
+
+
+def snapshot(db) -> dict[str, list[tuple]]:
+    """Every row of every table, to prove what a load did or did not touch."""
+    return {
+        table.name: sorted(map(tuple, db.session.execute(select(table)).all()), key=repr)
+        for table in Base.metadata.sorted_tables
+    }
+
+
+def run(app, path: Path):  # type: ignore[no-untyped-def]
+    return app.test_cli_runner().invoke(args=["load-event", str(path)])
+
+
+def write(tmp_path: Path, name: str, data: dict | str) -> Path:
+    path = tmp_path / name
+    path.write_text(data if isinstance(data, str) else tomli_w.dumps(data))
+    return path
+
+
+def test_examples_load_and_reload_without_changes(app, db, load_example) -> None:
+    for name in ("7roses-symposium.toml", "welzijn-op-recept.toml"):
+        assert "created event 1" in load_example(name)
+    before = snapshot(db)
+    assert load_example("7roses-symposium.toml").strip() == "7roses-2027: no changes"
+    assert load_example("welzijn-op-recept.toml").strip() == "welzijn-op-recept-2027: no changes"
+    db.session.expire_all()
+    assert snapshot(db) == before
+
+
+def test_7roses_example_has_two_rounds_of_four_workshops(db, load_example) -> None:
+    load_example("7roses-symposium.toml")
+    event = db.session.scalars(select(Event).where(Event.slug == "7roses-2027")).one()
+    assert len(event.rounds) == 2
+    assert [len(r.sessions) for r in event.rounds] == [4, 4]
+    workshops = [s for r in event.rounds for s in r.sessions]
+    assert any(s.professions for s in workshops), "some workshops are restricted"
+    assert any(s.quotas for s in workshops), "some workshops have a profession quota"
+    assert any(s.kind == "plenary" for s in event.sessions)
+
+
+def test_welzijn_example_groups_meet_six_times(db, load_example) -> None:
+    load_example("welzijn-op-recept.toml")
+    event = db.session.scalars(select(Event).where(Event.slug == "welzijn-op-recept-2027")).one()
+    groups = [s for s in event.sessions if s.kind == "group"]
+    assert groups and all(len(g.meetings) == 6 for g in groups)
+    themes = {t.code for g in groups for t in g.themes}
+    assert len([t for t in themes if t]) >= 16
+
+
+def test_edited_file_updates_in_place_and_keeps_other_rows(app, db, load_example, tmp_path):
+    load_example("7roses-symposium.toml")
+    data = tomllib.loads((EXAMPLES / "7roses-symposium.toml").read_text())
+    target = next(s for s in data["sessions"] if s.get("round"))
+    key = target["key"]
+    before = snapshot(db)
+    session_before = db.session.scalars(select(Session).where(Session.key == key)).one()
+    session_id = session_before.id
+    target["room"] = "Zaal Nieuw"
+    target["capacity"] = 99
+
+    result = run(app, write(tmp_path, "edited.toml", data))
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == "7roses-2027: updated sessions 1"
+
+    db.session.expire_all()
+    after = snapshot(db)
+    session = db.session.get(Session, session_id)
+    assert (session.room, session.capacity) == ("Zaal Nieuw", 99)
+    # Only that one row of sessions differs; every other table is identical.
+    for table in before:
+        if table != "sessions":
+            assert after[table] == before[table], table
+    changed = [r for r in after["sessions"] if r not in before["sessions"]]
+    changed += [r for r in before["sessions"] if r not in after["sessions"]]
+    assert {row[0] for row in changed} == {session_id}
+
+
+def test_removed_session_is_deleted_and_others_keep_their_ids(app, db, load_example, tmp_path):
+    load_example("7roses-symposium.toml")
+    ids = dict(db.session.execute(select(Session.key, Session.id)).all())
+    data = tomllib.loads((EXAMPLES / "7roses-symposium.toml").read_text())
+    removed = data["sessions"].pop()["key"]
+    result = run(app, write(tmp_path, "fewer.toml", data))
+    assert result.exit_code == 0, result.output
+    assert "deleted sessions 1" in result.output
+    db.session.expire_all()
+    now = dict(db.session.execute(select(Session.key, Session.id)).all())
+    assert removed not in now
+    assert now == {k: v for k, v in ids.items() if k != removed}
+
+
+def test_series_repeats_on_the_wall_clock_across_dst(db, load_example, tmp_path) -> None:
+    load_example(write(tmp_path, "groepen.toml", SERIES_EVENT))
+    meetings = db.session.scalars(select(Meeting).order_by(Meeting.starts_at)).all()
+    assert [m.key for m in meetings] == ["1", "2", "3", "4", "5", "6"]
+    local = [m.starts_at.astimezone(Event(timezone="Europe/Amsterdam").tz) for m in meetings]
+    assert {(t.hour, t.minute) for t in local} == {(19, 0)}
+    assert [m.starts_at.hour for m in meetings] == [18, 18, 17, 17, 17, 17]  # UTC: CET, then CEST
+
+
+INVALID = """
+slug = "Bad Slug"
+title = "Kapot"
+starts_at = 2027-03-18T09:00:00
+ends_at = 2027-03-18T08:00:00
+status = "open"
+colour = "red"
+
+[organiser]
+email = "not-an-address"
+
+[[rounds]]
+key = "r1"
+title = "Ronde 1"
+starts_at = 2027-03-18T13:30:00
+ends_at = 2027-03-18T13:00:00
+
+[[sessions]]
+key = "w1"
+title = "Workshop"
+round = "r9"
+capacity = -1
+professions = ["huisarts", "astronaut"]
+quotas = { psychiater = 2 }
+themes = ["hope", "nonsense"]
+hours = "veel"
+
+[[sessions]]
+key = "w1"
+title = "Duplicate"
+starts_at = 2027-03-28T02:30:00
+"""
+
+
+def test_invalid_file_lists_every_problem_and_writes_nothing(app, db, load_example, tmp_path):
+    load_example("7roses-symposium.toml")
+    before = snapshot(db)
+    result = run(app, write(tmp_path, "invalid.toml", INVALID))
+    assert result.exit_code == 1
+    out = result.output
+    for expected in [
+        "slug: use lower-case letters",
+        "ends_at: must be after the start",
+        "status: must be one of: draft, published, cancelled",
+        "colour: unknown key",
+        "organiser.email: is not an e-mail address",
+        "rounds.r1.ends_at: must be after the start",
+        "sessions.w1.round: no round with key 'r9'",
+        "sessions.w1.capacity: must be at least 0",
+        "sessions.w1.professions: unknown profession 'astronaut'",
+        "sessions.w1.quotas.psychiater: this profession may not join the session",
+        "sessions.w1.themes: unknown theme 'nonsense'",
+        "sessions.w1.hours: must be a number of hours",
+        "sessions.w1.key: key 'w1' is used twice",
+        "sessions.w1.starts_at: 2027-03-28 02:30 does not exist in Europe/Amsterdam",
+    ]:
+        assert expected in out, f"missing {expected!r} in:\n{out}"
+    db.session.expire_all()
+    assert snapshot(db) == before
+
+
+def test_invalid_update_of_existing_event_changes_nothing(app, db, load_example, tmp_path):
+    load_example("7roses-symposium.toml")
+    before = snapshot(db)
+    data = tomllib.loads((EXAMPLES / "7roses-symposium.toml").read_text())
+    data["title"] = "Nieuwe titel"
+    data["sessions"][-1]["professions"] = ["astronaut"]
+    result = run(app, write(tmp_path, "half.toml", data))
+    assert result.exit_code == 1
+    assert "unknown profession 'astronaut'" in result.output
+    db.session.expire_all()
+    assert snapshot(db) == before
+
+
+def test_syntax_error_and_missing_file(app, tmp_path) -> None:
+    result = run(app, write(tmp_path, "broken.toml", 'slug = "x"\ntitle = \n'))
+    assert result.exit_code == 1
+    assert "not valid TOML" in result.output and "line 2" in result.output
+    result = run(app, tmp_path / "absent.toml")
+    assert result.exit_code != 0
+    assert "absent.toml" in result.output
