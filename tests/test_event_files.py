@@ -206,3 +206,16 @@ def test_syntax_error_and_missing_file(app, tmp_path) -> None:
     result = run(app, tmp_path / "absent.toml")
     assert result.exit_code != 0
     assert "absent.toml" in result.output
+
+
+def test_quota_respects_event_professions_and_hours_must_be_finite(app, tmp_path) -> None:
+    data = tomllib.loads(SERIES_EVENT)
+    data["professions"] = ["huisarts"]
+    data["sessions"][0]["quotas"] = {"psychiater": 2}
+    data["sessions"][0]["hours"] = float("nan")
+    data["languages"] = ["nl", "fr"]
+    result = run(app, write(tmp_path, "q.toml", data))
+    assert result.exit_code == 1
+    assert "sessions.eenzaamheid.quotas.psychiater: this profession may not join" in result.output
+    assert "sessions.eenzaamheid.hours: must be a number of hours" in result.output
+    assert "languages[2]: must be one of: nl, en" in result.output

@@ -278,7 +278,7 @@ def parse_data(data: dict[str, Any], db: DbSession) -> EventSpec:
     languages = r.text_list(data, "languages", "") if "languages" in data else ["nl"]
     for i, lang in enumerate(languages):
         if lang not in LANGUAGES:
-            r.problem(f"languages[{i}]", f"must be one of: {', '.join(LANGUAGES)}")
+            r.problem(f"languages[{i + 1}]", f"must be one of: {', '.join(LANGUAGES)}")
     if not languages:
         r.problem("languages", "name at least one language")
     values: dict[str, Any] = {
@@ -346,14 +346,14 @@ def parse_data(data: dict[str, Any], db: DbSession) -> EventSpec:
         _check_order(r, f"{path}.ends_at", start, end)
         _check_within(r, path, start, end, event_start, event_end)
         meetings = _meetings(r, item, path, event_start, event_end)
-        if start is None and round_key is None and not meetings and "starts_at" not in item:
+        if not {"starts_at", "ends_at", "round", "meetings", "series"} & item.keys():
             r.problem(path, "needs a time: a round, starts_at/ends_at, meetings or a series")
         professions = _codes(r, item, "professions", path, profession_codes, "profession")
         if event_professions:
             for code in professions:
                 if code not in event_professions:
                     r.problem(f"{path}.professions", f"{code!r} is not admitted by the event")
-        quotas = _quotas(r, item, path, profession_codes, professions)
+        quotas = _quotas(r, item, path, profession_codes, professions or event_professions)
         hours = _hours(r, item, path)
         values_s = {
             "kind": SessionKind(kind),
@@ -447,7 +447,10 @@ def _hours(r: _Reader, item: dict[str, Any], path: str) -> Decimal | None:
     try:
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise InvalidOperation
-        hours = Decimal(str(value)).quantize(Decimal("0.01"))
+        hours = Decimal(str(value))
+        if not hours.is_finite():
+            raise InvalidOperation
+        hours = hours.quantize(Decimal("0.01"))
     except InvalidOperation:
         r.problem(f"{path}.hours", "must be a number of hours, e.g. 1.5")
         return None
@@ -470,6 +473,9 @@ def _meetings(
     meetings: list[MeetingSpec] = []
     if "series" in item:
         where = f"{path}.series"
+        if not isinstance(item["series"], dict):
+            r.problem(where, "must be a table: { first_starts_at = …, count = …, … }")
+            return []
         series = r.table(item["series"], where, SERIES_KEYS)
         first = series.get("first_starts_at")
         count = r.integer(series, "count", where, minimum=1, required=True)

@@ -10,7 +10,16 @@ from sqlalchemy.orm import Session as DbSession
 from sqlalchemy.orm import selectinload
 
 from symposium.filters import local
-from symposium.models import Event, EventStatus, Meeting, Profession, Round, Session, Theme
+from symposium.models import (
+    Event,
+    EventStatus,
+    Meeting,
+    Profession,
+    Round,
+    Session,
+    SessionQuota,
+    Theme,
+)
 
 PUBLIC_STATUSES = (EventStatus.PUBLISHED, EventStatus.CANCELLED)
 
@@ -68,7 +77,7 @@ def public_event(db: DbSession, slug: str) -> Event | None:
                 selectinload(Session.round),
                 selectinload(Session.themes),
                 selectinload(Session.professions),
-                selectinload(Session.quotas),
+                selectinload(Session.quotas).selectinload(SessionQuota.profession),
                 selectinload(Session.meetings),
             ),
         )
