@@ -6,7 +6,7 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Flask, render_template, request
+from flask import Flask, jsonify, render_template, request
 from flask_babel import get_locale
 
 from symposium.config import (
@@ -17,7 +17,7 @@ from symposium.config import (
     default_database_url,
     normalise_database_url,
 )
-from symposium.extensions import babel, csrf, db, migrate
+from symposium.extensions import babel, csrf, db, limiter, migrate
 
 __all__ = ["ConfigError", "create_app"]
 
@@ -66,13 +66,15 @@ def create_app(config: Mapping[str, Any] | None = None, instance_path: str | Non
     )
     babel.init_app(app, locale_selector=select_locale)
     csrf.init_app(app)
+    limiter.init_app(app)
 
     from symposium import filters
-    from symposium.blueprints import programme
+    from symposium.blueprints import api, manage, programme, registration
     from symposium.cli import register_cli
 
     filters.register(app)
-    app.register_blueprint(programme.bp)
+    for blueprint in (programme.bp, registration.bp, manage.bp, api.bp):
+        app.register_blueprint(blueprint)
     register_cli(app)
     _register_language_switch(app)
     _register_error_pages(app)
@@ -81,9 +83,11 @@ def create_app(config: Mapping[str, Any] | None = None, instance_path: str | Non
 
 def select_locale() -> str:
     """``?lang=`` first, then the remembered choice, then Accept-Language; Dutch by default."""
-    from flask import current_app
+    from flask import current_app, has_request_context
 
     languages = current_app.config["LANGUAGES"]
+    if not has_request_context():  # CLI and workers: mail picks its language explicitly
+        return languages[0]
     for choice in (request.args.get("lang"), request.cookies.get(LANG_COOKIE)):
         if choice in languages:
             return choice
@@ -108,6 +112,24 @@ def _register_error_pages(app: Flask) -> None:
     @app.errorhandler(404)
     def not_found(error):  # type: ignore[no-untyped-def]
         return render_template("errors/404.html"), 404
+
+    @app.errorhandler(429)
+    def too_many_requests(error):  # type: ignore[no-untyped-def]
+        retry_after = int(getattr(error, "retry_after", None) or 60)
+        if request.path.startswith("/api/"):
+            response = jsonify(
+                error={
+                    "code": "rate_limited",
+                    "message": f"Too many requests; retry after {retry_after} seconds.",
+                }
+            )
+        else:
+            response = app.make_response(
+                render_template("errors/429.html", retry_after=retry_after)
+            )
+        response.status_code = 429
+        response.headers["Retry-After"] = str(retry_after)
+        return response
 
     @app.errorhandler(500)
     def server_error(error):  # type: ignore[no-untyped-def]

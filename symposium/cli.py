@@ -11,6 +11,7 @@ from sqlalchemy import inspect
 
 from symposium.config import ROOT
 from symposium.extensions import db
+from symposium.services import mail
 from symposium.services.event_files import EventFileError, load_event_file
 
 EXAMPLES = ROOT / "examples"
@@ -43,6 +44,25 @@ def register_cli(app: Flask) -> None:
         """Create or update the event described by a TOML file (see docs/event-file.md)."""
         _require_schema()
         _load(path)
+
+    @app.cli.command("outbox")
+    @click.option("--show", "show_id", type=int, help="Print one message in full.")
+    def outbox(show_id: int | None) -> None:
+        """List the queued mail (delivery comes with the mail worker)."""
+        messages = mail.queued(db.session)
+        if show_id is not None:
+            message = next((m for m in messages if m.id == show_id), None)
+            if message is None:
+                raise click.ClickException(f"no queued message {show_id}")
+            click.echo(f"To: {message.to_address}\nSubject: {message.subject}\n")
+            click.echo(message.body_text)
+            return
+        for m in messages:
+            click.echo(
+                f"{m.id:>6}  {m.created_at:%Y-%m-%d %H:%M}  {m.kind:<22} "
+                f"{m.to_address}  {m.subject}"
+            )
+        click.echo(f"{len(messages)} queued message(s)")
 
     @app.cli.command("demo")
     @click.option("--host", default="127.0.0.1", show_default=True)

@@ -24,6 +24,13 @@ class Defaults:
     LANGUAGES = LANGUAGES
     # Callable returning an aware UTC datetime; tests inject a fixed clock here.
     CLOCK = None
+    # Used for links in mail written outside a request (CLI, workers).
+    BASE_URL = "http://127.0.0.1:5000"
+    MAIL_DOMAIN = "symposium.localhost"
+    # Flask-Limiter: in memory by default; e.g. "redis://127.0.0.1:6379" with several workers.
+    RATELIMIT_STORAGE_URI = "memory://"
+    RATELIMIT_HEADERS_ENABLED = True
+    REGISTRATION_RATE_LIMIT = "10 per minute;100 per hour"
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
 

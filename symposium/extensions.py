@@ -3,11 +3,13 @@
 import sqlite3
 
 from flask_babel import Babel
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from symposium.models.base import Base
 
@@ -15,13 +17,32 @@ db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 babel = Babel()
 csrf = CSRFProtect()
+limiter = Limiter(key_func=get_remote_address)
 
 
 @event.listens_for(Engine, "connect")
-def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
-    """SQLite ignores foreign keys (and so ON DELETE CASCADE) unless asked per connection."""
+def _sqlite_connect(dbapi_connection: object, _record: object) -> None:
+    """Per-connection SQLite settings.
+
+    Foreign keys (and so ON DELETE CASCADE) are off unless asked for. Python's sqlite3 module
+    is told to leave transactions alone so that ``_sqlite_begin`` decides how they begin.
+    """
     if isinstance(dbapi_connection, sqlite3.Connection):
+        dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA journal_mode=WAL")
         cursor.close()
+
+
+@event.listens_for(Engine, "begin")
+def _sqlite_begin(conn: Connection) -> None:
+    """Begin SQLite transactions ourselves: IMMEDIATE when a write transaction was asked for.
+
+    An immediate transaction takes the database's write lock up front, which is SQLite's
+    equivalent of locking the rows that guard a capacity (see ``services.locking``).
+    """
+    if conn.dialect.name == "sqlite":
+        mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
+        conn.exec_driver_sql(f"BEGIN {mode}")

@@ -67,7 +67,13 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 def make_app(database_url: str, **config: object) -> Flask:
     return create_app(
-        {"TESTING": True, "SECRET_KEY": "test", "DATABASE_URL": database_url, **config}
+        {
+            "TESTING": True,
+            "SECRET_KEY": "test",
+            "DATABASE_URL": database_url,
+            "RATELIMIT_ENABLED": False,
+            **config,
+        }
     )
 
 
@@ -132,3 +138,96 @@ def load_example(app: Flask):  # type: ignore[no-untyped-def]
         return result.output
 
     return load
+
+
+# A small event whose numbers the tests know: registration is open at the fixed clock
+# (2026-11-23 12:00 UTC). "klein" has 10 places of which at most 2 for GPs (huisarts);
+# "psy" is only for psychiatrists and GZ-psychologists; "groot" has no limit.
+SMALL_EVENT = """
+slug = "klein"
+title = "Klein symposium"
+status = "published"
+starts_at = 2027-02-04T09:00:00
+ends_at = 2027-02-04T17:00:00
+registration_opens_at = 2026-11-01T09:00:00
+registration_closes_at = 2027-02-01T23:59:00
+languages = ["nl", "en"]
+
+[organiser]
+name = "Testorganisatie"
+email = "info@example.org"
+
+[[rounds]]
+key = "r1"
+title = "Ronde 1"
+starts_at = 2027-02-04T13:00:00
+ends_at = 2027-02-04T14:30:00
+
+[[rounds]]
+key = "r2"
+title = "Ronde 2"
+starts_at = 2027-02-04T15:00:00
+ends_at = 2027-02-04T16:30:00
+
+[[sessions]]
+key = "opening"
+kind = "plenary"
+title = "Opening"
+starts_at = 2027-02-04T09:30:00
+ends_at = 2027-02-04T10:30:00
+
+[[sessions]]
+key = "klein"
+title = "Kleine workshop"
+round = "r1"
+capacity = 10
+quotas = { huisarts = 2 }
+
+[[sessions]]
+key = "psy"
+title = "Alleen psy"
+round = "r1"
+capacity = 5
+professions = ["psychiater", "gz-psycholoog"]
+
+[[sessions]]
+key = "groot"
+title = "Grote workshop"
+round = "r2"
+
+[[sessions]]
+key = "ook-r2"
+title = "Andere workshop ronde 2"
+round = "r2"
+capacity = 1
+"""
+
+
+@pytest.fixture
+def small_event(app: Flask, tmp_path: Path):  # type: ignore[no-untyped-def]
+    """Load SMALL_EVENT; returns {session key: session id} plus "event" -> event id."""
+    from sqlalchemy import select
+
+    from symposium.models import Event, Session
+
+    path = tmp_path / "klein.toml"
+    path.write_text(SMALL_EVENT)
+    result = app.test_cli_runner().invoke(args=["load-event", str(path)])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        ids = dict(_db.session.execute(select(Session.key, Session.id)).all())
+        ids["event"] = _db.session.scalar(select(Event.id).where(Event.slug == "klein"))
+    return ids
+
+
+def registration_data(n: int | str, profession: str = "gz-psycholoog", **extra: object) -> dict:
+    """A valid API/service registration body for person ``n``."""
+    identifiers = {"BIG": "12345678901"} if profession not in ("overig", "basispsycholoog") else {}
+    return {
+        "name": f"Deelnemer {n}",
+        "email": f"deelnemer{n}@example.org",
+        "profession": profession,
+        "identifiers": identifiers,
+        "consent": True,
+        **extra,
+    }

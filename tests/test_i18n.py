@@ -10,7 +10,11 @@ from babel.messages.pofile import read_po
 from symposium.config import ROOT
 
 TRANSLATIONS = ROOT / "symposium" / "translations"
-METHODS = [("symposium/**.py", "python"), ("templates/**.html", "jinja2")]
+METHODS = [
+    ("symposium/**.py", "python"),
+    ("templates/**.html", "jinja2"),
+    ("templates/**.txt", "jinja2"),
+]
 KEYWORDS = {"_": None, "_l": None, "gettext": None, "ngettext": (1, 2), "lazy_gettext": None}
 
 

@@ -11,7 +11,7 @@ from symposium import clock
 from symposium.extensions import db
 from symposium.filters import localised_name
 from symposium.models import Event, Session
-from symposium.services import programme
+from symposium.services import enrolment, programme
 
 bp = Blueprint("programme", __name__)
 
@@ -31,6 +31,14 @@ def _load_event(slug: str) -> Event:
     if event is None:
         abort(404)
     return event
+
+
+def _is_open(event: Event) -> bool:
+    try:
+        enrolment.check_open(event, clock.now())
+    except enrolment.EnrolmentError:
+        return False
+    return True
 
 
 @bp.get("/")
@@ -60,7 +68,8 @@ def event(slug: str) -> str:
         form=form,
         filtered=theme is not None or profession is not None,
         days=programme.timeline(sessions, event.timezone),
-        places_left=programme.places_left(event.sessions),
+        places_left=enrolment.places_left(db.session, event.sessions),
+        registration_open=_is_open(event),
     )
 
 
@@ -74,5 +83,6 @@ def session(slug: str, session_id: int) -> str:
         "programme/session.html",
         event=event,
         session=found,
-        places_left=programme.places_left([found]),
+        places_left=enrolment.places_left(db.session, [found]),
+        registration_open=_is_open(event),
     )

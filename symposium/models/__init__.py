@@ -1,5 +1,6 @@
 """Domain model, one module per aggregate; importing this package registers every table."""
 
+from symposium.models.api import IdempotencyKey
 from symposium.models.base import Base, UTCDateTime
 from symposium.models.catalogue import Profession, Register, Theme
 from symposium.models.event import (
@@ -11,14 +12,30 @@ from symposium.models.event import (
     SessionKind,
     SessionQuota,
 )
+from symposium.models.outbox import OutboxMessage, OutboxStatus
+from symposium.models.registration import (
+    Enrolment,
+    EnrolmentChange,
+    EnrolmentStatus,
+    Registration,
+    RegistrationStatus,
+)
 
 __all__ = [
     "Base",
+    "Enrolment",
+    "EnrolmentChange",
+    "EnrolmentStatus",
     "Event",
     "EventStatus",
+    "IdempotencyKey",
     "Meeting",
+    "OutboxMessage",
+    "OutboxStatus",
     "Profession",
     "Register",
+    "Registration",
+    "RegistrationStatus",
     "Round",
     "Session",
     "SessionKind",

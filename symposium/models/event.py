@@ -11,7 +11,6 @@ from sqlalchemy import (
     JSON,
     CheckConstraint,
     Column,
-    Enum,
     ForeignKey,
     Numeric,
     String,
@@ -21,7 +20,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from symposium.models.base import Base, UTCDateTime
+from symposium.models.base import Base, UTCDateTime, str_enum
 from symposium.models.catalogue import Profession, Theme
 
 
@@ -35,11 +34,6 @@ class SessionKind(enum.StrEnum):
     PLENARY = "plenary"
     WORKSHOP = "workshop"
     GROUP = "group"
-
-
-def _enum(cls: type[enum.Enum]) -> Enum:
-    # Stored as plain strings (no PostgreSQL ENUM type) so migrations stay simple.
-    return Enum(cls, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e])
 
 
 event_professions = Table(
@@ -83,7 +77,7 @@ class Event(Base):
     registration_opens_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     registration_closes_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     capacity: Mapped[int | None]
-    status: Mapped[EventStatus] = mapped_column(_enum(EventStatus), default=EventStatus.DRAFT)
+    status: Mapped[EventStatus] = mapped_column(str_enum(EventStatus), default=EventStatus.DRAFT)
     organiser_name: Mapped[str] = mapped_column(String(200), default="")
     organiser_email: Mapped[str] = mapped_column(String(254), default="")
     organiser_phone: Mapped[str] = mapped_column(String(40), default="")
@@ -146,7 +140,7 @@ class Session(Base):
         ForeignKey("rounds.id", ondelete="SET NULL"), index=True
     )
     key: Mapped[str] = mapped_column(String(60))
-    kind: Mapped[SessionKind] = mapped_column(_enum(SessionKind), default=SessionKind.WORKSHOP)
+    kind: Mapped[SessionKind] = mapped_column(str_enum(SessionKind), default=SessionKind.WORKSHOP)
     title: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text, default="")
     speakers: Mapped[list[str]] = mapped_column(JSON, default=list)

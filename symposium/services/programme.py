@@ -134,11 +134,3 @@ def timeline(sessions: list[Session], zone: str) -> list[Day]:
     for slot in sorted(slots.values(), key=lambda s: (s.starts_at, s.ends_at)):
         days.setdefault(local(slot.starts_at, zone).date(), []).append(slot)
     return [Day(day, day_slots) for day, day_slots in days.items()]
-
-
-def places_left(sessions: list[Session]) -> dict[int, int | None]:
-    """Free places per session id (None = unlimited).
-
-    Nobody can enrol yet, so every place is free; enrolment will count confirmed places here.
-    """
-    return {s.id: s.capacity for s in sessions}

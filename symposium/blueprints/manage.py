@@ -1,0 +1,159 @@
+"""The registrant's own page behind the manage link: see, switch, cancel."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from werkzeug.wrappers import Response
+from wtforms import BooleanField, HiddenField
+from wtforms.validators import InputRequired
+
+from symposium import clock
+from symposium.extensions import db
+from symposium.models import EnrolmentStatus, Registration
+from symposium.services import enrolment
+
+bp = Blueprint("manage", __name__, url_prefix="/r")
+
+
+class ChangeForm(FlaskForm):
+    session_id = HiddenField(validators=[InputRequired()])
+
+
+class CancelEnrolmentForm(FlaskForm):
+    enrolment_id = HiddenField(validators=[InputRequired()])
+
+
+class CancelRegistrationForm(FlaskForm):
+    confirm = BooleanField(
+        _l("Yes, cancel my whole registration"),
+        validators=[InputRequired(_l("Tick the box to confirm."))],
+    )
+
+
+def _registration(token: str) -> Registration:
+    registration = enrolment.find_by_token(db.session, token)
+    if registration is None:
+        abort(404)
+    return registration
+
+
+@bp.get("/<token>")
+def show(token: str) -> str:
+    registration = _registration(token)
+    return _render(registration, token)
+
+
+def _render(registration: Registration, token: str, cancel_form=None, status: int = 200):  # type: ignore[no-untyped-def]
+    event = registration.event
+    places = enrolment.places_left(db.session, event.sessions)
+    live = [e for e in registration.enrolments if e.is_live]
+    by_round: dict[int, list] = {}
+    for e in live:
+        if e.session.round_id is not None:
+            by_round.setdefault(e.session.round_id, []).append(e)
+    groups = [e for e in live if e.session.round_id is None]
+    open_for_changes = True
+    try:
+        enrolment.check_open(event, clock.now())
+    except enrolment.EnrolmentError:
+        open_for_changes = False
+    available_groups = [
+        s
+        for s in event.sessions
+        if s.round_id is None
+        and enrolment.enrollable(s)
+        and s.admits(registration.profession)
+        and s.id not in {e.session_id for e in live}
+    ]
+    page = render_template(
+        "manage/show.html",
+        registration=registration,
+        event=event,
+        token=token,
+        by_round=by_round,
+        groups=groups,
+        available_groups=available_groups,
+        places=places,
+        open_for_changes=open_for_changes and registration.is_active,
+        new=request.args.get("new") == "1",
+        change_form=ChangeForm(),
+        cancel_enrolment_form=CancelEnrolmentForm(),
+        cancel_form=cancel_form or CancelRegistrationForm(),
+        EnrolmentStatus=EnrolmentStatus,
+    )
+    return page, status
+
+
+@bp.post("/<token>/change")
+def change(token: str) -> Response:
+    registration = _registration(token)
+    form = ChangeForm()
+    if not form.validate() or not form.session_id.data.isdigit():
+        abort(400)
+    try:
+        result = enrolment.change_session(
+            db.session, registration, int(form.session_id.data), clock.now()
+        )
+    except enrolment.EnrolmentError as exc:
+        db.session.rollback()
+        flash(str(exc.message), "error")
+    else:
+        db.session.commit()
+        if result.status is EnrolmentStatus.CONFIRMED:
+            flash(_("You are confirmed for “%(session)s”.", session=result.session.title))
+        elif result.replaces is not None:
+            flash(
+                _(
+                    "“%(session)s” is full: you are on its waiting list (position %(n)d) and "
+                    "keep your place in “%(old)s” until a place becomes free.",
+                    session=result.session.title,
+                    n=result.waitlist_position,
+                    old=result.replaces.session.title,
+                )
+            )
+        else:
+            flash(
+                _(
+                    "“%(session)s” is full: you are on its waiting list (position %(n)d).",
+                    session=result.session.title,
+                    n=result.waitlist_position,
+                )
+            )
+    return redirect(url_for("manage.show", token=token), code=303)
+
+
+@bp.post("/<token>/cancel-session")
+def cancel_session(token: str) -> Response:
+    registration = _registration(token)
+    form = CancelEnrolmentForm()
+    if not form.validate() or not form.enrolment_id.data.isdigit():
+        abort(400)
+    try:
+        changed = enrolment.cancel_enrolment(
+            db.session, registration, int(form.enrolment_id.data), clock.now()
+        )
+    except enrolment.EnrolmentError as exc:
+        db.session.rollback()
+        if exc.status == 404:
+            abort(404)
+        flash(str(exc.message), "error")
+    else:
+        db.session.commit()
+        if changed:
+            flash(_("The session has been cancelled."))
+    return redirect(url_for("manage.show", token=token), code=303)
+
+
+@bp.post("/<token>/cancel")
+def cancel(token: str):  # type: ignore[no-untyped-def]
+    registration = _registration(token)
+    form = CancelRegistrationForm()
+    if not form.validate():
+        return _render(registration, token, cancel_form=form, status=422)
+    if enrolment.cancel_registration(db.session, registration, clock.now()):
+        db.session.commit()
+        flash(_("Your registration has been cancelled."))
+    return redirect(url_for("manage.show", token=token), code=303)

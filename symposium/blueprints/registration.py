@@ -1,0 +1,213 @@
+"""Registration form: pick your profession, then fill in the form that fits it."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from werkzeug.wrappers import Response
+from wtforms import (
+    BooleanField,
+    EmailField,
+    HiddenField,
+    RadioField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TelField,
+    TextAreaField,
+)
+from wtforms.validators import InputRequired, Length, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from symposium import clock
+from symposium.extensions import db, limiter
+from symposium.filters import localised_name
+from symposium.models import Event, Profession
+from symposium.services import enrolment, programme
+
+bp = Blueprint("registration", __name__)
+
+
+def registration_limit() -> str:
+    return current_app.config["REGISTRATION_RATE_LIMIT"]
+
+
+class ProfessionForm(FlaskForm):
+    """Step one (GET): the profession decides which fields and workshops are shown."""
+
+    class Meta:
+        csrf = False
+
+    profession = SelectField(_l("Your profession"), choices=[], validators=[InputRequired()])
+
+
+class RegistrationForm(FlaskForm):
+    name = StringField(_l("Full name"), validators=[InputRequired(), Length(max=200)])
+    email = EmailField(_l("E-mail address"), validators=[InputRequired(), Length(max=254)])
+    profession = HiddenField()
+    organisation = StringField(_l("Organisation"), validators=[Optional(), Length(max=200)])
+    phone = TelField(_l("Phone number (optional)"), validators=[Optional(), Length(max=40)])
+    needs = TextAreaField(
+        _l("Accessibility or dietary needs (optional)"),
+        validators=[Optional(), Length(max=2000)],
+    )
+    consent = BooleanField(
+        _l("I agree that my details are used for this event as described in the privacy "
+           "statement."),
+        validators=[InputRequired(_l("Please agree to the privacy statement."))],
+    )  # fmt: skip
+    submission_key = HiddenField()
+
+
+class MultiCheckboxField(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+def build_form(event: Event, profession: Profession) -> Any:
+    """The registration form for one profession: its register numbers, its sessions."""
+
+    class Form(RegistrationForm):
+        pass
+
+    locale = str(get_locale())
+    for register in profession.registers:
+        setattr(
+            Form,
+            f"identifier_{register.code}",
+            StringField(
+                register.identifier_name(locale),
+                description=register.identifier_hint_en
+                if locale == "en"
+                else register.identifier_hint_nl,
+                validators=[Optional(), Length(max=40)],
+            ),
+        )
+    for round_ in event.rounds:
+        options = [s for s in round_.sessions if enrolment.enrollable(s) and s.admits(profession)]
+        if options:
+            choices = [("", _l("No workshop in this round"))]
+            choices += [(str(s.id), s.title) for s in options]
+            setattr(
+                Form,
+                f"round_{round_.id}",
+                RadioField(round_.title, choices=choices, default="", validate_choice=True),
+            )
+    groups = [
+        s
+        for s in event.sessions
+        if s.round_id is None and enrolment.enrollable(s) and s.admits(profession)
+    ]
+    if groups:
+        Form.groups = MultiCheckboxField(
+            _l("Groups"), choices=[(str(s.id), s.title) for s in groups], validate_choice=True
+        )
+    return Form
+
+
+def _event(slug: str) -> Event:
+    event = programme.public_event(db.session, slug)
+    if event is None:
+        abort(404)
+    return event
+
+
+def _profession(event: Event, code: str | None) -> Profession | None:
+    if not code:
+        return None
+    admitted = programme.admitted_professions(db.session, event)
+    return next((p for p in admitted if p.code == code), None)
+
+
+@bp.route("/events/<slug>/register", methods=["GET", "POST"])
+@limiter.limit(registration_limit, methods=["POST"])
+def register(slug: str) -> Response | str | tuple[str, int]:
+    event = _event(slug)
+    now = clock.now()
+    try:
+        enrolment.check_open(event, now)
+    except enrolment.EnrolmentError as exc:
+        return render_template("registration/closed.html", event=event, reason=exc), 409
+
+    profession = _profession(event, request.values.get("profession"))
+    if profession is None:
+        form = ProfessionForm(request.args)
+        form.profession.choices = [("", _l("Choose…"))] + [
+            (p.code, localised_name(p)) for p in programme.admitted_professions(db.session, event)
+        ]
+        if request.args.get("profession"):
+            form.validate()
+        return render_template("registration/profession.html", event=event, form=form)
+
+    places = enrolment.places_left(db.session, event.sessions)
+    form = build_form(event, profession)()
+    if request.method == "GET":
+        form.profession.data = profession.code
+        form.submission_key.data = secrets.token_urlsafe(24)
+    elif form.validate():
+        data = enrolment.RegistrationInput(
+            name=form.name.data,
+            email=form.email.data,
+            profession=profession.code,
+            consent=bool(form.consent.data),
+            organisation=form.organisation.data or "",
+            phone=form.phone.data or "",
+            needs=form.needs.data or "",
+            language=str(get_locale()),
+            identifiers={
+                r.code: form[f"identifier_{r.code}"].data or "" for r in profession.registers
+            },
+            sessions=_chosen(form),
+            submission_key=form.submission_key.data or None,
+        )
+        try:
+            outcome = enrolment.register(
+                db.session, event, data, now, current_app.config["SECRET_KEY"]
+            )
+        except enrolment.RegistrationInvalid as exc:
+            db.session.rollback()
+            _attach(form, exc.errors)
+        except enrolment.EnrolmentError as exc:
+            db.session.rollback()
+            _attach(form, [exc])
+        else:
+            db.session.commit()
+            if outcome.created or outcome.resubmitted:
+                return redirect(url_for("manage.show", token=outcome.token, new=1), code=303)
+            return render_template("registration/link_sent.html", event=event)
+    status = 422 if request.method == "POST" else 200
+    return (
+        render_template(
+            "registration/form.html",
+            event=event,
+            form=form,
+            round_fields=[f for f in form if f.name.startswith("round_")],
+            profession=profession,
+            places=places,
+            sessions={s.id: s for s in event.sessions},
+        ),
+        status,
+    )
+
+
+def _chosen(form: Any) -> list[int]:
+    ids = [int(f.data) for f in form if f.name.startswith("round_") and f.data]
+    if "groups" in form:
+        ids += [int(v) for v in form.groups.data or []]
+    return ids
+
+
+def _attach(form: Any, errors: list[enrolment.EnrolmentError]) -> None:
+    """Show each service error next to its field (or above the form when it has none)."""
+    form.form_errors = []
+    for error in errors:
+        field = error.field if error.field in form else None
+        if field in (None, "sessions", "profession"):
+            form.form_errors.append(error.message)
+        else:
+            form[field].errors = [*form[field].errors, error.message]

@@ -1,0 +1,669 @@
+"""Registration and enrolment: the one home of capacity, eligibility and the waiting list.
+
+Every path that takes or frees a place (the form, the API, the manage link, the back-office)
+calls these functions. Each does its checks and writes in one transaction under the locks of
+``services.locking``; the caller commits.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from email_validator import EmailNotValidError, validate_email
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session as DbSession
+
+from symposium.models import (
+    Enrolment,
+    EnrolmentChange,
+    EnrolmentStatus,
+    Event,
+    EventStatus,
+    Profession,
+    Registration,
+    RegistrationStatus,
+    Session,
+    SessionKind,
+    SessionQuota,
+)
+from symposium.services import mail
+from symposium.services.locking import begin_write, lock_capacity
+from symposium.services.tokens import new_nonce, token_for, token_hash
+
+LANGUAGES = ("nl", "en")
+PHONE = re.compile(r"\+?[0-9 ()./-]{6,40}")
+LIMITS = {"name": 200, "organisation": 200, "phone": 40, "needs": 2000, "identifier": 40}
+
+
+class EnrolmentError(Exception):
+    """A rule refused the request; ``code`` is stable (the API returns it), ``message`` is shown."""
+
+    def __init__(self, code: str, message: object, field: str | None = None, status: int = 422):
+        super().__init__(str(message))
+        self.code = code
+        self.message = message
+        self.field = field
+        self.status = status
+
+
+class RegistrationInvalid(EnrolmentError):
+    """Several fields are wrong at once; ``errors`` has one entry per problem."""
+
+    def __init__(self, errors: list[EnrolmentError]):
+        first = errors[0]
+        super().__init__(first.code, first.message, first.field, first.status)
+        self.errors = errors
+
+
+@dataclass
+class RegistrationInput:
+    name: str
+    email: str
+    profession: str
+    consent: bool
+    organisation: str = ""
+    phone: str = ""
+    needs: str = ""
+    language: str = "nl"
+    identifiers: dict[str, str] = field(default_factory=dict)
+    sessions: list[int] = field(default_factory=list)
+    submission_key: str | None = None
+
+
+@dataclass
+class RegistrationOutcome:
+    registration: Registration
+    token: str
+    # False when the address was already registered: nothing was changed, the link was re-sent.
+    created: bool
+    # True when the very same form was submitted again (reload, double click).
+    resubmitted: bool = False
+
+
+# --------------------------------------------------------------------------- rules
+
+
+def has_place(
+    capacity: int | None, confirmed: int, quota: int | None, confirmed_in_profession: int
+) -> bool:
+    """The capacity rule: a free place overall and within the profession's quota."""
+    return (capacity is None or confirmed < capacity) and (
+        quota is None or confirmed_in_profession < quota
+    )
+
+
+def event_admits(event: Event, profession: Profession) -> bool:
+    return not event.professions or profession in event.professions
+
+
+def enrollable(session: Session) -> bool:
+    """Plenary sessions are for everyone registered; workshops and groups are chosen."""
+    return session.kind is not SessionKind.PLENARY
+
+
+def check_open(event: Event, now: datetime) -> None:
+    """Refuse when the event does not take registrations at ``now``."""
+    if event.status is EventStatus.CANCELLED:
+        raise EnrolmentError("event_cancelled", _l("This event has been cancelled."), status=409)
+    if event.status is not EventStatus.PUBLISHED:
+        raise EnrolmentError("registration_closed", _l("Registration is closed."), status=409)
+    if event.registration_opens_at is not None and now < event.registration_opens_at:
+        raise EnrolmentError(
+            "registration_not_open", _l("Registration has not opened yet."), status=409
+        )
+    closes = event.registration_closes_at or event.starts_at
+    if now > closes or now > event.starts_at:
+        raise EnrolmentError("registration_closed", _l("Registration is closed."), status=409)
+
+
+def _intervals(session: Session) -> list[tuple[datetime, datetime]]:
+    if session.meetings:
+        return [(m.starts_at, m.ends_at) for m in session.meetings]
+    start, end = session.effective_starts_at, session.effective_ends_at
+    return [(start, end)] if start and end else []
+
+
+def overlaps(a: Session, b: Session) -> bool:
+    return any(s1 < e2 and s2 < e1 for s1, e1 in _intervals(a) for s2, e2 in _intervals(b))
+
+
+def check_choice(
+    event: Event, profession: Profession, chosen: list[Session], field_name: str = "sessions"
+) -> None:
+    """Eligibility, one session per round and no two overlapping sessions."""
+    seen_rounds: dict[int, Session] = {}
+    for i, session in enumerate(chosen):
+        if session.event_id != event.id:
+            raise EnrolmentError("unknown_session", _l("Unknown session."), field_name)
+        if not enrollable(session):
+            raise EnrolmentError(
+                "not_enrollable", _l("Plenary sessions need no choice."), field_name
+            )
+        if not session.admits(profession):
+            raise EnrolmentError(
+                "not_eligible",
+                _l("%(profession)s may not join “%(session)s”.",
+                   profession=_profession_name(profession), session=session.title),
+                field_name,
+            )  # fmt: skip
+        if session.round_id is not None:
+            if session.round_id in seen_rounds:
+                raise EnrolmentError(
+                    "round_conflict",
+                    _l("Choose one session per round (%(round)s).", round=session.round.title),
+                    field_name,
+                )
+            seen_rounds[session.round_id] = session
+        for other in chosen[:i]:
+            if overlaps(session, other):
+                raise EnrolmentError(
+                    "time_conflict",
+                    _l("“%(a)s” and “%(b)s” take place at the same time.", a=other.title,
+                       b=session.title),
+                    field_name,
+                )  # fmt: skip
+
+
+def _profession_name(profession: Profession) -> str:
+    from flask_babel import get_locale
+
+    return profession.name(str(get_locale() or "nl"))
+
+
+@dataclass
+class _Checked:
+    email: str
+    profession: Profession
+    identifiers: dict[str, str]
+    sessions: list[Session]
+
+
+def validate(db: DbSession, event: Event, data: RegistrationInput) -> _Checked:
+    """Check every field; raise :class:`RegistrationInvalid` listing all problems."""
+    errors: list[EnrolmentError] = []
+
+    def fail(code: str, message: object, field_name: str) -> None:
+        errors.append(EnrolmentError(code, message, field_name))
+
+    name = data.name.strip()
+    if not name:
+        fail("invalid_name", _l("Enter your name."), "name")
+    for key in ("name", "organisation", "phone", "needs"):
+        if len(getattr(data, key)) > LIMITS[key]:
+            fail(
+                "field_too_long",
+                _l("At most %(num)d characters.", num=LIMITS[key]),
+                key,
+            )
+    email = ""
+    try:
+        email = validate_email(data.email.strip(), check_deliverability=False).normalized.lower()
+    except EmailNotValidError:
+        fail("invalid_email", _l("Enter a valid e-mail address."), "email")
+    if data.phone.strip() and not PHONE.fullmatch(data.phone.strip()):
+        fail("invalid_phone", _l("Enter a phone number with digits only."), "phone")
+    if not data.consent:
+        fail("consent_required", _l("Please agree to the privacy statement."), "consent")
+
+    profession = db.scalars(select(Profession).where(Profession.code == data.profession)).first()
+    if profession is None or not event_admits(event, profession):
+        fail("invalid_profession", _l("Choose a profession from the list."), "profession")
+        profession = None
+
+    identifiers: dict[str, str] = {}
+    if profession is not None:
+        for register in profession.registers:
+            value = re.sub(r"\s", "", data.identifiers.get(register.code, ""))
+            where = f"identifier_{register.code}"
+            if not value:
+                continue
+            if len(value) > LIMITS["identifier"] or (
+                register.identifier_pattern and not re.fullmatch(register.identifier_pattern, value)
+            ):
+                fail("invalid_identifier", _register_hint(register), where)
+            else:
+                identifiers[register.code] = value
+        if (
+            profession.registers
+            and not identifiers
+            and not any(e.field and e.field.startswith("identifier_") for e in errors)
+        ):
+            first = profession.registers[0]
+            fail(
+                "identifier_required",
+                _l("Enter your %(identifier)s, needed for your accreditation points.",
+                   identifier=_identifier_name(first)),
+                f"identifier_{first.code}",
+            )  # fmt: skip
+
+    ids = list(dict.fromkeys(data.sessions))
+    by_id = {s.id: s for s in event.sessions}
+    chosen = [by_id[i] for i in ids if i in by_id]
+    if len(chosen) != len(ids):
+        fail("unknown_session", _l("Unknown session."), "sessions")
+    elif profession is not None:
+        try:
+            check_choice(event, profession, chosen)
+        except EnrolmentError as exc:
+            errors.append(exc)
+    if errors:
+        raise RegistrationInvalid(errors)
+    assert profession is not None
+    return _Checked(email, profession, identifiers, chosen)
+
+
+def _identifier_name(register) -> str:  # type: ignore[no-untyped-def]
+    from flask_babel import get_locale
+
+    return register.identifier_name(str(get_locale() or "nl"))
+
+
+def _register_hint(register) -> str:  # type: ignore[no-untyped-def]
+    from flask_babel import get_locale
+
+    return register.identifier_hint_en if str(get_locale()) == "en" else register.identifier_hint_nl
+
+
+# --------------------------------------------------------------------------- counting
+
+
+@dataclass
+class _Counts:
+    confirmed: dict[int, int]
+    confirmed_by_profession: dict[tuple[int, int], int]
+    last_position: dict[int, int]
+    quotas: dict[tuple[int, int], int]
+
+    def place_for(self, session_id: int, capacity: int | None, profession_id: int) -> bool:
+        key = (session_id, profession_id)
+        return has_place(
+            capacity,
+            self.confirmed.get(session_id, 0),
+            self.quotas.get(key),
+            self.confirmed_by_profession.get(key, 0),
+        )
+
+    def take(self, session_id: int, profession_id: int) -> None:
+        self.confirmed[session_id] = self.confirmed.get(session_id, 0) + 1
+        key = (session_id, profession_id)
+        self.confirmed_by_profession[key] = self.confirmed_by_profession.get(key, 0) + 1
+
+
+def _counts(db: DbSession, session_ids: Iterable[int]) -> _Counts:
+    """Confirmed places, per-profession use, quotas and waiting-list tails, in three queries."""
+    ids = list(session_ids)
+    counts = _Counts({}, {}, {}, {})
+    if not ids:
+        return counts
+    rows = db.execute(
+        select(Enrolment.session_id, Enrolment.profession_id, Enrolment.status, func.count())
+        .where(
+            Enrolment.session_id.in_(ids),
+            Enrolment.status == EnrolmentStatus.CONFIRMED,
+        )
+        .group_by(Enrolment.session_id, Enrolment.profession_id, Enrolment.status)
+    ).all()
+    for session_id, profession_id, _status, n in rows:
+        counts.confirmed[session_id] = counts.confirmed.get(session_id, 0) + n
+        counts.confirmed_by_profession[(session_id, profession_id)] = n
+    counts.last_position = dict(
+        db.execute(
+            select(Enrolment.session_id, func.max(Enrolment.waitlist_position))
+            .where(Enrolment.session_id.in_(ids), Enrolment.status == EnrolmentStatus.WAITLISTED)
+            .group_by(Enrolment.session_id)
+        ).all()
+    )
+    counts.quotas = {
+        (s, p): places
+        for s, p, places in db.execute(
+            select(SessionQuota.session_id, SessionQuota.profession_id, SessionQuota.places).where(
+                SessionQuota.session_id.in_(ids)
+            )
+        ).all()
+    }
+    return counts
+
+
+def places_left(db: DbSession, sessions: list[Session]) -> dict[int, int | None]:
+    """Free places per session id (None = no limit), from one grouped count."""
+    ids = [s.id for s in sessions]
+    confirmed = dict(
+        db.execute(
+            select(Enrolment.session_id, func.count())
+            .where(Enrolment.session_id.in_(ids), Enrolment.status == EnrolmentStatus.CONFIRMED)
+            .group_by(Enrolment.session_id)
+        ).all()
+    )
+    return {
+        s.id: None if s.capacity is None else max(s.capacity - confirmed.get(s.id, 0), 0)
+        for s in sessions
+    }
+
+
+# --------------------------------------------------------------------------- changes
+
+
+def _log(enrolment: Enrolment, from_status: str | None, reason: str, now: datetime) -> None:
+    enrolment.changes.append(
+        EnrolmentChange(at=now, from_status=from_status, to_status=enrolment.status, reason=reason)
+    )
+
+
+def _enrol(
+    db: DbSession,
+    registration: Registration,
+    session_id: int,
+    capacity: int | None,
+    counts: _Counts,
+    now: datetime,
+    reason: str,
+    replaces: Enrolment | None = None,
+) -> Enrolment:
+    """Confirm a place when one is free, else join the end of the waiting list."""
+    profession_id = registration.profession.id
+    enrolment = Enrolment(
+        session_id=session_id,
+        profession_id=profession_id,
+        created_at=now,
+        changed_at=now,
+        replaces=replaces,
+    )
+    if counts.place_for(session_id, capacity, profession_id):
+        enrolment.status = EnrolmentStatus.CONFIRMED
+        counts.take(session_id, profession_id)
+    else:
+        enrolment.status = EnrolmentStatus.WAITLISTED
+        position = counts.last_position.get(session_id, 0) + 1
+        counts.last_position[session_id] = position
+        enrolment.waitlist_position = position
+    registration.enrolments.append(enrolment)
+    _log(enrolment, None, reason, now)
+    return enrolment
+
+
+def _cancel(enrolment: Enrolment, now: datetime, reason: str) -> EnrolmentStatus:
+    previous = enrolment.status
+    enrolment.status = EnrolmentStatus.CANCELLED
+    enrolment.waitlist_position = None
+    enrolment.changed_at = now
+    _log(enrolment, previous, reason, now)
+    return previous
+
+
+def fill_places(
+    db: DbSession, session_ids: Iterable[int], now: datetime, reason: str
+) -> list[Enrolment]:
+    """Promote from the waiting lists of these sessions while places are free.
+
+    The earliest waitlisted registrant whose profession quota allows it goes first; a
+    promoted switch releases the place it replaces, which may promote someone there in turn.
+    The caller holds the locks of every session this can reach (all of the event's).
+    Positions of those still waiting close up.
+    """
+    pending = list(dict.fromkeys(session_ids))
+    promoted: list[Enrolment] = []
+    while pending:
+        session_id = pending.pop(0)
+        session = db.get(Session, session_id)
+        assert session is not None
+        counts = _counts(db, [session_id])
+        waiting = db.scalars(
+            select(Enrolment)
+            .where(
+                Enrolment.session_id == session_id, Enrolment.status == EnrolmentStatus.WAITLISTED
+            )
+            .order_by(Enrolment.waitlist_position, Enrolment.id)
+        ).all()
+        still_waiting = []
+        for enrolment in waiting:
+            if counts.place_for(session_id, session.capacity, enrolment.profession_id):
+                counts.take(session_id, enrolment.profession_id)
+                enrolment.status = EnrolmentStatus.CONFIRMED
+                enrolment.waitlist_position = None
+                enrolment.changed_at = now
+                _log(enrolment, EnrolmentStatus.WAITLISTED, reason, now)
+                promoted.append(enrolment)
+                old = enrolment.replaces
+                if old is not None and old.is_live:
+                    if _cancel(old, now, "switched") is EnrolmentStatus.CONFIRMED:
+                        pending.append(old.session_id)
+                    else:
+                        _renumber(db, old.session_id)
+                mail.queue(db, enrolment.registration, "promoted", now, enrolment=enrolment)
+            else:
+                still_waiting.append(enrolment)
+        for position, enrolment in enumerate(still_waiting, start=1):
+            enrolment.waitlist_position = position
+        db.flush()
+    return promoted
+
+
+def _renumber(db: DbSession, session_id: int) -> None:
+    db.flush()
+    waiting = db.scalars(
+        select(Enrolment)
+        .where(Enrolment.session_id == session_id, Enrolment.status == EnrolmentStatus.WAITLISTED)
+        .order_by(Enrolment.waitlist_position, Enrolment.id)
+    ).all()
+    for position, enrolment in enumerate(waiting, start=1):
+        enrolment.waitlist_position = position
+
+
+def _release(db: DbSession, enrolment: Enrolment, now: datetime, reason: str) -> None:
+    """Cancel one enrolment and give its place (or waiting-list spot) to the next in line."""
+    for switch in _switches_for(db, enrolment):
+        switch.replaces = None  # the switch stays on the waiting list as a plain choice
+    if _cancel(enrolment, now, reason) is EnrolmentStatus.CONFIRMED:
+        fill_places(db, [enrolment.session_id], now, f"promoted:{reason}")
+    else:
+        _renumber(db, enrolment.session_id)
+
+
+def _switches_for(db: DbSession, enrolment: Enrolment) -> list[Enrolment]:
+    return list(
+        db.scalars(
+            select(Enrolment).where(
+                Enrolment.replaces_id == enrolment.id,
+                Enrolment.status == EnrolmentStatus.WAITLISTED,
+            )
+        )
+    )
+
+
+def _lock_event_sessions(db: DbSession, event: Event) -> None:
+    """Freeing a place can cascade through switches, so lock all sessions, in id order."""
+    lock_capacity(db, None, db.scalars(select(Session.id).where(Session.event_id == event.id)))
+
+
+# --------------------------------------------------------------------------- operations
+
+
+def manage_token(secret_key: str, registration: Registration) -> str:
+    return token_for(secret_key, registration.token_nonce)
+
+
+def find_by_token(db: DbSession, token: str) -> Registration | None:
+    return db.scalars(
+        select(Registration).where(Registration.token_hash == token_hash(token))
+    ).one_or_none()
+
+
+def register(
+    db: DbSession, event: Event, data: RegistrationInput, now: datetime, secret_key: str
+) -> RegistrationOutcome:
+    """Register a person and enrol them in the chosen sessions (confirmed or waitlisted)."""
+    check_open(event, now)
+    checked = validate(db, event, data)
+
+    if data.submission_key:
+        again = db.scalars(
+            select(Registration).where(Registration.submission_key == data.submission_key)
+        ).one_or_none()
+        if again is not None and again.event_id == event.id:
+            return RegistrationOutcome(again, manage_token(secret_key, again), False, True)
+
+    begin_write(db)
+    capacities = lock_capacity(db, event, [s.id for s in checked.sessions])
+    existing = _existing(db, event, checked.email)
+    if existing is not None and existing.is_active:
+        return _already_registered(db, existing, data, now, secret_key)
+    if event.capacity is not None:
+        taken = db.scalar(
+            select(func.count())
+            .select_from(Registration)
+            .where(
+                Registration.event_id == event.id,
+                Registration.status == RegistrationStatus.ACTIVE,
+            )
+        )
+        if taken >= event.capacity:
+            raise EnrolmentError("event_full", _l("This event is fully booked."), status=409)
+
+    counts = _counts(db, capacities)
+    # A cancelled registration is taken up again: still one registration per address.
+    registration = existing or Registration(event=event, email=checked.email, created_at=now)
+    if registration.token_nonce is None:
+        registration.token_nonce = new_nonce()
+    token = token_for(secret_key, registration.token_nonce)
+    registration.token_hash = token_hash(token)
+    registration.name = data.name.strip()
+    registration.profession = checked.profession
+    registration.organisation = data.organisation.strip()
+    registration.phone = data.phone.strip()
+    registration.needs = data.needs.strip()
+    registration.language = data.language if data.language in LANGUAGES else "nl"
+    registration.identifiers = checked.identifiers
+    registration.submission_key = data.submission_key or None
+    registration.consent_at = now
+    registration.status = RegistrationStatus.ACTIVE
+    registration.cancelled_at = None
+    db.add(registration)
+    for session in checked.sessions:
+        _enrol(db, registration, session.id, capacities[session.id], counts, now, "registered")
+    try:
+        db.flush()
+    except IntegrityError:
+        # The same address (or form) committed by a concurrent request without shared locks.
+        db.rollback()
+        existing = _existing(db, event, checked.email)
+        if existing is None:
+            raise
+        return _already_registered(db, existing, data, now, secret_key)
+    mail.queue(db, registration, "registered", now, token=token)
+    return RegistrationOutcome(registration, token, created=True)
+
+
+def _existing(db: DbSession, event: Event, email: str) -> Registration | None:
+    return db.scalars(
+        select(Registration).where(Registration.event_id == event.id, Registration.email == email)
+    ).one_or_none()
+
+
+def _already_registered(
+    db: DbSession, existing: Registration, data: RegistrationInput, now: datetime, secret: str
+) -> RegistrationOutcome:
+    token = manage_token(secret, existing)
+    if data.submission_key and existing.submission_key == data.submission_key:
+        return RegistrationOutcome(existing, token, created=False, resubmitted=True)
+    mail.queue(db, existing, "manage_link", now, token=token)
+    return RegistrationOutcome(existing, token, created=False)
+
+
+def resend_link(db: DbSession, registration: Registration, now: datetime, secret: str) -> None:
+    mail.queue(db, registration, "manage_link", now, token=manage_token(secret, registration))
+
+
+def _require_active(registration: Registration) -> None:
+    if not registration.is_active:
+        raise EnrolmentError(
+            "registration_cancelled", _l("This registration has been cancelled."), status=409
+        )
+
+
+def change_session(
+    db: DbSession, registration: Registration, session_id: int, now: datetime
+) -> Enrolment:
+    """Switch to (or add) a session; the old place is kept until the new one is confirmed."""
+    event = registration.event
+    check_open(event, now)
+    _require_active(registration)
+    begin_write(db)
+    _lock_event_sessions(db, event)
+    new = db.get(Session, session_id)
+    if new is None or new.event_id != event.id:
+        raise EnrolmentError("unknown_session", _l("Unknown session."), "session")
+    live = [e for e in registration.enrolments if e.is_live]
+    for enrolment in live:
+        if enrolment.session_id == new.id:
+            return enrolment  # already there (or waiting): a repeated submit changes nothing
+
+    old = None
+    if new.round_id is not None:
+        same_round = [e for e in live if e.session.round_id == new.round_id]
+        old = next((e for e in same_round if e.replaces_id is None), None)
+        for pending in same_round:
+            if pending.replaces_id is not None:
+                _release(db, pending, now, "switch_withdrawn")
+    keep = [e.session for e in live if e is not old and e.replaces_id is None]
+    check_choice(event, registration.profession, [*keep, new], "session")
+
+    capacities = {new.id: new.capacity}
+    counts = _counts(db, [new.id])
+    enrolment = _enrol(
+        db, registration, new.id, capacities[new.id], counts, now, "switched", replaces=old
+    )
+    if enrolment.status is EnrolmentStatus.CONFIRMED and old is not None:
+        enrolment.replaces = None
+        _release(db, old, now, "switched")
+    db.flush()
+    mail.queue(db, registration, "changed", now, enrolment=enrolment, old=old)
+    return enrolment
+
+
+def cancel_enrolment(
+    db: DbSession, registration: Registration, enrolment_id: int, now: datetime
+) -> bool:
+    """Give up one session; False when it was already cancelled (a repeated submit)."""
+    begin_write(db)
+    _lock_event_sessions(db, registration.event)
+    enrolment = db.get(Enrolment, enrolment_id)
+    if enrolment is None or enrolment.registration_id != registration.id:
+        raise EnrolmentError("unknown_enrolment", _l("Unknown session."), status=404)
+    if not enrolment.is_live:
+        return False
+    _release(db, enrolment, now, "cancelled_by_registrant")
+    db.flush()
+    mail.queue(db, registration, "enrolment_cancelled", now, enrolment=enrolment)
+    return True
+
+
+def cancel_registration(db: DbSession, registration: Registration, now: datetime) -> bool:
+    """Cancel the whole registration and free its places; False when already cancelled."""
+    begin_write(db)
+    _lock_event_sessions(db, registration.event)
+    if not registration.is_active:
+        return False
+    # Waitlisted first, so a pending switch never promotes into a place about to be freed.
+    live = sorted(
+        (e for e in registration.enrolments if e.is_live),
+        key=lambda e: e.status is EnrolmentStatus.CONFIRMED,
+    )
+    freed = []
+    for enrolment in live:
+        if enrolment.status is EnrolmentStatus.WAITLISTED:
+            _cancel(enrolment, now, "registration_cancelled")
+            _renumber(db, enrolment.session_id)
+        else:
+            _cancel(enrolment, now, "registration_cancelled")
+            freed.append(enrolment.session_id)
+    registration.status = RegistrationStatus.CANCELLED
+    registration.cancelled_at = now
+    db.flush()
+    fill_places(db, freed, now, "promoted:registration_cancelled")
+    mail.queue(db, registration, "registration_cancelled", now)
+    return True

@@ -1,0 +1,53 @@
+"""How a write transaction guards capacity on each database.
+
+PostgreSQL stays at READ COMMITTED: after ``SELECT … FOR UPDATE`` returns, every later
+statement in the transaction sees the rows other transactions committed while we waited, so
+the count taken under the lock is the true count. Under REPEATABLE READ the count would come
+from the older snapshot (or the transaction would abort with a serialization error), which is
+exactly how a quota gets oversold.
+
+SQLite has no row locks: a transaction begun IMMEDIATE holds the database's write lock until it
+ends, so every capacity check and insert in it is serialised with all other writers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session as DbSession
+
+from symposium.models import Event, Session
+
+
+def begin_write(db: DbSession) -> None:
+    """Start the transaction in which places are counted and taken.
+
+    Ends whatever read-only transaction the request had open (it must hold no unflushed
+    writes), so that on SQLite the next one begins IMMEDIATE.
+    """
+    if db.get_bind().dialect.name == "sqlite":
+        db.commit()
+        db.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
+
+
+def lock_capacity(
+    db: DbSession, event: Event | None, session_ids: Iterable[int]
+) -> dict[int, int | None]:
+    """Lock the rows that guard the counts, always in the same order; return fresh capacities.
+
+    Order: the event row (only when it has a total capacity), then sessions by id, so two
+    transactions never wait for each other in a cycle.
+    """
+    if event is not None and event.capacity is not None:
+        db.execute(select(Event.id).where(Event.id == event.id).with_for_update())
+    ids = sorted(set(session_ids))
+    if not ids:
+        return {}
+    rows = db.execute(
+        select(Session.id, Session.capacity)
+        .where(Session.id.in_(ids))
+        .order_by(Session.id)
+        .with_for_update()
+    ).all()
+    return dict(rows)

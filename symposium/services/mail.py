@@ -1,0 +1,82 @@
+"""Queue mail in the outbox, in the registrant's language, inside the current transaction.
+
+Nothing is sent here: a message is a row written with the change that caused it, so a rolled
+back change sends nothing and a committed one cannot lose its message.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from email.utils import make_msgid
+from typing import Any
+
+from flask import current_app, has_request_context, render_template, url_for
+from flask_babel import force_locale
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from sqlalchemy.orm import Session as DbSession
+
+from symposium.models import OutboxMessage, OutboxStatus, Registration
+
+SUBJECTS = {
+    "registered": _l("Your registration for %(event)s"),
+    "manage_link": _l("Your link for %(event)s"),
+    "promoted": _l("You have a place: %(session)s"),
+    "changed": _l("Your programme for %(event)s has changed"),
+    "enrolment_cancelled": _l("Cancelled: %(session)s"),
+    "registration_cancelled": _l("Your registration for %(event)s is cancelled"),
+}
+
+
+def external_url(endpoint: str, **values: Any) -> str:
+    """An absolute URL, also outside a request (then based on the BASE_URL setting)."""
+    if has_request_context():
+        return url_for(endpoint, _external=True, **values)
+    with current_app.test_request_context(base_url=current_app.config["BASE_URL"]):
+        return url_for(endpoint, _external=True, **values)
+
+
+def queue(
+    db: DbSession, registration: Registration, kind: str, now: datetime, **context: Any
+) -> OutboxMessage:
+    """Render message ``kind`` for ``registration`` and add it to the outbox."""
+    from symposium.services.enrolment import manage_token
+
+    token = context.pop("token", None) or manage_token(
+        current_app.config["SECRET_KEY"], registration
+    )
+    event = registration.event
+    with force_locale(registration.language):
+        values = {
+            "registration": registration,
+            "event": event,
+            "manage_url": external_url("manage.show", token=token),
+            **context,
+        }
+        enrolment = context.get("enrolment")
+        session_title = enrolment.session.title if enrolment is not None else ""
+        subject = SUBJECTS[kind] % {"event": event.title, "session": session_title}
+        body = render_template(f"mail/{kind}.txt", **values)
+    message = OutboxMessage(
+        created_at=now,
+        registration_id=registration.id,
+        kind=kind,
+        to_address=registration.email,
+        language=registration.language,
+        subject=str(subject),
+        body_text=body,
+        message_id=make_msgid(domain=current_app.config["MAIL_DOMAIN"]),
+        next_attempt_at=now,
+    )
+    db.add(message)
+    return message
+
+
+def queued(db: DbSession) -> list[OutboxMessage]:
+    return list(
+        db.scalars(
+            select(OutboxMessage)
+            .where(OutboxMessage.status == OutboxStatus.QUEUED)
+            .order_by(OutboxMessage.id)
+        )
+    )
