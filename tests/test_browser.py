@@ -65,3 +65,50 @@ def test_7roses_programme_shows_both_workshop_rounds(page, live_server, load_exa
     page.get_by_role("link", name="English").click()
     assert page.locator("html").get_attribute("lang") == "en"
     assert page.get_by_role("heading", name="Programme").is_visible()
+
+
+def test_register_see_status_and_switch_workshop(page, live_server, load_example, db) -> None:
+    from sqlalchemy import select
+
+    from symposium.models import Event, Session
+    from symposium.services import enrolment
+    from tests.conftest import registration_data
+
+    load_example("7roses-symposium.toml")
+    event = db.session.scalars(select(Event).where(Event.slug == "7roses-2027")).one()
+    small = db.session.scalars(
+        select(Session).where(Session.key == "oefenen-in-kleine-groep")
+    ).one()
+    for n in range(small.capacity):  # fill the small workshop so the next one waits
+        data = enrolment.RegistrationInput(**registration_data(n), sessions=[small.id])
+        enrolment.register(db.session, event, data, event.registration_opens_at, "test")
+        db.session.commit()
+
+    page.goto(f"{live_server}/events/7roses-2027/")
+    page.get_by_role("link", name="Inschrijven").first.click()
+    page.get_by_label("Uw beroep").select_option("gz-psycholoog")
+    page.get_by_role("button", name="Verder").click()
+    page.get_by_label("Volledige naam").fill("Sanne de Vries")
+    page.get_by_label("E-mailadres").fill("sanne@example.org")
+    page.get_by_label("BIG-nummer").fill("49012345601")
+    page.get_by_label("Zo bouwt u een 7ROSES-sessie op").check()
+    page.get_by_label(small.title).check()
+    page.get_by_label("Ik ga ermee akkoord", exact=False).check()
+    page.get_by_role("button", name="Inschrijven").click()
+
+    page.wait_for_url("**/r/**")
+    body = page.locator("main")
+    assert "uw inschrijving is binnen" in body.inner_text()
+    assert "Ingeschreven" in body.inner_text()
+    assert "Wachtlijst, plaats 1" in body.inner_text()
+
+    # Switch round 2 to a workshop with room: the waiting-list spot is replaced.
+    round2 = page.locator("section.manage-round").nth(1)
+    round2.locator("summary").click()
+    round2.locator("li", has_text="Veiligheid en erkenning").get_by_role(
+        "button", name="Kiezen"
+    ).click()
+    page.wait_for_load_state()
+    text = page.locator("main").inner_text()
+    assert "U bent ingeschreven voor “Veiligheid en erkenning" in text
+    assert "Wachtlijst" not in text.split("Uw programma")[1].split("Uw inschrijving annuleren")[0]

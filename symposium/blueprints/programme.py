@@ -6,6 +6,7 @@ from flask import Blueprint, abort, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import SelectField
+from wtforms.fields.choices import SelectChoice
 
 from symposium import clock
 from symposium.extensions import db
@@ -53,9 +54,11 @@ def event(slug: str) -> str:
     themes = programme.event_themes(event)
     professions = programme.admitted_professions(db.session, event)
     form = ProgrammeFilterForm(request.args)
-    form.theme.choices = [("", _l("All themes"))] + [(t.code, localised_name(t)) for t in themes]
-    form.profession.choices = [("", _l("All professions"))] + [
-        (p.code, localised_name(p)) for p in professions
+    form.theme.choices = [SelectChoice("", _l("All themes"))] + [
+        SelectChoice(t.code, localised_name(t)) for t in themes
+    ]
+    form.profession.choices = [SelectChoice("", _l("All professions"))] + [
+        SelectChoice(p.code, localised_name(p)) for p in professions
     ]
     theme = profession = None
     if form.validate():

@@ -21,6 +21,7 @@ from wtforms import (
     TelField,
     TextAreaField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -91,8 +92,8 @@ def build_form(event: Event, profession: Profession) -> Any:
     for round_ in event.rounds:
         options = [s for s in round_.sessions if enrolment.enrollable(s) and s.admits(profession)]
         if options:
-            choices = [("", _l("No workshop in this round"))]
-            choices += [(str(s.id), s.title) for s in options]
+            choices = [SelectChoice("", _l("No workshop in this round"))]
+            choices += [SelectChoice(str(s.id), s.title) for s in options]
             setattr(
                 Form,
                 f"round_{round_.id}",
@@ -105,7 +106,9 @@ def build_form(event: Event, profession: Profession) -> Any:
     ]
     if groups:
         Form.groups = MultiCheckboxField(
-            _l("Groups"), choices=[(str(s.id), s.title) for s in groups], validate_choice=True
+            _l("Groups"),
+            choices=[SelectChoice(str(s.id), s.title) for s in groups],
+            validate_choice=True,
         )
     return Form
 
@@ -137,8 +140,9 @@ def register(slug: str) -> Response | str | tuple[str, int]:
     profession = _profession(event, request.values.get("profession"))
     if profession is None:
         form = ProfessionForm(request.args)
-        form.profession.choices = [("", _l("Choose…"))] + [
-            (p.code, localised_name(p)) for p in programme.admitted_professions(db.session, event)
+        form.profession.choices = [SelectChoice("", _l("Choose…"))] + [
+            SelectChoice(p.code, localised_name(p))
+            for p in programme.admitted_professions(db.session, event)
         ]
         if request.args.get("profession"):
             form.validate()
@@ -149,10 +153,11 @@ def register(slug: str) -> Response | str | tuple[str, int]:
     if request.method == "GET":
         form.profession.data = profession.code
         form.submission_key.data = secrets.token_urlsafe(24)
-    elif form.validate():
+    else:
+        form_ok = form.validate()
         data = enrolment.RegistrationInput(
-            name=form.name.data,
-            email=form.email.data,
+            name=form.name.data or "",
+            email=form.email.data or "",
             profession=profession.code,
             consent=bool(form.consent.data),
             organisation=form.organisation.data or "",
@@ -166,6 +171,10 @@ def register(slug: str) -> Response | str | tuple[str, int]:
             submission_key=form.submission_key.data or None,
         )
         try:
+            if not form_ok:
+                # Show the rules' verdicts too, so every problem is reported in one go.
+                enrolment.validate(db.session, event, data)
+                raise enrolment.RegistrationInvalid([])
             outcome = enrolment.register(
                 db.session, event, data, now, current_app.config["SECRET_KEY"]
             )
@@ -196,10 +205,10 @@ def register(slug: str) -> Response | str | tuple[str, int]:
 
 
 def _chosen(form: Any) -> list[int]:
-    ids = [int(f.data) for f in form if f.name.startswith("round_") and f.data]
+    values = [f.data for f in form if f.name.startswith("round_") and f.data]
     if "groups" in form:
-        ids += [int(v) for v in form.groups.data or []]
-    return ids
+        values += form.groups.data or []
+    return [int(v) for v in values if str(v).isdigit()]
 
 
 def _attach(form: Any, errors: list[enrolment.EnrolmentError]) -> None:
@@ -209,5 +218,5 @@ def _attach(form: Any, errors: list[enrolment.EnrolmentError]) -> None:
         field = error.field if error.field in form else None
         if field in (None, "sessions", "profession"):
             form.form_errors.append(error.message)
-        else:
-            form[field].errors = [*form[field].errors, error.message]
+        elif not form[field].errors:  # one message per field: the form's own comes first
+            form[field].errors = [error.message]

@@ -55,7 +55,7 @@ class RegistrationInvalid(EnrolmentError):
     """Several fields are wrong at once; ``errors`` has one entry per problem."""
 
     def __init__(self, errors: list[EnrolmentError]):
-        first = errors[0]
+        first = errors[0] if errors else EnrolmentError("invalid", "Invalid input.")
         super().__init__(first.code, first.message, first.field, first.status)
         self.errors = errors
 
