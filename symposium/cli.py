@@ -9,6 +9,7 @@ from flask import Flask, current_app
 from flask_migrate import upgrade
 from sqlalchemy import inspect
 
+from symposium import clock
 from symposium.config import ROOT
 from symposium.extensions import db
 from symposium.services import mail
@@ -26,7 +27,7 @@ def _require_schema() -> None:
 
 def _load(path: Path | str) -> None:
     try:
-        result = load_event_file(db.session, path)
+        result = load_event_file(db.session, path, clock.now())
     except EventFileError as exc:
         db.session.rollback()
         click.echo(f"{path}: not loaded, {len(exc.problems)} problem(s):", err=True)

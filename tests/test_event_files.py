@@ -219,3 +219,51 @@ def test_quota_respects_event_professions_and_hours_must_be_finite(app, tmp_path
     assert "sessions.eenzaamheid.quotas.psychiater: this profession may not join" in result.output
     assert "sessions.eenzaamheid.hours: must be a number of hours" in result.output
     assert "languages[2]: must be one of: nl, en" in result.output
+
+
+def _register(db, clock, event_slug: str, session_key: str, n: int):  # type: ignore[no-untyped-def]
+    from symposium.services import enrolment
+    from tests.conftest import registration_data
+
+    event = db.session.scalars(select(Event).where(Event.slug == event_slug)).one()
+    session = next(s for s in event.sessions if s.key == session_key)
+    data = enrolment.RegistrationInput(**registration_data(n), sessions=[session.id])
+    enrolment.register(db.session, event, data, clock.now, "test")
+    db.session.commit()
+
+
+def test_reload_raising_capacity_promotes_and_lowering_below_confirmed_is_refused(
+    app, db, clock, tmp_path
+) -> None:
+    from symposium.models import Enrolment
+
+    data = tomllib.loads(SERIES_EVENT)
+    data["registration_opens_at"] = data["starts_at"].replace(month=1)
+    data["sessions"][0]["capacity"] = 2
+    run(app, write(tmp_path, "g.toml", data))
+    clock.now = clock.now.replace(year=2027, month=1, day=15)
+    for n in range(4):
+        _register(db, clock, "groepen", "eenzaamheid", n)
+    waiting = lambda: db.session.scalars(  # noqa: E731
+        select(Enrolment.waitlist_position).where(Enrolment.status == "waitlisted")
+    ).all()
+    assert sorted(waiting()) == [1, 2]
+
+    data["sessions"][0]["capacity"] = 1
+    result = run(app, write(tmp_path, "g.toml", data))
+    assert result.exit_code == 1
+    assert "sessions.eenzaamheid.capacity: 2 places are already confirmed" in result.output
+
+    data["sessions"][0]["capacity"] = 3
+    result = run(app, write(tmp_path, "g.toml", data))
+    assert result.exit_code == 0, result.output
+    assert "promoted from waiting list 1" in result.output
+    db.session.expire_all()
+    assert waiting() == [1]
+
+    del data["sessions"][0]
+    data["sessions"] = [{"key": "ander", "title": "Ander", "starts_at": data["starts_at"],
+                         "ends_at": data["ends_at"]}]  # fmt: skip
+    result = run(app, write(tmp_path, "g.toml", data))
+    assert result.exit_code == 1
+    assert "sessions.eenzaamheid: has 4 registration(s)" in result.output

@@ -192,7 +192,7 @@ def register(slug: str) -> ResponseReturnValue:
             return replay
     try:
         payload = json.loads(raw or b"null")
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: absurdly deep nesting
         return error(400, "invalid_json", "The body is not valid JSON.")
     try:
         data = _parse(payload)

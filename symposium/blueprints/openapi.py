@@ -15,6 +15,7 @@ ERROR_CODES = [
     "invalid_email", "invalid_phone", "invalid_profession", "invalid_identifier",
     "identifier_required", "consent_required", "field_too_long", "unknown_session",
     "not_enrollable", "not_eligible", "round_conflict", "time_conflict", "rate_limited",
+    "invalid_text",
 ]  # fmt: skip
 
 SCHEMAS: dict[str, Any] = {

@@ -37,6 +37,7 @@ from symposium.services.tokens import new_nonce, token_for, token_hash
 
 LANGUAGES = ("nl", "en")
 PHONE = re.compile(r"\+?[0-9 ()./-]{6,40}")
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # tab and newlines are fine
 LIMITS = {"name": 200, "organisation": 200, "phone": 40, "needs": 2000, "identifier": 40}
 
 
@@ -190,6 +191,12 @@ def validate(db: DbSession, event: Event, data: RegistrationInput) -> _Checked:
     def fail(code: str, message: object, field_name: str) -> None:
         errors.append(EnrolmentError(code, message, field_name))
 
+    texts = {k: getattr(data, k) for k in ("name", "email", "organisation", "phone", "needs")}
+    texts |= {f"identifier_{code}": value for code, value in data.identifiers.items()}
+    for key, value in texts.items():
+        if CONTROL.search(value):
+            fail("invalid_text", _l("Remove the invisible control characters."), key)
+
     name = data.name.strip()
     if not name:
         fail("invalid_name", _l("Enter your name."), "name")
@@ -327,6 +334,41 @@ def _counts(db: DbSession, session_ids: Iterable[int]) -> _Counts:
         ).all()
     }
     return counts
+
+
+def limit_problems(
+    db: DbSession, session_id: int, capacity: int | None, quotas: dict[int, int]
+) -> list[tuple[str, str]]:
+    """Why a new capacity or quota (profession id -> places) cannot be set: (field, message).
+
+    A limit may not drop below the places already confirmed; raising one is always fine
+    (then call :func:`fill_places`). The caller holds the session's lock.
+    """
+    counts = _counts(db, [session_id])
+    problems = []
+    confirmed = counts.confirmed.get(session_id, 0)
+    if capacity is not None and capacity < confirmed:
+        problems.append(
+            ("capacity", f"{confirmed} places are already confirmed; capacity cannot be lower")
+        )
+    for profession_id, places in quotas.items():
+        taken = counts.confirmed_by_profession.get((session_id, profession_id), 0)
+        if places < taken:
+            problems.append(
+                (
+                    f"quotas.{profession_id}",
+                    f"{taken} places are already confirmed; the quota cannot be lower",
+                )
+            )
+    return problems
+
+
+def live_enrolments(db: DbSession, session_id: int) -> int:
+    return db.scalar(
+        select(func.count())
+        .select_from(Enrolment)
+        .where(Enrolment.session_id == session_id, Enrolment.status != EnrolmentStatus.CANCELLED)
+    )
 
 
 def places_left(db: DbSession, sessions: list[Session]) -> dict[int, int | None]:

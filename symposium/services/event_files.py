@@ -33,6 +33,8 @@ from symposium.models import (
     Theme,
 )
 from symposium.services.catalogue import ensure_catalogue
+from symposium.services.enrolment import fill_places, limit_problems, live_enrolments
+from symposium.services.locking import begin_write, lock_capacity
 
 SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
@@ -541,16 +543,26 @@ def _check_within(
 # --------------------------------------------------------------------------- applying
 
 
-def load_event_file(db: DbSession, path: str | Path) -> LoadResult:
-    """Validate ``path`` and create or update its event; the caller commits."""
+def load_event_file(db: DbSession, path: str | Path, now: datetime) -> LoadResult:
+    """Validate ``path`` and create or update its event; the caller commits.
+
+    Capacities are changed under the same locks as registrations: a limit below what is
+    already confirmed is refused, and room that a higher limit creates goes to the waiting
+    list at once.
+    """
+    begin_write(db)
     ensure_catalogue(db)
     spec = parse_file(path, db)
-    return apply_spec(db, spec)
+    return apply_spec(db, spec, now)
 
 
-def apply_spec(db: DbSession, spec: EventSpec) -> LoadResult:
+def apply_spec(db: DbSession, spec: EventSpec, now: datetime) -> LoadResult:
     professions = {p.code: p for p in db.scalars(select(Profession))}
     themes = {t.code: t for t in db.scalars(select(Theme))}
+    existing_ids = list(
+        db.scalars(select(Session.id).join(Session.event).where(Event.slug == spec.slug))
+    )
+    lock_capacity(db, None, existing_ids)
     event = db.scalars(
         select(Event)
         .where(Event.slug == spec.slug)
@@ -566,6 +578,8 @@ def apply_spec(db: DbSession, spec: EventSpec) -> LoadResult:
             ),
         )
     ).one_or_none()
+    if event is not None:
+        _check_registrations(db, event, spec, professions)
     result = LoadResult(event or Event(slug=spec.slug))
     changes = result.changes
     if event is None:
@@ -622,7 +636,35 @@ def apply_spec(db: DbSession, spec: EventSpec) -> LoadResult:
             event.rounds.remove(round_)
             changes["deleted rounds"] += 1
     db.flush()
+    if changes["updated sessions"]:
+        if promoted := fill_places(db, existing_ids, now, "promoted:limit_raised"):
+            changes["promoted from waiting list"] += len(promoted)
     return result
+
+
+def _check_registrations(
+    db: DbSession, event: Event, spec: EventSpec, professions: dict[str, Profession]
+) -> None:
+    """Refuse a file that would drop a registration or squeeze confirmed places."""
+    problems = []
+    wanted = {s.key: s for s in spec.sessions}
+    for session in event.sessions:
+        path = f"sessions.{session.key}"
+        s_spec = wanted.get(session.key)
+        if s_spec is None:
+            if live := live_enrolments(db, session.id):
+                problems.append(
+                    Problem(path, f"has {live} registration(s); it cannot be removed from the file")
+                )
+            continue
+        quotas = {professions[c].id: n for c, n in s_spec.quotas.items()}
+        for where, message in limit_problems(db, session.id, s_spec.values["capacity"], quotas):
+            if where.startswith("quotas."):
+                code = next(c for c, p in professions.items() if p.id == int(where[7:]))
+                where = f"quotas.{code}"
+            problems.append(Problem(f"{path}.{where}", message))
+    if problems:
+        raise EventFileError(problems)
 
 
 def _assign(obj: object, values: dict[str, Any]) -> bool:
