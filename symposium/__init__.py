@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask, jsonify, render_template, request
 from flask_babel import get_locale
+from werkzeug.exceptions import HTTPException
 
 from symposium.config import (
     ENV_KEYS,
@@ -109,28 +111,40 @@ def _register_language_switch(app: Flask) -> None:
 
 
 def _register_error_pages(app: Flask) -> None:
-    @app.errorhandler(404)
-    def not_found(error):  # type: ignore[no-untyped-def]
-        return render_template("errors/404.html"), 404
+    def is_api() -> bool:
+        return request.path.startswith("/api/")
+
+    def api_error(status: int, code: str, message: str):  # type: ignore[no-untyped-def]
+        response = jsonify(error={"code": code, "message": message})
+        response.status_code = status
+        return response
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):  # type: ignore[no-untyped-def]
+        if is_api():
+            code = (error.name or "error").lower().replace(" ", "_")
+            return api_error(error.code or 500, code, error.description or error.name)
+        if error.code == 404:
+            return render_template("errors/404.html"), 404
+        return error
 
     @app.errorhandler(429)
     def too_many_requests(error):  # type: ignore[no-untyped-def]
-        retry_after = int(getattr(error, "retry_after", None) or 60)
-        if request.path.startswith("/api/"):
-            response = jsonify(
-                error={
-                    "code": "rate_limited",
-                    "message": f"Too many requests; retry after {retry_after} seconds.",
-                }
+        current = limiter.current_limit
+        retry_after = max(1, int(current.reset_at - time.time())) if current else 60
+        if is_api():
+            response = api_error(
+                429, "rate_limited", f"Too many requests; retry after {retry_after} seconds."
             )
         else:
             response = app.make_response(
-                render_template("errors/429.html", retry_after=retry_after)
+                (render_template("errors/429.html", retry_after=retry_after), 429)
             )
-        response.status_code = 429
         response.headers["Retry-After"] = str(retry_after)
         return response
 
     @app.errorhandler(500)
     def server_error(error):  # type: ignore[no-untyped-def]
+        if is_api():
+            return api_error(500, "server_error", "Something went wrong on our side.")
         return render_template("errors/500.html"), 500

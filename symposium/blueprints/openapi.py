@@ -15,7 +15,8 @@ ERROR_CODES = [
     "invalid_email", "invalid_phone", "invalid_profession", "invalid_identifier",
     "identifier_required", "consent_required", "field_too_long", "unknown_session",
     "not_enrollable", "not_eligible", "round_conflict", "time_conflict", "rate_limited",
-    "invalid_text",
+    "invalid_text", "invalid_language", "not_found", "method_not_allowed", "bad_request",
+    "server_error",
 ]  # fmt: skip
 
 SCHEMAS: dict[str, Any] = {

@@ -214,6 +214,8 @@ def validate(db: DbSession, event: Event, data: RegistrationInput) -> _Checked:
         fail("invalid_email", _l("Enter a valid e-mail address."), "email")
     if data.phone.strip() and not PHONE.fullmatch(data.phone.strip()):
         fail("invalid_phone", _l("Enter a phone number with digits only."), "phone")
+    if data.language not in LANGUAGES:
+        fail("invalid_language", _l("Choose Dutch (nl) or English (en)."), "language")
     if not data.consent:
         fail("consent_required", _l("Please agree to the privacy statement."), "consent")
 
@@ -578,7 +580,7 @@ def register(
     registration.organisation = data.organisation.strip()
     registration.phone = data.phone.strip()
     registration.needs = data.needs.strip()
-    registration.language = data.language if data.language in LANGUAGES else "nl"
+    registration.language = data.language
     registration.identifiers = checked.identifiers
     registration.submission_key = data.submission_key or None
     registration.consent_at = now

@@ -636,9 +636,11 @@ def apply_spec(db: DbSession, spec: EventSpec, now: datetime) -> LoadResult:
             event.rounds.remove(round_)
             changes["deleted rounds"] += 1
     db.flush()
-    if changes["updated sessions"]:
-        if promoted := fill_places(db, existing_ids, now, "promoted:limit_raised"):
-            changes["promoted from waiting list"] += len(promoted)
+    kept = [s.id for s in event.sessions if s.id in existing_ids]
+    if changes["updated sessions"] and (
+        promoted := fill_places(db, kept, now, "promoted:limit_raised")
+    ):
+        changes["promoted from waiting list"] += len(promoted)
     return result
 
 
