@@ -520,8 +520,13 @@ def _switches_for(db: DbSession, enrolment: Enrolment) -> list[Enrolment]:
 
 
 def _lock_event_sessions(db: DbSession, event: Event) -> None:
-    """Freeing a place can cascade through switches, so lock all sessions, in id order."""
+    """Freeing a place can cascade through switches, so lock all sessions, in id order.
+
+    Everything loaded before the lock may be stale (a concurrent cancel may have committed
+    while we waited), so it is expired and read again under the lock.
+    """
     lock_capacity(db, None, db.scalars(select(Session.id).where(Session.event_id == event.id)))
+    db.expire_all()
 
 
 # --------------------------------------------------------------------------- operations
@@ -635,9 +640,9 @@ def change_session(
     """Switch to (or add) a session; the old place is kept until the new one is confirmed."""
     event = registration.event
     check_open(event, now)
-    _require_active(registration)
     begin_write(db)
     _lock_event_sessions(db, event)
+    _require_active(registration)
     new = db.get(Session, session_id)
     if new is None or new.event_id != event.id:
         raise EnrolmentError("unknown_session", _l("Unknown session."), "session")
