@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import click
@@ -12,7 +13,7 @@ from sqlalchemy import inspect
 from symposium import clock
 from symposium.config import ROOT
 from symposium.extensions import db
-from symposium.services import mail
+from symposium.services import delivery, mail
 from symposium.services.event_files import EventFileError, load_event_file
 
 EXAMPLES = ROOT / "examples"
@@ -64,6 +65,23 @@ def register_cli(app: Flask) -> None:
                 f"{m.to_address}  {m.subject}"
             )
         click.echo(f"{len(messages)} queued message(s)")
+
+    @app.cli.command("send-mail")
+    @click.option("--once", is_flag=True, help="Send what is due, then stop.")
+    @click.option("--interval", default=5.0, show_default=True, help="Seconds between polls.")
+    def send_mail(once: bool, interval: float) -> None:
+        """Deliver the outbox (file or SMTP backend; several workers may run at once)."""
+        config = current_app.config
+        while True:
+            backend = delivery.backend_for(config, current_app.instance_path)
+            result = delivery.drain(db.session, backend, config, clock.now())
+            if result.sent or result.retried or result.failed or once:
+                click.echo(
+                    f"sent {result.sent}, retry later {result.retried}, failed {result.failed}"
+                )
+            if once:
+                return
+            time.sleep(interval)
 
     @app.cli.command("demo")
     @click.option("--host", default="127.0.0.1", show_default=True)

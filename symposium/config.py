@@ -27,6 +27,25 @@ class Defaults:
     # Used for links in mail written outside a request (CLI, workers).
     BASE_URL = "http://127.0.0.1:5000"
     MAIL_DOMAIN = "symposium.localhost"
+    # Mail delivery: "file" writes .eml files into MAIL_FILE_DIR (instance/mail by default);
+    # "smtp" sends through MAIL_SERVER.
+    MAIL_BACKEND = "file"
+    MAIL_FILE_DIR: str | None = None
+    MAIL_SENDER = "symposium <noreply@symposium.localhost>"
+    MAIL_SERVER = "127.0.0.1"
+    MAIL_PORT = 25
+    MAIL_USE_STARTTLS = False
+    MAIL_USE_SSL = False
+    MAIL_USERNAME: str | None = None
+    MAIL_PASSWORD: str | None = None
+    MAIL_TIMEOUT = 10
+    # A temporary failure is retried after MAIL_RETRY_SECONDS * 2**(attempt-1), at most
+    # MAIL_RETRY_MAX_SECONDS; after MAIL_MAX_ATTEMPTS attempts the message is marked failed.
+    MAIL_MAX_ATTEMPTS = 8
+    MAIL_RETRY_SECONDS = 60
+    MAIL_RETRY_MAX_SECONDS = 6 * 3600
+    # How long a claimed message is reserved for the worker that is sending it.
+    MAIL_LEASE_SECONDS = 300
     # Flask-Limiter: in memory by default; e.g. "redis://127.0.0.1:6379" with several workers.
     RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_HEADERS_ENABLED = True
@@ -47,4 +66,13 @@ def default_database_url(instance_path: str) -> str:
     return "sqlite:///" + os.path.join(instance_path, "symposium.sqlite3")
 
 
-ENV_KEYS = ("SECRET_KEY", "DATABASE_URL")
+ENV_KEYS = (
+    "SECRET_KEY",
+    "DATABASE_URL",
+    "BASE_URL",
+    "MAIL_BACKEND",
+    "MAIL_SENDER",
+    "MAIL_SERVER",
+    "MAIL_USERNAME",
+    "MAIL_PASSWORD",
+)

@@ -31,6 +31,10 @@ class OutboxMessage(Base):
     language: Mapped[str] = mapped_column(String(5))
     subject: Mapped[str] = mapped_column(String(300))
     body_text: Mapped[str] = mapped_column(Text)
+    body_html: Mapped[str] = mapped_column(Text, default="")
+    # An iTIP calendar (REQUEST/CANCEL) sent inline and as invite.ics, when there is one.
+    calendar_method: Mapped[str | None] = mapped_column(String(20))
+    calendar: Mapped[str | None] = mapped_column(Text)
     message_id: Mapped[str] = mapped_column(String(200), unique=True)
     status: Mapped[OutboxStatus] = mapped_column(
         str_enum(OutboxStatus), default=OutboxStatus.QUEUED

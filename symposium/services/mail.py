@@ -57,6 +57,16 @@ def queue(
         session_title = enrolment.session.title if enrolment is not None else ""
         subject = SUBJECTS[kind] % {"event": event.title, "session": session_title}
         body = render_template(f"mail/{kind}.txt", **values)
+        html = render_template(
+            "mail/layout.html",
+            subject=str(subject),
+            language=registration.language,
+            paragraphs=[
+                [line.strip() for line in block.splitlines() if line.strip()]
+                for block in body.split("\n\n")
+                if block.strip()
+            ],
+        )
     message = OutboxMessage(
         created_at=now,
         registration_id=registration.id,
@@ -65,6 +75,7 @@ def queue(
         language=registration.language,
         subject=str(subject),
         body_text=body,
+        body_html=html,
         message_id=make_msgid(domain=current_app.config["MAIL_DOMAIN"]),
         next_attempt_at=now,
     )

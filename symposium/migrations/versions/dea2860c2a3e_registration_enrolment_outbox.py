@@ -1,8 +1,8 @@
 """registration, enrolment, outbox
 
-Revision ID: 00fb013ad029
+Revision ID: dea2860c2a3e
 Revises: dd378b4b6036
-Create Date: 2026-11-23 15:07:17.042702
+Create Date: 2026-11-23 15:26:58.602404
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '00fb013ad029'
+revision = 'dea2860c2a3e'
 down_revision = 'dd378b4b6036'
 branch_labels = None
 depends_on = None
@@ -66,6 +66,9 @@ def upgrade():
     sa.Column('language', sa.String(length=5), nullable=False),
     sa.Column('subject', sa.String(length=300), nullable=False),
     sa.Column('body_text', sa.Text(), nullable=False),
+    sa.Column('body_html', sa.Text(), nullable=False),
+    sa.Column('calendar_method', sa.String(length=20), nullable=True),
+    sa.Column('calendar', sa.Text(), nullable=True),
     sa.Column('message_id', sa.String(length=200), nullable=False),
     sa.Column('status', sa.Enum('queued', 'sent', 'failed', name='outboxstatus', native_enum=False, length=20), nullable=False),
     sa.Column('attempts', sa.Integer(), nullable=False),
