@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from pathlib import Path
 
@@ -9,6 +10,7 @@ import click
 from flask import Flask, current_app
 from flask_migrate import upgrade
 from sqlalchemy import inspect
+from werkzeug.serving import run_simple
 
 from symposium import clock
 from symposium.config import ROOT
@@ -37,6 +39,16 @@ def _load(path: Path | str) -> None:
         raise click.exceptions.Exit(1) from exc
     db.session.commit()
     click.echo(result.summary())
+
+
+def _deliver_forever(app: Flask, interval: float = 2.0) -> None:
+    """The demo's own mail worker, so a registration shows up as an .eml file at once."""
+    while True:
+        with app.app_context():
+            backend = delivery.backend_for(app.config, app.instance_path)
+            delivery.drain(db.session, backend, app.config, clock.now())
+            db.session.remove()
+        time.sleep(interval)
 
 
 def register_cli(app: Flask) -> None:
@@ -93,5 +105,9 @@ def register_cli(app: Flask) -> None:
         for path in sorted(EXAMPLES.glob("*.toml")):
             _load(path)
         if serve:
+            app = current_app._get_current_object()  # type: ignore[attr-defined]
+            threading.Thread(target=_deliver_forever, args=(app,), daemon=True).start()
+            click.echo(f"Mail is written to {app.config['MAIL_FILE_DIR'] or 'instance/mail'}/")
             click.echo(f"Serving on http://{host}:{port}/ (Ctrl+C stops)")
-            current_app.run(host=host, port=port, use_reloader=False)
+            # app.run() refuses to run inside the flask command; serve the same way it would.
+            run_simple(host, port, app, use_debugger=app.debug, threaded=True)
