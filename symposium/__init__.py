@@ -75,7 +75,7 @@ def create_app(config: Mapping[str, Any] | None = None, instance_path: str | Non
     from symposium.cli import register_cli
 
     filters.register(app)
-    for blueprint in (programme.bp, registration.bp, manage.bp, api.bp):
+    for blueprint in (programme.bp, registration.bp, manage.bp, manage.feeds, api.bp):
         app.register_blueprint(blueprint)
     register_cli(app)
     _register_language_switch(app)

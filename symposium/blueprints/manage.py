@@ -2,18 +2,28 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from werkzeug.wrappers import Response
 from wtforms import BooleanField, HiddenField
 from wtforms.validators import InputRequired
 
 from symposium import clock
 from symposium.extensions import db
 from symposium.models import EnrolmentStatus, Registration
-from symposium.services import enrolment
+from symposium.services import calendar, enrolment, mail
+from symposium.services.mail import external_url
 
 bp = Blueprint("manage", __name__, url_prefix="/r")
 
@@ -24,6 +34,10 @@ class ChangeForm(FlaskForm):
 
 class CancelEnrolmentForm(FlaskForm):
     enrolment_id = HiddenField(validators=[InputRequired()])
+
+
+class RenewFeedForm(FlaskForm):
+    pass
 
 
 class CancelRegistrationForm(FlaskForm):
@@ -82,9 +96,67 @@ def _render(registration: Registration, token: str, cancel_form=None, status: in
         change_form=ChangeForm(),
         cancel_enrolment_form=CancelEnrolmentForm(),
         cancel_form=cancel_form or CancelRegistrationForm(),
+        renew_feed_form=RenewFeedForm(),
+        feed_url=external_url(
+            "feeds.feed", token=enrolment.feed_token(current_app.config["SECRET_KEY"], registration)
+        ),
         EnrolmentStatus=EnrolmentStatus,
     )
     return page, status
+
+
+def _own_calendar(registration: Registration, token: str) -> Response:
+    """The registrant's confirmed programme, plenary sessions included (METHOD:PUBLISH)."""
+    sequences = {
+        calendar.invite_uid(registration, item): e.ical_sequence
+        for e in registration.enrolments
+        if e.status is EnrolmentStatus.CONFIRMED
+        for item in (e.session.meetings or [e.session])
+    }
+    body = calendar.invite(
+        registration,
+        calendar.confirmed_sessions(registration),
+        method="PUBLISH",
+        sequence=lambda uid: sequences.get(uid, 0),
+        manage_url=external_url("manage.show", token=token),
+        now=clock.now(),
+        organizer_email=mail.sender_address(),
+    )
+    return Response(body, mimetype="text/calendar", headers={"Cache-Control": "no-store"})
+
+
+@bp.get("/<token>/calendar.ics")
+def calendar_file(token: str) -> Response:
+    registration = _registration(token)
+    response = _own_calendar(registration, token)
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="{registration.event.slug}.ics"'
+    )
+    return response
+
+
+feeds = Blueprint("feeds", __name__, url_prefix="/feeds")
+
+
+@feeds.get("/<token>.ics")
+def feed(token: str) -> Response:
+    """A subscribable calendar: its own revocable token, so the manage link stays private."""
+    registration = enrolment.find_by_feed_token(db.session, token)
+    if registration is None:
+        abort(404)
+    secret = current_app.config["SECRET_KEY"]
+    return _own_calendar(registration, enrolment.manage_token(secret, registration))
+
+
+@bp.post("/<token>/feed/renew")
+def renew_feed(token: str) -> Response:
+    registration = _registration(token)
+    if not RenewFeedForm().validate():
+        abort(400)
+    enrolment.renew_feed_token(db.session, registration, current_app.config["SECRET_KEY"])
+    db.session.commit()
+    flash(_("Your calendar feed has a new address; the old one no longer works."))
+    return redirect(url_for("manage.show", token=token), code=303)
 
 
 @bp.post("/<token>/change")

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, render_template, request
+from flask import Blueprint, Response, abort, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import SelectField
@@ -12,7 +13,7 @@ from symposium import clock
 from symposium.extensions import db
 from symposium.filters import localised_name
 from symposium.models import Event, Session
-from symposium.services import enrolment, programme
+from symposium.services import calendar, enrolment, programme
 
 bp = Blueprint("programme", __name__)
 
@@ -76,12 +77,46 @@ def event(slug: str) -> str:
     )
 
 
+def _session(event: Event, session_id: int) -> Session:
+    found = next((s for s in event.sessions if s.id == session_id), None)
+    if found is None:
+        abort(404)
+    return found
+
+
+def _ics(event: Event, sessions: list[Session], filename: str) -> Response:
+    body = calendar.programme_calendar(
+        event,
+        sessions,
+        now=clock.now(),
+        url_for_session=lambda s: url_for(
+            "programme.session", slug=event.slug, session_id=s.id, _external=True
+        ),
+        language=str(get_locale()),
+    )
+    return Response(
+        body,
+        mimetype="text/calendar",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+@bp.get("/events/<slug>/calendar.ics")
+def event_calendar(slug: str) -> Response:
+    event = _load_event(slug)
+    return _ics(event, event.sessions, f"{event.slug}.ics")
+
+
+@bp.get("/events/<slug>/sessions/<int:session_id>.ics")
+def session_calendar(slug: str, session_id: int) -> Response:
+    event = _load_event(slug)
+    return _ics(event, [_session(event, session_id)], f"{event.slug}-{session_id}.ics")
+
+
 @bp.get("/events/<slug>/sessions/<int:session_id>")
 def session(slug: str, session_id: int) -> str:
     event = _load_event(slug)
-    found: Session | None = next((s for s in event.sessions if s.id == session_id), None)
-    if found is None:
-        abort(404)
+    found = _session(event, session_id)
     return render_template(
         "programme/session.html",
         event=event,

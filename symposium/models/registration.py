@@ -47,6 +47,9 @@ class Registration(Base):
     # The manage link is an HMAC of this nonce; only the link's SHA-256 is stored.
     token_nonce: Mapped[str] = mapped_column(String(64))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # The calendar feed has its own token (HMAC of this nonce), revoked by a new nonce.
+    feed_nonce: Mapped[str] = mapped_column(String(64))
+    feed_token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     # Hidden one-time key of the form that created it: a resubmit finds this row.
     submission_key: Mapped[str | None] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -97,6 +100,8 @@ class Enrolment(Base):
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     changed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # SEQUENCE of this place's calendar invitation: raised by every update or cancellation.
+    ical_sequence: Mapped[int] = mapped_column(default=0)
 
     registration: Mapped[Registration] = relationship(back_populates="enrolments")
     session: Mapped[Session] = relationship()

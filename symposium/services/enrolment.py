@@ -410,12 +410,15 @@ def _enrol(
 ) -> Enrolment:
     """Confirm a place when one is free, else join the end of the waiting list."""
     profession_id = registration.profession.id
+    earlier = [e.ical_sequence for e in registration.enrolments if e.session_id == session_id]
     enrolment = Enrolment(
         session_id=session_id,
         profession_id=profession_id,
         created_at=now,
         changed_at=now,
         replaces=replaces,
+        # Same calendar UID as an earlier, cancelled place here: continue its SEQUENCE.
+        ical_sequence=max(earlier) + 1 if earlier else 0,
     )
     if counts.place_for(session_id, capacity, profession_id):
         enrolment.status = EnrolmentStatus.CONFIRMED
@@ -431,7 +434,10 @@ def _enrol(
 
 
 def _cancel(enrolment: Enrolment, now: datetime, reason: str) -> EnrolmentStatus:
+    """Cancel; a confirmed place's invitation gets a higher SEQUENCE for its CANCEL."""
     previous = enrolment.status
+    if previous is EnrolmentStatus.CONFIRMED:
+        enrolment.ical_sequence += 1
     enrolment.status = EnrolmentStatus.CANCELLED
     enrolment.waitlist_position = None
     enrolment.changed_at = now
@@ -473,12 +479,21 @@ def fill_places(
                 _log(enrolment, EnrolmentStatus.WAITLISTED, reason, now)
                 promoted.append(enrolment)
                 old = enrolment.replaces
+                registration = enrolment.registration
+                mail.queue(
+                    db,
+                    registration,
+                    "promoted",
+                    now,
+                    enrolment=enrolment,
+                    invite=("REQUEST", [enrolment]),
+                )
                 if old is not None and old.is_live:
                     if _cancel(old, now, "switched") is EnrolmentStatus.CONFIRMED:
                         pending.append(old.session_id)
+                        _calendar_cancel(db, old, now)
                     else:
                         _renumber(db, old.session_id)
-                mail.queue(db, enrolment.registration, "promoted", now, enrolment=enrolment)
             else:
                 still_waiting.append(enrolment)
         for position, enrolment in enumerate(still_waiting, start=1):
@@ -498,14 +513,30 @@ def _renumber(db: DbSession, session_id: int) -> None:
         enrolment.waitlist_position = position
 
 
-def _release(db: DbSession, enrolment: Enrolment, now: datetime, reason: str) -> None:
-    """Cancel one enrolment and give its place (or waiting-list spot) to the next in line."""
+def _calendar_cancel(db: DbSession, enrolment: Enrolment, now: datetime) -> None:
+    """Take a released place off the registrant's calendar."""
+    mail.queue(
+        db,
+        enrolment.registration,
+        "calendar_cancelled",
+        now,
+        enrolment=enrolment,
+        invite=("CANCEL", [enrolment]),
+    )
+
+
+def _release(db: DbSession, enrolment: Enrolment, now: datetime, reason: str) -> bool:
+    """Cancel one enrolment and give its place (or waiting-list spot) to the next in line.
+
+    True when it held a confirmed place (so its calendar entry must be cancelled).
+    """
     for switch in _switches_for(db, enrolment):
         switch.replaces = None  # the switch stays on the waiting list as a plain choice
     if _cancel(enrolment, now, reason) is EnrolmentStatus.CONFIRMED:
         fill_places(db, [enrolment.session_id], now, f"promoted:{reason}")
-    else:
-        _renumber(db, enrolment.session_id)
+        return True
+    _renumber(db, enrolment.session_id)
+    return False
 
 
 def _switches_for(db: DbSession, enrolment: Enrolment) -> list[Enrolment]:
@@ -534,6 +565,24 @@ def _lock_event_sessions(db: DbSession, event: Event) -> None:
 
 def manage_token(secret_key: str, registration: Registration) -> str:
     return token_for(secret_key, registration.token_nonce)
+
+
+def feed_token(secret_key: str, registration: Registration) -> str:
+    return token_for(secret_key, registration.feed_nonce, "feed")
+
+
+def renew_feed_token(db: DbSession, registration: Registration, secret_key: str) -> str:
+    """Revoke the calendar feed's address (a leaked link) and return the new token."""
+    registration.feed_nonce = new_nonce()
+    token = feed_token(secret_key, registration)
+    registration.feed_token_hash = token_hash(token)
+    return token
+
+
+def find_by_feed_token(db: DbSession, token: str) -> Registration | None:
+    return db.scalars(
+        select(Registration).where(Registration.feed_token_hash == token_hash(token))
+    ).one_or_none()
 
 
 def find_by_token(db: DbSession, token: str) -> Registration | None:
@@ -580,6 +629,9 @@ def register(
         registration.token_nonce = new_nonce()
     token = token_for(secret_key, registration.token_nonce)
     registration.token_hash = token_hash(token)
+    if registration.feed_nonce is None:
+        registration.feed_nonce = new_nonce()
+        registration.feed_token_hash = token_hash(feed_token(secret_key, registration))
     registration.name = data.name.strip()
     registration.profession = checked.profession
     registration.organisation = data.organisation.strip()
@@ -603,7 +655,9 @@ def register(
         if existing is None:
             raise
         return _already_registered(db, existing, data, now, secret_key)
-    mail.queue(db, registration, "registered", now, token=token)
+    confirmed = [e for e in registration.enrolments if e.status is EnrolmentStatus.CONFIRMED]
+    invite = ("REQUEST", confirmed) if confirmed else None
+    mail.queue(db, registration, "registered", now, token=token, invite=invite)
     return RegistrationOutcome(registration, token, created=True)
 
 
@@ -666,11 +720,16 @@ def change_session(
     enrolment = _enrol(
         db, registration, new.id, capacities[new.id], counts, now, "switched", replaces=old
     )
-    if enrolment.status is EnrolmentStatus.CONFIRMED and old is not None:
+    confirmed = enrolment.status is EnrolmentStatus.CONFIRMED
+    released = False
+    if confirmed and old is not None:
         enrolment.replaces = None
-        _release(db, old, now, "switched")
+        released = _release(db, old, now, "switched")
     db.flush()
-    mail.queue(db, registration, "changed", now, enrolment=enrolment, old=old)
+    invite = ("REQUEST", [enrolment]) if confirmed else None
+    mail.queue(db, registration, "changed", now, enrolment=enrolment, old=old, invite=invite)
+    if released:
+        _calendar_cancel(db, old, now)
     return enrolment
 
 
@@ -685,9 +744,10 @@ def cancel_enrolment(
         raise EnrolmentError("unknown_enrolment", _l("Unknown session."), status=404)
     if not enrolment.is_live:
         return False
-    _release(db, enrolment, now, "cancelled_by_registrant")
+    held_place = _release(db, enrolment, now, "cancelled_by_registrant")
     db.flush()
-    mail.queue(db, registration, "enrolment_cancelled", now, enrolment=enrolment)
+    invite = ("CANCEL", [enrolment]) if held_place else None
+    mail.queue(db, registration, "enrolment_cancelled", now, enrolment=enrolment, invite=invite)
     return True
 
 
@@ -714,5 +774,55 @@ def cancel_registration(db: DbSession, registration: Registration, now: datetime
     registration.cancelled_at = now
     db.flush()
     fill_places(db, freed, now, "promoted:registration_cancelled")
-    mail.queue(db, registration, "registration_cancelled", now)
+    held = [e for e in live if e.session_id in freed]
+    invite = ("CANCEL", held) if held else None
+    mail.queue(db, registration, "registration_cancelled", now, invite=invite)
     return True
+
+
+def sessions_rescheduled(db: DbSession, session_ids: Iterable[int], now: datetime) -> int:
+    """Send every confirmed registrant of these sessions an updated invitation.
+
+    Called after a session's time, room or meetings changed: same UID, SEQUENCE + 1.
+    Returns the number of invitations queued.
+    """
+    enrolments = db.scalars(
+        select(Enrolment)
+        .where(
+            Enrolment.session_id.in_(list(session_ids)),
+            Enrolment.status == EnrolmentStatus.CONFIRMED,
+        )
+        .order_by(Enrolment.id)
+    ).all()
+    for enrolment in enrolments:
+        enrolment.ical_sequence += 1
+        mail.queue(
+            db,
+            enrolment.registration,
+            "session_changed",
+            now,
+            enrolment=enrolment,
+            invite=("REQUEST", [enrolment]),
+        )
+    return len(enrolments)
+
+
+def event_cancelled(db: DbSession, event: Event, now: datetime) -> int:
+    """Withdraw every confirmed place's invitation when the whole event is cancelled."""
+    registrations = db.scalars(
+        select(Registration)
+        .where(Registration.event_id == event.id, Registration.status == RegistrationStatus.ACTIVE)
+        .order_by(Registration.id)
+    ).all()
+    for registration in registrations:
+        held = [e for e in registration.enrolments if e.status is EnrolmentStatus.CONFIRMED]
+        for enrolment in held:
+            enrolment.ical_sequence += 1
+        mail.queue(
+            db,
+            registration,
+            "event_cancelled",
+            now,
+            invite=("CANCEL", held) if held else None,
+        )
+    return len(registrations)

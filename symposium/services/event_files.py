@@ -33,7 +33,13 @@ from symposium.models import (
     Theme,
 )
 from symposium.services.catalogue import ensure_catalogue
-from symposium.services.enrolment import fill_places, limit_problems, live_enrolments
+from symposium.services.enrolment import (
+    event_cancelled,
+    fill_places,
+    limit_problems,
+    live_enrolments,
+    sessions_rescheduled,
+)
 from symposium.services.locking import begin_write, lock_capacity
 
 SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
@@ -586,6 +592,8 @@ def apply_spec(db: DbSession, spec: EventSpec, now: datetime) -> LoadResult:
         event = result.event
         db.add(event)
         changes["created event"] += 1
+    was_cancelled = event.status is EventStatus.CANCELLED
+    schedules = {s.id: _schedule(s) for s in event.sessions if s.id is not None}
     event_changed = _assign(event, spec.values)
     event_changed |= _assign_list(event, "professions", [professions[c] for c in spec.professions])
     if event_changed and event.id is not None:
@@ -641,7 +649,22 @@ def apply_spec(db: DbSession, spec: EventSpec, now: datetime) -> LoadResult:
         promoted := fill_places(db, kept, now, "promoted:limit_raised")
     ):
         changes["promoted from waiting list"] += len(promoted)
+    moved = [s.id for s in event.sessions if s.id in schedules and _schedule(s) != schedules[s.id]]
+    if moved and (n := sessions_rescheduled(db, moved, now)):
+        changes["calendar updates queued"] += n
+    if event.status is EventStatus.CANCELLED and not was_cancelled and event.id is not None:
+        changes["cancellation notices queued"] += event_cancelled(db, event, now)
     return result
+
+
+def _schedule(session: Session) -> tuple[object, ...]:
+    """What a calendar entry shows of a session: its times and rooms."""
+    return (
+        session.effective_starts_at,
+        session.effective_ends_at,
+        session.room,
+        tuple((m.key, m.starts_at, m.ends_at, m.room) for m in session.meetings),
+    )
 
 
 def _check_registrations(

@@ -7,7 +7,7 @@ back change sends nothing and a committed one cannot lose its message.
 from __future__ import annotations
 
 from datetime import datetime
-from email.utils import make_msgid
+from email.utils import make_msgid, parseaddr
 from typing import Any
 
 from flask import current_app, has_request_context, render_template, url_for
@@ -16,7 +16,8 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session as DbSession
 
-from symposium.models import OutboxMessage, OutboxStatus, Registration
+from symposium.models import Enrolment, OutboxMessage, OutboxStatus, Registration
+from symposium.services import calendar
 
 SUBJECTS = {
     "registered": _l("Your registration for %(event)s"),
@@ -25,6 +26,9 @@ SUBJECTS = {
     "changed": _l("Your programme for %(event)s has changed"),
     "enrolment_cancelled": _l("Cancelled: %(session)s"),
     "registration_cancelled": _l("Your registration for %(event)s is cancelled"),
+    "calendar_cancelled": _l("Removed from your calendar: %(session)s"),
+    "session_changed": _l("Changed: %(session)s"),
+    "event_cancelled": _l("Cancelled: %(event)s"),
 }
 
 
@@ -37,9 +41,19 @@ def external_url(endpoint: str, **values: Any) -> str:
 
 
 def queue(
-    db: DbSession, registration: Registration, kind: str, now: datetime, **context: Any
+    db: DbSession,
+    registration: Registration,
+    kind: str,
+    now: datetime,
+    *,
+    invite: tuple[str, list[Enrolment]] | None = None,
+    **context: Any,
 ) -> OutboxMessage:
-    """Render message ``kind`` for ``registration`` and add it to the outbox."""
+    """Render message ``kind`` for ``registration`` and add it to the outbox.
+
+    ``invite`` = (method, enrolments) adds an iTIP calendar (REQUEST or CANCEL) for those
+    places, each with its UID and current SEQUENCE.
+    """
     from symposium.services.enrolment import manage_token
 
     token = context.pop("token", None) or manage_token(
@@ -79,8 +93,41 @@ def queue(
         message_id=make_msgid(domain=current_app.config["MAIL_DOMAIN"]),
         next_attempt_at=now,
     )
+    if invite is not None:
+        method, enrolments = invite
+        message.calendar_method = method
+        message.calendar = invitation(registration, method, enrolments, now, values["manage_url"])
     db.add(message)
     return message
+
+
+def sender_address() -> str:
+    """The bare address of MAIL_SENDER: also the invitations' ORGANIZER, as iMIP expects."""
+    return parseaddr(current_app.config["MAIL_SENDER"])[1]
+
+
+def invitation(
+    registration: Registration,
+    method: str,
+    enrolments: list[Enrolment],
+    now: datetime,
+    manage_url: str,
+) -> str:
+    """The calendar for these places, each VEVENT carrying its place's SEQUENCE."""
+    sequences = {
+        calendar.invite_uid(registration, item): e.ical_sequence
+        for e in enrolments
+        for item in (e.session.meetings or [e.session])
+    }
+    return calendar.invite(
+        registration,
+        [e.session for e in enrolments],
+        method=method,
+        sequence=sequences.__getitem__,
+        manage_url=manage_url,
+        now=now,
+        organizer_email=sender_address(),
+    ).decode()
 
 
 def queued(db: DbSession) -> list[OutboxMessage]:

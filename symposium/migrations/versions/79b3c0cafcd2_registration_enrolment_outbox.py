@@ -1,8 +1,8 @@
 """registration, enrolment, outbox
 
-Revision ID: dea2860c2a3e
+Revision ID: 79b3c0cafcd2
 Revises: dd378b4b6036
-Create Date: 2026-11-23 15:26:58.602404
+Create Date: 2026-11-23 15:31:40.668209
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = 'dea2860c2a3e'
+revision = '79b3c0cafcd2'
 down_revision = 'dd378b4b6036'
 branch_labels = None
 depends_on = None
@@ -43,6 +43,8 @@ def upgrade():
     sa.Column('status', sa.Enum('active', 'cancelled', name='registrationstatus', native_enum=False, length=20), nullable=False),
     sa.Column('token_nonce', sa.String(length=64), nullable=False),
     sa.Column('token_hash', sa.String(length=64), nullable=False),
+    sa.Column('feed_nonce', sa.String(length=64), nullable=False),
+    sa.Column('feed_token_hash', sa.String(length=64), nullable=False),
     sa.Column('submission_key', sa.String(length=64), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('consent_at', sa.DateTime(timezone=True), nullable=False),
@@ -51,6 +53,7 @@ def upgrade():
     sa.ForeignKeyConstraint(['profession_id'], ['professions.id'], name=op.f('fk_registrations_profession_id_professions')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_registrations')),
     sa.UniqueConstraint('event_id', 'email', name=op.f('uq_registrations_event_id_email')),
+    sa.UniqueConstraint('feed_token_hash', name=op.f('uq_registrations_feed_token_hash')),
     sa.UniqueConstraint('submission_key', name=op.f('uq_registrations_submission_key')),
     sa.UniqueConstraint('token_hash', name=op.f('uq_registrations_token_hash'))
     )
@@ -93,6 +96,7 @@ def upgrade():
     sa.Column('replaces_id', sa.Integer(), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('changed_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('ical_sequence', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['profession_id'], ['professions.id'], name=op.f('fk_enrolments_profession_id_professions')),
     sa.ForeignKeyConstraint(['registration_id'], ['registrations.id'], name=op.f('fk_enrolments_registration_id_registrations'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['replaces_id'], ['enrolments.id'], name=op.f('fk_enrolments_replaces_id_enrolments'), ondelete='SET NULL'),
