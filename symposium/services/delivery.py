@@ -62,7 +62,9 @@ def build_message(row: OutboxMessage, sender: str) -> EmailMessage:
         params = {"method": row.calendar_method or "REQUEST", "charset": "UTF-8"}
         message.add_alternative(calendar, "text", "calendar", params=params, cte="base64")
         message.make_mixed()
-        message.add_attachment(calendar, "application", "ics", filename="invite.ics", cte="base64")
+        message.add_attachment(
+            calendar, "text", "calendar", params=params, filename="invite.ics", cte="base64"
+        )
     return message
 
 
