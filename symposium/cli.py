@@ -15,6 +15,7 @@ from werkzeug.serving import run_simple
 from symposium import clock
 from symposium.config import ROOT
 from symposium.extensions import db
+from symposium.models import OutboxStatus
 from symposium.services import delivery, mail
 from symposium.services.event_files import EventFileError, load_event_file
 
@@ -60,14 +61,21 @@ def register_cli(app: Flask) -> None:
         _load(path)
 
     @app.cli.command("outbox")
+    @click.option(
+        "--status",
+        type=click.Choice([s.value for s in OutboxStatus]),
+        default=OutboxStatus.QUEUED.value,
+        show_default=True,
+        help="Which messages to list: failed ones show their last error.",
+    )
     @click.option("--show", "show_id", type=int, help="Print one message in full.")
-    def outbox(show_id: int | None) -> None:
-        """List the queued mail (delivery comes with the mail worker)."""
-        messages = mail.queued(db.session)
+    def outbox(status: str, show_id: int | None) -> None:
+        """List the outbox: what waits to be sent, or what failed and why."""
+        messages = mail.by_status(db.session, OutboxStatus(status))
         if show_id is not None:
             message = next((m for m in messages if m.id == show_id), None)
             if message is None:
-                raise click.ClickException(f"no queued message {show_id}")
+                raise click.ClickException(f"no {status} message {show_id}")
             click.echo(f"To: {message.to_address}\nSubject: {message.subject}\n")
             click.echo(message.body_text)
             return
@@ -76,7 +84,9 @@ def register_cli(app: Flask) -> None:
                 f"{m.id:>6}  {m.created_at:%Y-%m-%d %H:%M}  {m.kind:<22} "
                 f"{m.to_address}  {m.subject}"
             )
-        click.echo(f"{len(messages)} queued message(s)")
+            if m.status is OutboxStatus.FAILED:
+                click.echo(f"        after {m.attempts} attempt(s): {m.last_error}")
+        click.echo(f"{len(messages)} {status} message(s)")
 
     @app.cli.command("send-mail")
     @click.option("--once", is_flag=True, help="Send what is due, then stop.")

@@ -38,3 +38,21 @@ def test_outbox_lists_and_shows_queued_mail(app, db, small_event, clock) -> None
     shown = runner.invoke(args=["outbox", "--show", "1"]).output
     assert "Subject: Uw inschrijving voor Klein symposium" in shown
     assert "/r/" in shown
+
+
+def test_outbox_shows_failed_mail_with_its_error(app, db, small_event, clock) -> None:
+    from symposium.models import OutboxMessage, OutboxStatus
+    from symposium.services import enrolment
+    from tests.conftest import registration_data
+
+    event = db.session.get(Event, small_event["event"])
+    enrolment.register(
+        db.session, event, enrolment.RegistrationInput(**registration_data(1)), clock.now, "t"
+    )
+    message = db.session.scalars(select(OutboxMessage)).one()
+    message.status, message.attempts = OutboxStatus.FAILED, 8
+    message.last_error = "550 5.1.1 No such user"
+    db.session.commit()
+    listing = app.test_cli_runner().invoke(args=["outbox", "--status", "failed"]).output
+    assert "after 8 attempt(s): 550 5.1.1 No such user" in listing
+    assert "1 failed message(s)" in listing

@@ -130,11 +130,9 @@ def invitation(
     ).decode()
 
 
-def queued(db: DbSession) -> list[OutboxMessage]:
+def by_status(db: DbSession, status: OutboxStatus) -> list[OutboxMessage]:
     return list(
         db.scalars(
-            select(OutboxMessage)
-            .where(OutboxMessage.status == OutboxStatus.QUEUED)
-            .order_by(OutboxMessage.id)
+            select(OutboxMessage).where(OutboxMessage.status == status).order_by(OutboxMessage.id)
         )
     )
