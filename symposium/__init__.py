@@ -19,7 +19,7 @@ from symposium.config import (
     default_database_url,
     normalise_database_url,
 )
-from symposium.extensions import babel, csrf, db, limiter, migrate
+from symposium.extensions import babel, csrf, db, limiter, login_manager, migrate
 
 __all__ = ["ConfigError", "create_app"]
 
@@ -69,13 +69,19 @@ def create_app(config: Mapping[str, Any] | None = None, instance_path: str | Non
     babel.init_app(app, locale_selector=select_locale)
     csrf.init_app(app)
     limiter.init_app(app)
+    login_manager.init_app(app)
+    # Cookies only over HTTPS in production; SECURE_COOKIES = False for a plain-HTTP setup.
+    secure = app.config["SECURE_COOKIES"]
+    if secure is None:
+        secure = not (app.debug or app.testing)
+    app.config.update(SESSION_COOKIE_SECURE=secure, REMEMBER_COOKIE_SECURE=secure)
 
     from symposium import filters
-    from symposium.blueprints import api, manage, programme, registration
+    from symposium.blueprints import admin, api, manage, programme, registration
     from symposium.cli import register_cli
 
     filters.register(app)
-    for blueprint in (programme.bp, registration.bp, manage.bp, manage.feeds, api.bp):
+    for blueprint in (programme.bp, registration.bp, manage.bp, manage.feeds, api.bp, admin.bp):
         app.register_blueprint(blueprint)
     register_cli(app)
     _register_language_switch(app)

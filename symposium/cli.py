@@ -9,17 +9,20 @@ from pathlib import Path
 import click
 from flask import Flask, current_app
 from flask_migrate import upgrade
-from sqlalchemy import inspect
+from sqlalchemy import inspect, select
 from werkzeug.serving import run_simple
 
 from symposium import clock
 from symposium.config import ROOT
 from symposium.extensions import db
-from symposium.models import OutboxStatus
-from symposium.services import delivery, mail
+from symposium.models import Event, OutboxStatus, Role
+from symposium.services import access, delivery, mail
 from symposium.services.event_files import EventFileError, load_event_file
 
 EXAMPLES = ROOT / "examples"
+# The demo's own account, documented in the README; never create it outside the demo.
+DEMO_ADMIN = "admin@example.org"
+DEMO_PASSWORD = "symposium-demo"
 
 
 def _require_schema() -> None:
@@ -105,6 +108,42 @@ def register_cli(app: Flask) -> None:
                 return
             time.sleep(interval)
 
+    @app.cli.command("create-user")
+    @click.argument("email")
+    @click.option(
+        "--role", type=click.Choice([r.value for r in Role]), required=True, help="What it may do."
+    )
+    @click.option("--event", "slug", help="Limit the role to this event (not for admin).")
+    @click.option("--name", default="", help="Display name.")
+    @click.option(
+        "--generate-password", is_flag=True, help="Generate a password and print it once."
+    )
+    def create_user(
+        email: str, role: str, slug: str | None, name: str, generate_password: bool
+    ) -> None:
+        """Create a back-office account, or give an existing one another role."""
+        _require_schema()
+        event = None
+        if slug:
+            event = db.session.scalars(select(Event).where(Event.slug == slug)).one_or_none()
+            if event is None:
+                raise click.ClickException(f"no event with slug {slug!r}")
+        password = None
+        if not generate_password:
+            password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+        try:
+            user, generated = access.create_user(
+                db.session, email, Role(role), clock.now(), event=event, name=name,
+                password=password,
+            )  # fmt: skip
+        except access.AccessError as exc:
+            db.session.rollback()
+            raise click.ClickException(str(exc)) from exc
+        db.session.commit()
+        click.echo(f"{user.email}: {role}" + (f" of {slug}" if slug else ""))
+        if generated:
+            click.echo(f"Generated password (shown only now): {generated}")
+
     @app.cli.command("demo")
     @click.option("--host", default="127.0.0.1", show_default=True)
     @click.option("--port", default=5000, show_default=True)
@@ -114,6 +153,11 @@ def register_cli(app: Flask) -> None:
         upgrade()
         for path in sorted(EXAMPLES.glob("*.toml")):
             _load(path)
+        access.create_user(
+            db.session, DEMO_ADMIN, Role.ADMIN, clock.now(), name="Demo", password=DEMO_PASSWORD
+        )
+        db.session.commit()
+        click.echo(f"Back-office: /admin/ as {DEMO_ADMIN} with password {DEMO_PASSWORD}")
         if serve:
             app = current_app._get_current_object()  # type: ignore[attr-defined]
             threading.Thread(target=_deliver_forever, args=(app,), daemon=True).start()

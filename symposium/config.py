@@ -50,7 +50,11 @@ class Defaults:
     RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_HEADERS_ENABLED = True
     REGISTRATION_RATE_LIMIT = "10 per minute;100 per hour"
+    LOGIN_RATE_LIMIT = "5 per minute;30 per hour"
+    SECURE_COOKIES: bool | None = None  # None: secure unless debugging or testing
     SESSION_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SAMESITE = "Lax"
 
 

@@ -5,6 +5,7 @@ import sqlite3
 from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
+from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
@@ -18,6 +19,8 @@ migrate = Migrate()
 babel = Babel()
 csrf = CSRFProtect()
 limiter = Limiter(key_func=get_remote_address)
+login_manager = LoginManager()
+login_manager.login_view = "admin.login"
 
 
 @event.listens_for(Engine, "connect")

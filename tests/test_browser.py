@@ -112,3 +112,36 @@ def test_register_see_status_and_switch_workshop(page, live_server, load_example
     text = page.locator("main").inner_text()
     assert "U bent ingeschreven voor “Veiligheid en erkenning" in text
     assert "Wachtlijst" not in text.split("Uw programma")[1].split("Uw inschrijving annuleren")[0]
+
+
+def test_organiser_raises_capacity_and_sees_the_promotion(
+    page, live_server, db, small_event, clock
+) -> None:
+    from symposium.models import Event, Role
+    from symposium.services import access, enrolment
+    from tests.conftest import registration_data
+
+    event = db.session.get(Event, small_event["event"])
+    access.create_user(
+        db.session, "org@example.org", Role.ORGANISER, clock.now, event=event,
+        password="organiser-pass",
+    )  # fmt: skip
+    for n in range(2):  # "ook-r2" has one place: the second person waits
+        data = enrolment.RegistrationInput(**registration_data(n), sessions=[small_event["ook-r2"]])
+        enrolment.register(db.session, event, data, clock.now, "test")
+        db.session.commit()
+
+    page.goto(f"{live_server}/admin/")
+    page.get_by_label("E-mailadres").fill("org@example.org")
+    page.get_by_label("Wachtwoord").fill("organiser-pass")
+    page.get_by_role("button", name="Inloggen").click()
+    page.get_by_role("link", name="Klein symposium").click()
+    row = page.locator("tr", has_text="Andere workshop ronde 2")
+    assert row.locator("td").nth(0).inner_text() == "1"  # confirmed
+    assert row.locator("td").nth(1).inner_text() == "1"  # waiting
+    row.get_by_label("Capaciteit van Andere workshop ronde 2").fill("2")
+    row.get_by_role("button", name="Opslaan").click()
+    assert "1 gepromoveerd vanaf de wachtlijst" in page.locator("main").inner_text()
+    row = page.locator("tr", has_text="Andere workshop ronde 2")
+    assert row.locator("td").nth(0).inner_text() == "2"
+    assert row.locator("td").nth(1).inner_text() == "0"

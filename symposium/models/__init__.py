@@ -1,5 +1,6 @@
 """Domain model, one module per aggregate; importing this package registers every table."""
 
+from symposium.models.account import Membership, Role, User
 from symposium.models.api import IdempotencyKey
 from symposium.models.base import Base, UTCDateTime
 from symposium.models.catalogue import Profession, Register, Theme
@@ -30,16 +31,19 @@ __all__ = [
     "EventStatus",
     "IdempotencyKey",
     "Meeting",
+    "Membership",
     "OutboxMessage",
     "OutboxStatus",
     "Profession",
     "Register",
     "Registration",
     "RegistrationStatus",
+    "Role",
     "Round",
     "Session",
     "SessionKind",
     "SessionQuota",
     "Theme",
     "UTCDateTime",
+    "User",
 ]

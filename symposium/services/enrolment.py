@@ -365,6 +365,44 @@ def limit_problems(
     return problems
 
 
+def change_capacity(
+    db: DbSession, session: Session, capacity: int | None, now: datetime
+) -> list[Enrolment]:
+    """Set a session's capacity: never below what is confirmed; new room goes to the waiting list.
+
+    Returns the registrants promoted (through the same rule as everywhere: :func:`fill_places`).
+    """
+    begin_write(db)
+    lock_capacity(db, None, [session.id])
+    db.refresh(session)
+    problems = limit_problems(db, session.id, capacity, {})
+    if problems:
+        confirmed = _counts(db, [session.id]).confirmed.get(session.id, 0)
+        raise EnrolmentError(
+            "capacity_below_confirmed",
+            _l("%(num)d places are already confirmed; the capacity cannot be lower.",
+               num=confirmed),
+            "capacity",
+            status=409,
+        )  # fmt: skip
+    session.capacity = capacity
+    db.flush()
+    return fill_places(db, [session.id], now, "promoted:capacity_raised")
+
+
+def session_counts(db: DbSession, session_ids: list[int]) -> dict[int, dict[str, int]]:
+    """Confirmed and waitlisted per session, in one grouped query."""
+    counts: dict[int, dict[str, int]] = {i: {"confirmed": 0, "waitlisted": 0} for i in session_ids}
+    rows = db.execute(
+        select(Enrolment.session_id, Enrolment.status, func.count())
+        .where(Enrolment.session_id.in_(session_ids), Enrolment.status != EnrolmentStatus.CANCELLED)
+        .group_by(Enrolment.session_id, Enrolment.status)
+    ).all()
+    for session_id, status, n in rows:
+        counts[session_id][str(status)] = n
+    return counts
+
+
 def live_enrolments(db: DbSession, session_id: int) -> int:
     return db.scalar(
         select(func.count())

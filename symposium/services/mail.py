@@ -71,27 +71,14 @@ def queue(
         session_title = enrolment.session.title if enrolment is not None else ""
         subject = SUBJECTS[kind] % {"event": event.title, "session": session_title}
         body = render_template(f"mail/{kind}.txt", **values)
-        html = render_template(
-            "mail/layout.html",
-            subject=str(subject),
-            language=registration.language,
-            paragraphs=[
-                [line.strip() for line in block.splitlines() if line.strip()]
-                for block in body.split("\n\n")
-                if block.strip()
-            ],
-        )
-    message = OutboxMessage(
-        created_at=now,
-        registration_id=registration.id,
-        kind=kind,
+    message = compose(
         to_address=registration.email,
         language=registration.language,
+        kind=kind,
         subject=str(subject),
-        body_text=body,
-        body_html=html,
-        message_id=make_msgid(domain=current_app.config["MAIL_DOMAIN"]),
-        next_attempt_at=now,
+        body=body,
+        now=now,
+        registration_id=registration.id,
     )
     if invite is not None:
         method, enrolments = invite
@@ -99,6 +86,42 @@ def queue(
         message.calendar = invitation(registration, method, enrolments, now, values["manage_url"])
     db.add(message)
     return message
+
+
+def compose(
+    *,
+    to_address: str,
+    language: str,
+    kind: str,
+    subject: str,
+    body: str,
+    now: datetime,
+    registration_id: int | None = None,
+) -> OutboxMessage:
+    """An outbox row with the plain text and its HTML rendering (links made clickable)."""
+    with force_locale(language):
+        html = render_template(
+            "mail/layout.html",
+            subject=subject,
+            language=language,
+            paragraphs=[
+                [line.strip() for line in block.splitlines() if line.strip()]
+                for block in body.split("\n\n")
+                if block.strip()
+            ],
+        )
+    return OutboxMessage(
+        created_at=now,
+        registration_id=registration_id,
+        kind=kind,
+        to_address=to_address,
+        language=language,
+        subject=subject,
+        body_text=body,
+        body_html=html,
+        message_id=make_msgid(domain=current_app.config["MAIL_DOMAIN"]),
+        next_attempt_at=now,
+    )
 
 
 def sender_address() -> str:

@@ -1,0 +1,234 @@
+"""The organisers' back-office: sign-in, password reset, events and capacities.
+
+Every view declares what it needs with :func:`requires` (or :func:`public`); the
+authorization test walks every ``admin.*`` route and fails on one that declares nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required, login_user, logout_user
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+from werkzeug.wrappers import Response
+from wtforms import EmailField, IntegerField, PasswordField
+from wtforms.validators import EqualTo, InputRequired, Length, NumberRange, Optional
+
+from symposium import clock
+from symposium.extensions import db, limiter, login_manager
+from symposium.models import Event, Session, User
+from symposium.services import access, enrolment, mail
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+@login_manager.user_loader
+def load_user(user_id: str) -> User | None:
+    return db.session.get(User, int(user_id))
+
+
+def public(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Reachable without signing in (sign-in and password reset only)."""
+    view.permission = "public"  # type: ignore[attr-defined]
+    return view
+
+
+def requires(permission: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Sign-in, then load the event named in the URL (404 first), then check the role."""
+
+    def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
+        @wraps(view)
+        @login_required
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            event = None
+            if "slug" in kwargs:
+                slug = kwargs.pop("slug")
+                event = db.session.scalars(select(Event).where(Event.slug == slug)).one_or_none()
+                if event is None:
+                    abort(404)
+                kwargs["event"] = event
+            if not access.can(current_user, permission, event):
+                abort(403)
+            return view(*args, **kwargs)
+
+        wrapped.permission = permission  # type: ignore[attr-defined]
+        return wrapped
+
+    return decorate
+
+
+class LoginForm(FlaskForm):
+    email = EmailField(_l("E-mail address"), validators=[InputRequired(), Length(max=254)])
+    password = PasswordField(_l("Password"), validators=[InputRequired(), Length(max=200)])
+
+
+class ResetRequestForm(FlaskForm):
+    email = EmailField(_l("E-mail address"), validators=[InputRequired(), Length(max=254)])
+
+
+class NewPasswordForm(FlaskForm):
+    password = PasswordField(
+        _l("New password"), validators=[InputRequired(), Length(min=10, max=200)]
+    )
+    confirm = PasswordField(
+        _l("Repeat the new password"),
+        validators=[InputRequired(), EqualTo("password", _l("The passwords differ."))],
+    )
+
+
+class CapacityForm(FlaskForm):
+    """One per session row (prefixed); CSRFProtect checks the page's shared token."""
+
+    class Meta:
+        csrf = False
+
+    capacity = IntegerField(
+        _l("Capacity"),
+        validators=[Optional(), NumberRange(min=0, max=100000)],
+        description=_l("Empty means no limit."),
+    )
+
+
+def login_limit() -> str:
+    return current_app.config["LOGIN_RATE_LIMIT"]
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(login_limit, methods=["POST"])
+@public
+def login() -> Response | str | tuple[str, int]:
+    form = LoginForm()
+    if form.validate_on_submit():
+        user = access.authenticate(db.session, form.email.data, form.password.data, clock.now())
+        if user is not None:
+            db.session.commit()
+            login_user(user)
+            target = request.args.get("next", "")
+            # Only local paths: never bounce a fresh session to another site.
+            if not target.startswith("/") or target.startswith("//"):
+                target = url_for("admin.home")
+            return redirect(target, code=303)
+        form.password.errors = [_("Unknown e-mail address or wrong password.")]
+        return render_template("admin/login.html", form=form), 422
+    return render_template("admin/login.html", form=form)
+
+
+@bp.post("/logout")
+@public
+def logout() -> Response:
+    if FlaskForm().validate():  # CSRF: nobody can sign someone out from another site
+        logout_user()
+    return redirect(url_for("admin.login"), code=303)
+
+
+@bp.route("/password-reset", methods=["GET", "POST"])
+@limiter.limit(login_limit, methods=["POST"])
+@public
+def password_reset() -> Response | str:
+    form = ResetRequestForm()
+    if form.validate_on_submit():
+        address = form.email.data.strip().lower()
+        user = db.session.scalars(select(User).where(User.email == address)).one_or_none()
+        if user is not None and user.active:
+            now = clock.now()
+            token = access.reset_token(user, current_app.config["SECRET_KEY"], now)
+            link = url_for("admin.password_reset_confirm", token=token, _external=True)
+            body = render_template("mail/password_reset.txt", user=user, link=link)
+            db.session.add(
+                mail.compose(
+                    to_address=user.email,
+                    language="nl",
+                    kind="password_reset",
+                    subject=_("Set a new password for symposium"),
+                    body=body,
+                    now=now,
+                )
+            )
+            db.session.commit()
+        # The same answer whether or not the address has an account.
+        flash(_("If this address has an account, a link to set a new password is on its way."))
+        return redirect(url_for("admin.login"), code=303)
+    return render_template("admin/password_reset.html", form=form)
+
+
+@bp.route("/password-reset/<token>", methods=["GET", "POST"])
+@public
+def password_reset_confirm(token: str) -> Response | str | tuple[str, int]:
+    user = access.user_for_reset_token(
+        db.session, token, current_app.config["SECRET_KEY"], clock.now()
+    )
+    if user is None:
+        return render_template("admin/reset_invalid.html"), 404
+    form = NewPasswordForm()
+    if form.validate_on_submit():
+        user.set_password(form.password.data)
+        db.session.commit()
+        flash(_("Your new password is set; sign in with it."))
+        return redirect(url_for("admin.login"), code=303)
+    return render_template("admin/password_new.html", form=form)
+
+
+@bp.get("/")
+@requires(access.SIGNED_IN)
+def home() -> str:
+    events = access.visible_events(db.session, current_user)
+    return render_template(
+        "admin/home.html",
+        events=events,
+        can_manage=lambda e: access.can(current_user, access.MANAGE, e),
+    )
+
+
+@bp.get("/events/<slug>/")
+@requires(access.MANAGE)
+def event(event: Event) -> str:
+    sessions = [s for s in event.sessions if enrolment.enrollable(s)]
+    counts = enrolment.session_counts(db.session, [s.id for s in sessions])
+    forms = {s.id: CapacityForm(capacity=s.capacity, prefix=f"s{s.id}") for s in sessions}
+    return render_template(
+        "admin/event.html", event=event, sessions=sessions, counts=counts, forms=forms
+    )
+
+
+@bp.post("/events/<slug>/sessions/<int:session_id>/capacity")
+@requires(access.MANAGE)
+def session_capacity(event: Event, session_id: int) -> Response:
+    session = db.session.get(Session, session_id)
+    if session is None or session.event_id != event.id:
+        abort(404)
+    form = CapacityForm(prefix=f"s{session_id}")
+    if not form.validate():
+        flash(" ".join(str(e) for e in form.capacity.errors) or _("Invalid capacity."), "error")
+    else:
+        try:
+            promoted = enrolment.change_capacity(
+                db.session, session, form.capacity.data, clock.now()
+            )
+        except enrolment.EnrolmentError as exc:
+            db.session.rollback()
+            flash(str(exc.message), "error")
+        else:
+            db.session.commit()
+            flash(
+                _(
+                    "Capacity of “%(session)s” saved; %(num)d promoted from the waiting list.",
+                    session=session.title,
+                    num=len(promoted),
+                )
+            )
+    return redirect(url_for("admin.event", slug=event.slug), code=303)

@@ -1,0 +1,63 @@
+"""Back-office accounts and the roles that say what each may do, globally or per event."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from flask_login import UserMixin
+from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from symposium.models.base import Base, UTCDateTime, str_enum
+from symposium.models.event import Event
+
+
+class Role(enum.StrEnum):
+    ADMIN = "admin"  # everything, users included; always global
+    ORGANISER = "organiser"  # the events it is assigned to (all events when global)
+    DOOR = "door"  # only the check-in pages of its events
+
+
+class User(UserMixin, Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    password_hash: Mapped[str] = mapped_column(String(300))
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    memberships: Mapped[list[Membership]] = relationship(
+        back_populates="user", cascade="all, delete-orphan"
+    )
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login: a deactivated account cannot log in
+        return self.active
+
+    def set_password(self, password: str) -> None:
+        self.password_hash = generate_password_hash(password)  # scrypt
+
+    def check_password(self, password: str) -> bool:
+        return check_password_hash(self.password_hash, password)
+
+
+class Membership(Base):
+    """A role for one event, or for every event when ``event_id`` is None."""
+
+    __tablename__ = "memberships"
+    __table_args__ = (UniqueConstraint("user_id", "event_id", "role"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    event_id: Mapped[int | None] = mapped_column(
+        ForeignKey("events.id", ondelete="CASCADE"), index=True
+    )
+    role: Mapped[Role] = mapped_column(str_enum(Role))
+
+    user: Mapped[User] = relationship(back_populates="memberships")
+    event: Mapped[Event | None] = relationship()
