@@ -1,75 +1,22 @@
-"""The organisers' back-office: sign-in, password reset, events and capacities.
-
-Every view declares what it needs with :func:`requires` (or :func:`public`); the
-authorization test walks every ``admin.*`` route and fails on one that declares nothing.
-"""
+"""Sign-in, sign-out and password reset."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import wraps
-from typing import Any
-
-from flask import (
-    Blueprint,
-    abort,
-    current_app,
-    flash,
-    redirect,
-    render_template,
-    request,
-    url_for,
-)
+from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_user, logout_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from werkzeug.wrappers import Response
-from wtforms import EmailField, IntegerField, PasswordField
-from wtforms.validators import EqualTo, InputRequired, Length, NumberRange, Optional
+from wtforms import EmailField, PasswordField
+from wtforms.validators import EqualTo, InputRequired, Length
 
 from symposium import clock
-from symposium.extensions import db, limiter, login_manager
-from symposium.models import Event, Session, User
-from symposium.services import access, enrolment, mail
-
-bp = Blueprint("admin", __name__, url_prefix="/admin")
-
-
-@login_manager.user_loader
-def load_user(user_id: str) -> User | None:
-    return db.session.get(User, int(user_id))
-
-
-def public(view: Callable[..., Any]) -> Callable[..., Any]:
-    """Reachable without signing in (sign-in and password reset only)."""
-    view.permission = "public"  # type: ignore[attr-defined]
-    return view
-
-
-def requires(permission: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Sign-in, then load the event named in the URL (404 first), then check the role."""
-
-    def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
-        @wraps(view)
-        @login_required
-        def wrapped(*args: Any, **kwargs: Any) -> Any:
-            event = None
-            if "slug" in kwargs:
-                slug = kwargs.pop("slug")
-                event = db.session.scalars(select(Event).where(Event.slug == slug)).one_or_none()
-                if event is None:
-                    abort(404)
-                kwargs["event"] = event
-            if not access.can(current_user, permission, event):
-                abort(403)
-            return view(*args, **kwargs)
-
-        wrapped.permission = permission  # type: ignore[attr-defined]
-        return wrapped
-
-    return decorate
+from symposium.blueprints.admin import bp, public, requires
+from symposium.extensions import db, limiter
+from symposium.models import User
+from symposium.services import access, mail
 
 
 class LoginForm(FlaskForm):
@@ -88,19 +35,6 @@ class NewPasswordForm(FlaskForm):
     confirm = PasswordField(
         _l("Repeat the new password"),
         validators=[InputRequired(), EqualTo("password", _l("The passwords differ."))],
-    )
-
-
-class CapacityForm(FlaskForm):
-    """One per session row (prefixed); CSRFProtect checks the page's shared token."""
-
-    class Meta:
-        csrf = False
-
-    capacity = IntegerField(
-        _l("Capacity"),
-        validators=[Optional(), NumberRange(min=0, max=100000)],
-        description=_l("Empty means no limit."),
     )
 
 
@@ -192,43 +126,3 @@ def home() -> str:
         events=events,
         can_manage=lambda e: access.can(current_user, access.MANAGE, e),
     )
-
-
-@bp.get("/events/<slug>/")
-@requires(access.MANAGE)
-def event(event: Event) -> str:
-    sessions = [s for s in event.sessions if enrolment.enrollable(s)]
-    counts = enrolment.session_counts(db.session, [s.id for s in sessions])
-    forms = {s.id: CapacityForm(capacity=s.capacity, prefix=f"s{s.id}") for s in sessions}
-    return render_template(
-        "admin/event.html", event=event, sessions=sessions, counts=counts, forms=forms
-    )
-
-
-@bp.post("/events/<slug>/sessions/<int:session_id>/capacity")
-@requires(access.MANAGE)
-def session_capacity(event: Event, session_id: int) -> Response:
-    session = db.session.get(Session, session_id)
-    if session is None or session.event_id != event.id:
-        abort(404)
-    form = CapacityForm(prefix=f"s{session_id}")
-    if not form.validate():
-        flash(" ".join(str(e) for e in form.capacity.errors) or _("Invalid capacity."), "error")
-    else:
-        try:
-            promoted = enrolment.change_capacity(
-                db.session, session, form.capacity.data, clock.now()
-            )
-        except enrolment.EnrolmentError as exc:
-            db.session.rollback()
-            flash(str(exc.message), "error")
-        else:
-            db.session.commit()
-            flash(
-                _(
-                    "Capacity of “%(session)s” saved; %(num)d promoted from the waiting list.",
-                    session=session.title,
-                    num=len(promoted),
-                )
-            )
-    return redirect(url_for("admin.event", slug=event.slug), code=303)

@@ -1,0 +1,1 @@
+"""Back-office dashboard (routes register on the admin blueprint)."""

@@ -1,0 +1,1 @@
+"""Back-office exports (routes register on the admin blueprint)."""

@@ -1,0 +1,1 @@
+"""Back-office participants (routes register on the admin blueprint)."""
