@@ -16,7 +16,7 @@ from symposium import clock
 from symposium.config import ROOT
 from symposium.extensions import db
 from symposium.models import Event, OutboxStatus, Role
-from symposium.services import access, delivery, mail
+from symposium.services import access, audit, delivery, mail
 from symposium.services.event_files import EventFileError, load_event_file
 
 EXAMPLES = ROOT / "examples"
@@ -41,6 +41,16 @@ def _load(path: Path | str) -> None:
         for problem in exc.problems:
             click.echo(f"  {problem}", err=True)
         raise click.exceptions.Exit(1) from exc
+    if result.changed:
+        audit.record(
+            db.session,
+            user=None,
+            event=result.event,
+            action="event_file_loaded",
+            target=str(path),
+            after=dict(result.changes),
+            now=clock.now(),
+        )
     db.session.commit()
     click.echo(result.summary())
 

@@ -190,8 +190,18 @@ def test_every_back_office_route_declares_who_may_use_it(app) -> None:
         assert permission in {*EXPECTED, "public"}, f"{rule.rule} declares no access rule"
 
 
-def test_walk_every_route_as_every_persona(app, db, people, small_event) -> None:
-    values = {"slug": "klein", "session_id": small_event["klein"], "token": "x"}
+def test_walk_every_route_as_every_persona(app, db, people, small_event, clock) -> None:
+    event = db.session.get(Event, small_event["event"])
+    data = enrolment.RegistrationInput(**registration_data(1), sessions=[small_event["klein"]])
+    registration = enrolment.register(db.session, event, data, clock.now, "test").registration
+    db.session.commit()
+    values = {
+        "slug": "klein",
+        "session_id": small_event["klein"],
+        "token": "x",
+        "registration_id": registration.id,
+        "enrolment_id": registration.enrolments[0].id,
+    }
     checked = 0
     for rule in admin_rules(app):
         permission = app.view_functions[rule.endpoint].permission

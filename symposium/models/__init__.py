@@ -2,6 +2,7 @@
 
 from symposium.models.account import Membership, Role, User
 from symposium.models.api import IdempotencyKey
+from symposium.models.audit import AuditEntry
 from symposium.models.base import Base, UTCDateTime
 from symposium.models.catalogue import Profession, Register, Theme
 from symposium.models.event import (
@@ -23,6 +24,7 @@ from symposium.models.registration import (
 )
 
 __all__ = [
+    "AuditEntry",
     "Base",
     "Enrolment",
     "EnrolmentChange",

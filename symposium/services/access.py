@@ -47,6 +47,11 @@ def can(user: User, permission: str, event: Event | None = None) -> bool:
     return False
 
 
+def is_admin(user: User) -> bool:
+    """Admins alone may override capacity (with a written reason)."""
+    return Role.ADMIN in roles_for(user, None)
+
+
 def visible_events(db: DbSession, user: User) -> list[Event]:
     """The events the user has any role for, soonest first."""
     query = select(Event).order_by(Event.starts_at)

@@ -390,6 +390,43 @@ def change_capacity(
     return fill_places(db, [session.id], now, "promoted:capacity_raised")
 
 
+def promote_by_hand(
+    db: DbSession, enrolment: Enrolment, now: datetime, *, override: bool = False
+) -> None:
+    """Confirm one waitlisted registrant, out of list order.
+
+    Without ``override`` only when the capacity and quota rule has a place for them; with it
+    (an admin's decision, recorded with a reason by the caller) even over capacity.
+    """
+    registration = enrolment.registration
+    begin_write(db)
+    _lock_event_sessions(db, registration.event)
+    if enrolment.status is not EnrolmentStatus.WAITLISTED:
+        raise EnrolmentError(
+            "not_waitlisted", _l("This person is not on the waiting list."), status=409
+        )
+    session = enrolment.session
+    counts = _counts(db, [session.id])
+    if not override and not counts.place_for(session.id, session.capacity, enrolment.profession_id):
+        raise EnrolmentError(
+            "no_place",
+            _l("There is no free place (or the quota for this profession is used up)."),
+            status=409,
+        )
+    enrolment.status = EnrolmentStatus.CONFIRMED
+    enrolment.waitlist_position = None
+    enrolment.changed_at = now
+    _log(enrolment, EnrolmentStatus.WAITLISTED, "override" if override else "promoted:by_hand", now)
+    mail.queue(
+        db, registration, "promoted", now, enrolment=enrolment, invite=("REQUEST", [enrolment])
+    )
+    old = enrolment.replaces
+    if old is not None and old.is_live and _release(db, old, now, "switched"):
+        _calendar_cancel(db, old, now)
+    _renumber(db, session.id)
+    db.flush()
+
+
 def session_counts(db: DbSession, session_ids: list[int]) -> dict[int, dict[str, int]]:
     """Confirmed and waitlisted per session, in one grouped query."""
     counts: dict[int, dict[str, int]] = {i: {"confirmed": 0, "waitlisted": 0} for i in session_ids}

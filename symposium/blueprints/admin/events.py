@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 from wtforms import IntegerField
@@ -14,7 +15,7 @@ from symposium import clock
 from symposium.blueprints.admin import bp, requires
 from symposium.extensions import db
 from symposium.models import Event, Session
-from symposium.services import access, enrolment
+from symposium.services import access, audit, enrolment
 
 
 class CapacityForm(FlaskForm):
@@ -51,14 +52,27 @@ def session_capacity(event: Event, session_id: int) -> Response:
     if not form.validate():
         flash(" ".join(str(e) for e in form.capacity.errors) or _("Invalid capacity."), "error")
     else:
+        now = clock.now()
+        before = session.capacity
         try:
-            promoted = enrolment.change_capacity(
-                db.session, session, form.capacity.data, clock.now()
-            )
+            promoted = enrolment.change_capacity(db.session, session, form.capacity.data, now)
         except enrolment.EnrolmentError as exc:
             db.session.rollback()
             flash(str(exc.message), "error")
         else:
+            audit.record(
+                db.session,
+                user=current_user,
+                event=event,
+                action="capacity_changed",
+                target=f"session {session.key}",
+                before={"capacity": before},
+                after={
+                    "capacity": session.capacity,
+                    "promoted": [e.registration.email for e in promoted],
+                },
+                now=now,
+            )
             db.session.commit()
             flash(
                 _(
@@ -68,3 +82,11 @@ def session_capacity(event: Event, session_id: int) -> Response:
                 )
             )
     return redirect(url_for("admin.event", slug=event.slug), code=303)
+
+
+@bp.get("/events/<slug>/audit")
+@requires(access.MANAGE)
+def audit_log(event: Event) -> str:
+    return render_template(
+        "admin/audit.html", event=event, entries=audit.for_event(db.session, event)
+    )
