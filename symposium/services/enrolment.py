@@ -340,29 +340,32 @@ def _counts(db: DbSession, session_ids: Iterable[int]) -> _Counts:
 
 def limit_problems(
     db: DbSession, session_id: int, capacity: int | None, quotas: dict[int, int]
-) -> list[tuple[str, str]]:
-    """Why a new capacity or quota (profession id -> places) cannot be set: (field, message).
+) -> list[tuple[str, int]]:
+    """Limits that would drop below the places already confirmed: (field, confirmed).
 
-    A limit may not drop below the places already confirmed; raising one is always fine
+    ``field`` is "capacity" or "quotas.<profession id>". Raising a limit is always fine
     (then call :func:`fill_places`). The caller holds the session's lock.
     """
     counts = _counts(db, [session_id])
     problems = []
     confirmed = counts.confirmed.get(session_id, 0)
     if capacity is not None and capacity < confirmed:
-        problems.append(
-            ("capacity", f"{confirmed} places are already confirmed; capacity cannot be lower")
-        )
+        problems.append(("capacity", confirmed))
     for profession_id, places in quotas.items():
         taken = counts.confirmed_by_profession.get((session_id, profession_id), 0)
         if places < taken:
-            problems.append(
-                (
-                    f"quotas.{profession_id}",
-                    f"{taken} places are already confirmed; the quota cannot be lower",
-                )
-            )
+            problems.append((f"quotas.{profession_id}", taken))
     return problems
+
+
+def limit_error(field: str, confirmed: int) -> EnrolmentError:
+    """The refusal an organiser sees, saying how many places are confirmed."""
+    return EnrolmentError(
+        "limit_below_confirmed",
+        _l("%(num)d places are already confirmed; the limit cannot be lower.", num=confirmed),
+        field,
+        status=409,
+    )
 
 
 def change_capacity(
@@ -375,16 +378,8 @@ def change_capacity(
     begin_write(db)
     lock_capacity(db, None, [session.id])
     db.refresh(session)
-    problems = limit_problems(db, session.id, capacity, {})
-    if problems:
-        confirmed = _counts(db, [session.id]).confirmed.get(session.id, 0)
-        raise EnrolmentError(
-            "capacity_below_confirmed",
-            _l("%(num)d places are already confirmed; the capacity cannot be lower.",
-               num=confirmed),
-            "capacity",
-            status=409,
-        )  # fmt: skip
+    for field_name, confirmed in limit_problems(db, session.id, capacity, {}):
+        raise limit_error(field_name, confirmed)
     session.capacity = capacity
     db.flush()
     return fill_places(db, [session.id], now, "promoted:capacity_raised")

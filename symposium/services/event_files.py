@@ -41,6 +41,7 @@ from symposium.services.enrolment import (
     sessions_rescheduled,
 )
 from symposium.services.locking import begin_write, lock_capacity
+from symposium.services.programme_edit import schedule
 
 SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
@@ -593,7 +594,7 @@ def apply_spec(db: DbSession, spec: EventSpec, now: datetime) -> LoadResult:
         db.add(event)
         changes["created event"] += 1
     was_cancelled = event.status is EventStatus.CANCELLED
-    schedules = {s.id: _schedule(s) for s in event.sessions if s.id is not None}
+    schedules = {s.id: schedule(s) for s in event.sessions if s.id is not None}
     event_changed = _assign(event, spec.values)
     event_changed |= _assign_list(event, "professions", [professions[c] for c in spec.professions])
     if event_changed and event.id is not None:
@@ -649,22 +650,12 @@ def apply_spec(db: DbSession, spec: EventSpec, now: datetime) -> LoadResult:
         promoted := fill_places(db, kept, now, "promoted:limit_raised")
     ):
         changes["promoted from waiting list"] += len(promoted)
-    moved = [s.id for s in event.sessions if s.id in schedules and _schedule(s) != schedules[s.id]]
+    moved = [s.id for s in event.sessions if s.id in schedules and schedule(s) != schedules[s.id]]
     if moved and (n := sessions_rescheduled(db, moved, now)):
         changes["calendar updates queued"] += n
     if event.status is EventStatus.CANCELLED and not was_cancelled and event.id is not None:
         changes["cancellation notices queued"] += event_cancelled(db, event, now)
     return result
-
-
-def _schedule(session: Session) -> tuple[object, ...]:
-    """What a calendar entry shows of a session: its times and rooms."""
-    return (
-        session.effective_starts_at,
-        session.effective_ends_at,
-        session.room,
-        tuple((m.key, m.starts_at, m.ends_at, m.room) for m in session.meetings),
-    )
 
 
 def _check_registrations(
@@ -683,10 +674,12 @@ def _check_registrations(
                 )
             continue
         quotas = {professions[c].id: n for c, n in s_spec.quotas.items()}
-        for where, message in limit_problems(db, session.id, s_spec.values["capacity"], quotas):
+        for where, taken in limit_problems(db, session.id, s_spec.values["capacity"], quotas):
+            what = "capacity"
             if where.startswith("quotas."):
                 code = next(c for c, p in professions.items() if p.id == int(where[7:]))
-                where = f"quotas.{code}"
+                where, what = f"quotas.{code}", "the quota"
+            message = f"{taken} places are already confirmed; {what} cannot be lower"
             problems.append(Problem(f"{path}.{where}", message))
     if problems:
         raise EventFileError(problems)

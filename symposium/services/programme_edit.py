@@ -1,0 +1,119 @@
+"""Changing a published programme from the back-office, under the same rules as event files.
+
+Both paths (forms and ``load-event``) go through :func:`enrolment.limit_problems`,
+:func:`enrolment.fill_places` and :func:`enrolment.sessions_rescheduled`, so they can never
+disagree about what a capacity change or a moved session means for registrants.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import Session as DbSession
+
+from symposium.models import Enrolment, Event, EventStatus, Profession, Session, SessionQuota
+from symposium.services import enrolment
+from symposium.services.locking import begin_write, lock_capacity
+
+
+def schedule(session: Session) -> tuple[object, ...]:
+    """What a calendar entry shows of a session: its times and rooms."""
+    return (
+        session.effective_starts_at,
+        session.effective_ends_at,
+        session.room,
+        tuple((m.key, m.starts_at, m.ends_at, m.room) for m in session.meetings),
+    )
+
+
+@dataclass
+class SessionChanges:
+    title: str
+    description: str
+    room: str
+    starts_at: datetime | None
+    ends_at: datetime | None
+    capacity: int | None
+    hours: Decimal | None
+    professions: list[Profession]
+    quotas: dict[Profession, int] = field(default_factory=dict)
+
+
+@dataclass
+class SessionUpdate:
+    before: dict[str, Any]
+    after: dict[str, Any]
+    promoted: list[Enrolment]
+    calendar_updates: int
+
+
+def _snapshot(session: Session) -> dict[str, Any]:
+    return {
+        "title": session.title,
+        "room": session.room,
+        "starts_at": session.starts_at.isoformat() if session.starts_at else None,
+        "ends_at": session.ends_at.isoformat() if session.ends_at else None,
+        "capacity": session.capacity,
+        "hours": str(session.hours) if session.hours is not None else None,
+        "professions": sorted(p.code for p in session.professions),
+        "quotas": {q.profession.code: q.places for q in session.quotas},
+    }
+
+
+def update_session(
+    db: DbSession, session: Session, changes: SessionChanges, now: datetime
+) -> SessionUpdate:
+    """Apply an organiser's edit: refuse limits below what is confirmed, promote into new room,
+    and send updated invitations when the time or room moved."""
+    begin_write(db)
+    lock_capacity(db, None, [session.id])
+    db.refresh(session)
+    quotas = {p.id: n for p, n in changes.quotas.items()}
+    for where, confirmed in enrolment.limit_problems(db, session.id, changes.capacity, quotas):
+        if where.startswith("quotas."):
+            profession = next(p for p in changes.quotas if p.id == int(where[7:]))
+            where = f"quota_{profession.code}"
+        raise enrolment.limit_error(where, confirmed)
+    if changes.starts_at and changes.ends_at and changes.ends_at <= changes.starts_at:
+        raise enrolment.EnrolmentError(
+            "invalid_times", _l("The end must be after the start."), "ends_at"
+        )
+    before, moved_from = _snapshot(session), schedule(session)
+    session.title = changes.title
+    session.description = changes.description
+    session.room = changes.room
+    if session.round is None:  # a round's sessions take the round's times
+        session.starts_at, session.ends_at = changes.starts_at, changes.ends_at
+    session.capacity = changes.capacity
+    session.hours = changes.hours
+    session.professions = changes.professions
+    current = {q.profession_id: q for q in session.quotas}
+    for profession, places in changes.quotas.items():
+        if profession.id in current:
+            current.pop(profession.id).places = places
+        else:
+            session.quotas.append(SessionQuota(profession=profession, places=places))
+    for stale in current.values():
+        session.quotas.remove(stale)
+    db.flush()
+    promoted = enrolment.fill_places(db, [session.id], now, "promoted:limit_raised")
+    updates = 0
+    if schedule(session) != moved_from:
+        updates = enrolment.sessions_rescheduled(db, [session.id], now)
+    return SessionUpdate(before, _snapshot(session), promoted, updates)
+
+
+def set_status(db: DbSession, event: Event, status: EventStatus, now: datetime) -> int:
+    """Publish, unpublish or cancel; cancelling withdraws every invitation. Returns notices."""
+    if event.status is status:
+        return 0
+    was = event.status
+    event.status = status
+    db.flush()
+    if status is EventStatus.CANCELLED and was is not EventStatus.CANCELLED:
+        return enrolment.event_cancelled(db, event, now)
+    return 0
