@@ -1,1 +1,100 @@
-"""Back-office exports (routes register on the admin blueprint)."""
+"""Back-office exports: all registrations and per-session lists as CSV/XLSX, and a print list.
+
+Files carry personal data, so they are never cached and always download as attachments.
+"""
+
+from __future__ import annotations
+
+import re
+
+from flask import abort, render_template, request
+from werkzeug.wrappers import Response
+
+from symposium.blueprints.admin import bp, requires
+from symposium.extensions import db
+from symposium.models import Event, Session
+from symposium.services import access, exports
+
+
+def _filename(*parts: str, ext: str) -> str:
+    """ASCII letters, digits, '-' and '_' only: safe in every browser and file system."""
+    stem = re.sub(r"[^A-Za-z0-9_-]+", "-", "-".join(parts)).strip("-")
+    return f"{stem or 'export'}.{ext}"
+
+
+def _download(body: bytes, mimetype: str, filename: str) -> Response:
+    response = Response(body, content_type=mimetype)
+    response.headers.set("Content-Disposition", "attachment", filename=filename)
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+def _delimiter() -> str:
+    """Comma by default; ``?delimiter=semicolon`` for Excel with Dutch regional settings."""
+    return ";" if request.args.get("delimiter") == "semicolon" else ","
+
+
+def _session(event: Event, session_id: int) -> Session:
+    session = db.session.get(Session, session_id)
+    if session is None or session.event_id != event.id:
+        abort(404)
+    return session
+
+
+@bp.get("/events/<slug>/registrations.csv")
+@requires(access.MANAGE)
+def export_registrations_csv(event: Event) -> Response:
+    table = exports.registrations_table(db.session, event)
+    body = exports.to_csv(table.columns, table.rows, delimiter=_delimiter())
+    return _download(body, exports.CSV_MIMETYPE, _filename(event.slug, "registrations", ext="csv"))
+
+
+@bp.get("/events/<slug>/registrations.xlsx")
+@requires(access.MANAGE)
+def export_registrations_xlsx(event: Event) -> Response:
+    table = exports.registrations_table(db.session, event)
+    body = exports.to_xlsx(table.title, table.columns, table.rows)
+    return _download(
+        body, exports.XLSX_MIMETYPE, _filename(event.slug, "registrations", ext="xlsx")
+    )
+
+
+@bp.get("/events/<slug>/sessions/<int:session_id>/participants.csv")
+@requires(access.MANAGE)
+def export_participants_csv(event: Event, session_id: int) -> Response:
+    session = _session(event, session_id)
+    participants = exports.session_participants(db.session, event, session)
+    table = exports.participants_table(event, session, participants)
+    body = exports.to_csv(table.columns, table.rows, delimiter=_delimiter())
+    name = _filename(event.slug, session.key, "participants", ext="csv")
+    return _download(body, exports.CSV_MIMETYPE, name)
+
+
+@bp.get("/events/<slug>/sessions/<int:session_id>/participants.xlsx")
+@requires(access.MANAGE)
+def export_participants_xlsx(event: Event, session_id: int) -> Response:
+    session = _session(event, session_id)
+    participants = exports.session_participants(db.session, event, session)
+    table = exports.participants_table(event, session, participants)
+    body = exports.to_xlsx(table.title, table.columns, table.rows)
+    name = _filename(event.slug, session.key, "participants", ext="xlsx")
+    return _download(body, exports.XLSX_MIMETYPE, name)
+
+
+@bp.get("/events/<slug>/sessions/<int:session_id>/participants/print")
+@requires(access.MANAGE)
+def print_participants(event: Event, session_id: int) -> Response:
+    """A signature sheet for the door: confirmed participants, then the waiting list."""
+    session = _session(event, session_id)
+    participants = exports.session_participants(db.session, event, session)
+    page = render_template(
+        "admin/print_session.html",
+        event=event,
+        session=session,
+        confirmed=[p for p in participants if p.is_confirmed],
+        waiting=[p for p in participants if not p.is_confirmed],
+    )
+    response = Response(page, content_type="text/html; charset=utf-8")
+    response.headers["Cache-Control"] = "no-store"
+    return response

@@ -1,0 +1,405 @@
+"""Exports for organisers: every registration of an event and the participants of one session.
+
+The ``*_table`` functions read with a fixed handful of queries (never one per registration,
+so 5,000 registrations export in one go) and return plain :class:`Table` values: header
+texts plus rows of ``str``/``int``/naive local ``datetime``/``None``. The writers turn a
+table into CSV or XLSX bytes and know nothing about the domain.
+
+Headers and status words go through Flask-Babel (the back-office's language); profession
+names are the Dutch ones, as accreditation bodies expect them.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import re
+import unicodedata
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from flask_babel import gettext as _
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.styles import Alignment, Font
+from openpyxl.utils import get_column_letter
+from sqlalchemy import select
+from sqlalchemy.orm import Session as DbSession
+
+from symposium.filters import local
+from symposium.models import (
+    Enrolment,
+    EnrolmentStatus,
+    Event,
+    Profession,
+    Registration,
+    RegistrationStatus,
+    Round,
+    Session,
+    SessionKind,
+)
+
+Value = str | int | datetime | None
+
+CSV_MIMETYPE = "text/csv; charset=utf-8"
+XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+# How Excel shows the (naive, local) date-times; the cell itself holds a real date value.
+XLSX_DATETIME_FORMAT = "dd-mm-yyyy hh:mm"
+CSV_DATETIME_FORMAT = "%Y-%m-%d %H:%M"  # ISO order: every Excel locale reads it as a date
+XLSX_MIN_WIDTH, XLSX_MAX_WIDTH = 8, 60
+# A spreadsheet runs a cell that starts with one of these as a formula ("CSV injection"):
+# registrants type their own names and organisations, so such cells are neutralised.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+@dataclass
+class Table:
+    """What a writer needs: header texts and rows of plain values."""
+
+    title: str
+    columns: list[str]
+    rows: list[list[Value]]
+
+
+@dataclass
+class Participant:
+    """One live enrolment in a session, with what a list or a signature sheet shows."""
+
+    registration_id: int
+    name: str
+    email: str
+    profession: str
+    organisation: str
+    identifiers: dict[str, str]
+    status: EnrolmentStatus
+    waitlist_position: int | None
+    registered_at: datetime  # aware UTC
+
+    @property
+    def is_confirmed(self) -> bool:
+        return self.status is EnrolmentStatus.CONFIRMED
+
+    @property
+    def register_numbers(self) -> str:
+        """All identifiers on one line, e.g. "BIG 12345678901, NIP 4711" (for print)."""
+        return ", ".join(f"{code} {value}" for code, value in sorted(self.identifiers.items()))
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def _naive_local(value: datetime | None, zone: str) -> datetime | None:
+    """Spreadsheets have no time zones: the event's wall-clock time, without tzinfo."""
+    return None if value is None else local(value, zone).replace(tzinfo=None)
+
+
+def _register_codes(identifier_dicts: Iterable[dict[str, str] | None]) -> list[str]:
+    """The register codes that occur at all: one column each, none left empty throughout."""
+    return sorted({code for ids in identifier_dicts if ids for code, value in ids.items() if value})
+
+
+def _sort_name(name: str) -> str:
+    """Sort "Çelik" with "Celik" and "Zoë" with "Zoe", ignoring case."""
+    decomposed = unicodedata.normalize("NFKD", name)
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+
+
+def _enrolment_label(status: EnrolmentStatus, position: int | None) -> str:
+    if status is EnrolmentStatus.CONFIRMED:
+        return _("confirmed")
+    return _("waiting list, position %(n)d", n=position or 0)
+
+
+def registrations_table(db: DbSession, event: Event) -> Table:
+    """Every registration of ``event`` (cancelled ones too), one row each, in sign-up order.
+
+    Four queries whatever the number of registrations: rounds, sessions, registrations
+    with their profession, and all live enrolments of the event.
+    """
+    rounds = db.scalars(
+        select(Round).where(Round.event_id == event.id).order_by(Round.starts_at, Round.id)
+    ).all()
+    sessions = {
+        s.id: s
+        for s in db.scalars(
+            select(Session).where(Session.event_id == event.id).order_by(Session.position)
+        )
+    }
+    # Enrollable sessions outside any round (groups, free-standing workshops) share a column.
+    has_groups = any(
+        s.round_id is None and s.kind is not SessionKind.PLENARY for s in sessions.values()
+    )
+
+    registrations = db.execute(
+        select(
+            Registration.id,
+            Registration.name,
+            Registration.email,
+            Profession.name_nl,
+            Registration.organisation,
+            Registration.identifiers,
+            Registration.created_at,
+            Registration.status,
+        )
+        .join(Profession, Profession.id == Registration.profession_id)
+        .where(Registration.event_id == event.id)
+        .order_by(Registration.id)
+    ).all()
+    enrolments = db.execute(
+        select(
+            Enrolment.registration_id,
+            Enrolment.session_id,
+            Enrolment.status,
+            Enrolment.waitlist_position,
+        )
+        .join(Registration, Registration.id == Enrolment.registration_id)
+        .where(Registration.event_id == event.id, Enrolment.status != EnrolmentStatus.CANCELLED)
+        .order_by(Enrolment.id)
+    ).all()
+
+    round_index = {r.id: i for i, r in enumerate(rounds)}
+    groups_index = len(rounds)
+    # registration id -> one list of "title (status)" per round, plus one for groups
+    chosen: dict[int, list[list[str]]] = defaultdict(
+        lambda: [[] for _slot in range(len(rounds) + 1)]
+    )
+    for registration_id, session_id, status, position in enrolments:
+        session = sessions.get(session_id)
+        if session is None:
+            continue
+        slot = groups_index if session.round_id is None else round_index[session.round_id]
+        chosen[registration_id][slot].append(
+            f"{session.title} ({_enrolment_label(status, position)})"
+        )
+
+    codes = _register_codes(r.identifiers for r in registrations)
+    columns = [
+        _("Registration"),
+        _("Name"),
+        _("E-mail address"),
+        _("Profession"),
+        _("Organisation"),
+        *codes,
+        _("Registered at"),
+        _("Status"),
+        *(r.title for r in rounds),
+        *([_("Groups")] if has_groups else []),
+    ]
+    status_labels = {
+        RegistrationStatus.ACTIVE: _("Active"),
+        RegistrationStatus.CANCELLED: _("Cancelled"),
+    }
+    rows: list[list[Value]] = []
+    for r in registrations:
+        identifiers = r.identifiers or {}
+        choices = chosen[r.id]
+        rows.append(
+            [
+                r.id,
+                r.name,
+                r.email,
+                r.name_nl,
+                r.organisation,
+                *(identifiers.get(code) for code in codes),
+                _naive_local(r.created_at, event.timezone),
+                status_labels[r.status],
+                *("; ".join(c) or None for c in choices[: len(rounds)]),
+                *(["; ".join(choices[groups_index]) or None] if has_groups else []),
+            ]
+        )
+    return Table(_("Registrations"), columns, rows)
+
+
+def session_participants(db: DbSession, event: Event, session: Session) -> list[Participant]:
+    """Confirmed participants (by name), then the waiting list (by position); one query.
+
+    Cancelled enrolments (and so cancelled registrations) are left out.
+    """
+    if session.event_id != event.id:
+        raise ValueError("the session belongs to another event")
+    rows = db.execute(
+        select(
+            Registration.id,
+            Registration.name,
+            Registration.email,
+            Profession.name_nl,
+            Registration.organisation,
+            Registration.identifiers,
+            Enrolment.status,
+            Enrolment.waitlist_position,
+            Registration.created_at,
+        )
+        .select_from(Enrolment)
+        .join(Registration, Registration.id == Enrolment.registration_id)
+        .join(Profession, Profession.id == Registration.profession_id)
+        .where(
+            Enrolment.session_id == session.id,
+            Enrolment.status.in_([EnrolmentStatus.CONFIRMED, EnrolmentStatus.WAITLISTED]),
+        )
+    ).all()
+    participants = [
+        Participant(
+            registration_id=row.id,
+            name=row.name,
+            email=row.email,
+            profession=row.name_nl,
+            organisation=row.organisation,
+            identifiers=row.identifiers or {},
+            status=row.status,
+            waitlist_position=row.waitlist_position,
+            registered_at=row.created_at,
+        )
+        for row in rows
+    ]
+    participants.sort(
+        key=lambda p: (
+            not p.is_confirmed,
+            p.waitlist_position or 0,
+            _sort_name(p.name),
+            p.registration_id,
+        )
+    )
+    return participants
+
+
+def participants_table(
+    event: Event, session: Session, participants: Sequence[Participant]
+) -> Table:
+    """The per-session list as a table (columns as on the screen, times in local time)."""
+    codes = _register_codes(p.identifiers for p in participants)
+    columns = [
+        _("Name"),
+        _("E-mail address"),
+        _("Profession"),
+        _("Organisation"),
+        *codes,
+        _("Status"),
+        _("Waiting list position"),
+        _("Registered at"),
+    ]
+    rows: list[list[Value]] = [
+        [
+            p.name,
+            p.email,
+            p.profession,
+            p.organisation,
+            *(p.identifiers.get(code) for code in codes),
+            _("Confirmed") if p.is_confirmed else _("Waiting list"),
+            p.waitlist_position,
+            _naive_local(p.registered_at, event.timezone),
+        ]
+        for p in participants
+    ]
+    return Table(session.title, columns, rows)
+
+
+# --------------------------------------------------------------------------- writers
+
+
+def _neutralise(text: str) -> str:
+    """Keep a spreadsheet from running a registrant's text as a formula (OWASP advice)."""
+    return "'" + text if text.startswith(FORMULA_START) else text
+
+
+def _csv_cell(value: Value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.strftime(CSV_DATETIME_FORMAT)
+    if isinstance(value, str):
+        return _neutralise(value)
+    return str(value)
+
+
+def to_csv(columns: Sequence[str], rows: Iterable[Sequence[Value]], delimiter: str = ",") -> bytes:
+    """RFC 4180 CSV (``\\r\\n``, quoted only where needed) in UTF-8 with a byte-order mark.
+
+    Why the BOM: without it Excel reads the file as Windows-1252, so "Zoë de Vries-Çelik"
+    arrives as "ZoÃ« de Vries-Ã‡elik". Why comma by default: it is the format every other tool
+    (LibreOffice, Google Sheets, Python, accreditation portals) reads without asking. Caveat:
+    Excel with Dutch regional settings splits a *double-clicked* CSV on its list separator,
+    ";" (the comma is the decimal sign there), so such a file lands in one column. The usual
+    fix, a ``sep=,`` first line, makes Excel ignore the BOM and break the diacritics again, so
+    it is not used. Organisers on Dutch Excel should take the XLSX export (right in any
+    locale), pass ``delimiter=";"`` (the routes' ``?delimiter=semicolon``), or import the CSV
+    through Data > From Text/CSV. Date-times are written in ISO order, which every locale
+    reads as a date.
+    """
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer, delimiter=delimiter, lineterminator="\r\n")
+    writer.writerow([_neutralise(c) for c in columns])
+    writer.writerows([_csv_cell(v) for v in row] for row in rows)
+    return codecs.BOM_UTF8 + buffer.getvalue().encode("utf-8")
+
+
+def _sheet_title(title: str) -> str:
+    """Excel sheet names: at most 31 characters and none of ``[]:*?/\\``."""
+    return re.sub(r"[\[\]:*?/\\]", " ", title).strip()[:31] or "Sheet1"
+
+
+def _display_width(value: Value) -> int:
+    if value is None:
+        return 0
+    if isinstance(value, datetime):
+        if value.tzinfo is not None:  # refused before the workbook is half written
+            raise ValueError("give spreadsheets naive local date-times")
+        return len(XLSX_DATETIME_FORMAT)
+    return max(len(line) for line in str(value).splitlines() or [""])
+
+
+def to_xlsx(title: str, columns: Sequence[str], rows: Sequence[Sequence[Value]]) -> bytes:
+    """One worksheet ready to filter and print: bold frozen header, fitted widths, autofilter.
+
+    Date-times must be naive local times (spreadsheets know no zones) and become real Excel
+    date-times, so they sort and filter as dates. Text stays text even when it looks like a
+    number (register numbers keep their leading zeros) or a formula (never run). Streams
+    through openpyxl's write-only mode to stay light with thousands of rows.
+    """
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet(_sheet_title(title))
+    widths = [len(c) for c in columns]
+    for row in rows:
+        for i, value in enumerate(row):
+            widths[i] = max(widths[i], _display_width(value))
+    for i, width in enumerate(widths, start=1):
+        fitted = min(max(width + 2, XLSX_MIN_WIDTH), XLSX_MAX_WIDTH)
+        sheet.column_dimensions[get_column_letter(i)].width = fitted
+    sheet.freeze_panes = "A2"
+    last = get_column_letter(max(len(columns), 1))
+    sheet.auto_filter.ref = f"A1:{last}{len(rows) + 1}"
+    sheet.print_title_rows = "1:1"
+
+    bold = Font(bold=True)
+    header = []
+    for text in columns:
+        cell = WriteOnlyCell(sheet, value=ILLEGAL_CHARACTERS_RE.sub("", text))
+        cell.data_type = "s"
+        cell.font = bold
+        cell.alignment = Alignment(vertical="top")
+        header.append(cell)
+    sheet.append(header)
+    for row in rows:
+        sheet.append([_xlsx_cell(sheet, value) for value in row])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def _xlsx_cell(sheet: object, value: Value) -> object:
+    if isinstance(value, datetime):
+        cell = WriteOnlyCell(sheet, value=value)
+        cell.number_format = XLSX_DATETIME_FORMAT
+        return cell
+    if isinstance(value, str):
+        text = ILLEGAL_CHARACTERS_RE.sub("", value)
+        if text.startswith("="):  # openpyxl would store it as a formula
+            cell = WriteOnlyCell(sheet, value=text)
+            cell.data_type = "s"
+            return cell
+        return text
+    return value
