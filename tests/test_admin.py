@@ -176,6 +176,7 @@ EXPECTED = {
     access.MANAGE: {"admin", "organiser"},
     access.CHECKIN: {"admin", "organiser", "door"},
     access.USERS: {"admin"},
+    access.CREATE_EVENT: {"admin"},
 }
 
 
@@ -201,6 +202,7 @@ def test_walk_every_route_as_every_persona(app, db, people, small_event, clock) 
         "token": "x",
         "registration_id": registration.id,
         "enrolment_id": registration.enrolments[0].id,
+        "round_id": event.rounds[0].id,
     }
     checked = 0
     for rule in admin_rules(app):

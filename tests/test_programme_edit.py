@@ -87,3 +87,81 @@ def test_status_cancel_withdraws_invitations(client, db, organiser, small_event,
     ).one()
     assert notice.calendar_method == "CANCEL"
     assert db.session.get(Event, organiser.id).status == "cancelled"
+
+
+@pytest.fixture
+def admin_client(client, db, clock, small_event):  # type: ignore[no-untyped-def]
+    access.create_user(db.session, "boss@example.org", Role.ADMIN, clock.now, password=PASSWORD)
+    db.session.commit()
+    login(client, "boss@example.org")
+    return client
+
+
+def post_form(client, url: str, **fields: str):  # type: ignore[no-untyped-def]
+    page = client.get(url).get_data(as_text=True)
+    return client.post(url, data={"csrf_token": token(page), **fields})
+
+
+def test_create_an_event_with_a_round_and_a_session(admin_client, db) -> None:
+    client = admin_client
+    response = post_form(client, "/admin/events/new", slug="nieuw-2027", title="Nieuw",
+                         starts_at="2027-05-10T09:00", ends_at="2027-05-10T17:00")  # fmt: skip
+    assert response.status_code == 303, response.get_data(as_text=True)[-1500:]
+    event = db.session.scalars(select(Event).where(Event.slug == "nieuw-2027")).one()
+    assert event.status == "draft" and event.starts_at.hour == 7  # 09:00 CEST
+    again = post_form(client, "/admin/events/new", slug="nieuw-2027", title="Dubbel",
+                      starts_at="2027-05-10T09:00", ends_at="2027-05-10T17:00")  # fmt: skip
+    assert again.status_code == 422
+    assert "Een ander evenement gebruikt dit adres al." in again.get_data(as_text=True)
+
+    response = post_form(client, "/admin/events/nieuw-2027/rounds/new", key="r1", title="Ronde 1",
+                         starts_at="2027-05-10T13:00", ends_at="2027-05-10T14:30")  # fmt: skip
+    assert response.status_code == 303
+    round_id = (
+        db.session.scalars(select(Event).where(Event.slug == "nieuw-2027")).one().rounds[0].id
+    )
+    response = post_form(client, "/admin/events/nieuw-2027/sessions/new", key="ws1",
+                         kind="workshop", round_id=str(round_id), title="Workshop 1",
+                         capacity="12", quota_huisarts="3")  # fmt: skip
+    assert response.status_code == 303, response.get_data(as_text=True)[-1500:]
+    db.session.expire_all()
+    (session,) = db.session.scalars(select(Event).where(Event.slug == "nieuw-2027")).one().sessions
+    assert (session.round_id, session.capacity) == (round_id, 12)
+    assert {q.profession.code: q.places for q in session.quotas} == {"huisarts": 3}
+    duplicate = post_form(client, "/admin/events/nieuw-2027/sessions/new", key="ws1",
+                          kind="workshop", round_id=str(round_id), title="Nog een")  # fmt: skip
+    assert duplicate.status_code == 422
+    actions = db.session.scalars(select(AuditEntry.action).order_by(AuditEntry.id)).all()
+    assert actions[-3:] == ["event_created", "round_created", "session_created"]
+
+
+def test_moving_a_round_updates_the_invitations_of_its_sessions(
+    admin_client, db, small_event, clock
+) -> None:
+    event = db.session.get(Event, small_event["event"])
+    register(db, event, clock, 1, small_event["groot"])
+    round2 = next(r for r in event.rounds if r.key == "r2")
+    response = post_form(admin_client, f"/admin/events/klein/rounds/{round2.id}/edit", key="r2",
+                         title="Ronde 2", starts_at="2027-02-04T15:30",
+                         ends_at="2027-02-04T17:00")  # fmt: skip
+    assert response.status_code == 303
+    kinds = db.session.scalars(select(OutboxMessage.kind)).all()
+    assert kinds.count("session_changed") == 1
+
+
+def test_event_capacity_below_active_registrations_is_refused(
+    admin_client, db, small_event, clock
+) -> None:
+    event = db.session.get(Event, small_event["event"])
+    for n in range(3):
+        register(db, event, clock, n)
+    url = "/admin/events/klein/edit"
+    page = admin_client.get(url).get_data(as_text=True)
+    data = dict(re.findall(r'<input[^>]*name="([^"]+)"[^>]*value="([^"]*)"', page))
+    data["capacity"] = "2"
+    response = admin_client.post(url, data=data)
+    assert response.status_code == 422
+    assert "3 plaatsen zijn al bevestigd" in response.get_data(as_text=True)
+    data["capacity"] = "3"
+    assert admin_client.post(url, data=data).status_code == 303
+    assert db.session.get(Event, event.id).capacity == 3

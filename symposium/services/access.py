@@ -17,6 +17,7 @@ MANAGE = "manage"  # an event's programme, capacities and participants
 CHECKIN = "checkin"  # an event's check-in pages
 USERS = "users"  # accounts
 SIGNED_IN = "signed_in"  # any account (its own overview)
+CREATE_EVENT = "create_event"  # admins, and organisers of every event
 
 RESET_MAX_AGE = 3600  # seconds a password-reset link stays valid
 
@@ -42,6 +43,8 @@ def can(user: User, permission: str, event: Event | None = None) -> bool:
         return True
     if permission == MANAGE:
         return event is not None and Role.ORGANISER in roles
+    if permission == CREATE_EVENT:
+        return any(m.role is Role.ORGANISER and m.event_id is None for m in user.memberships)
     if permission == CHECKIN:
         return event is not None and bool(roles & {Role.ORGANISER, Role.DOOR})
     return False

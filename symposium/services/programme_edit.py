@@ -13,9 +13,21 @@ from decimal import Decimal
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session as DbSession
 
-from symposium.models import Enrolment, Event, EventStatus, Profession, Session, SessionQuota
+from symposium.models import (
+    Enrolment,
+    Event,
+    EventStatus,
+    Profession,
+    Registration,
+    RegistrationStatus,
+    Round,
+    Session,
+    SessionKind,
+    SessionQuota,
+)
 from symposium.services import enrolment
 from symposium.services.locking import begin_write, lock_capacity
 
@@ -117,3 +129,131 @@ def set_status(db: DbSession, event: Event, status: EventStatus, now: datetime) 
     if status is EventStatus.CANCELLED and was is not EventStatus.CANCELLED:
         return enrolment.event_cancelled(db, event, now)
     return 0
+
+
+def _refuse(code: str, message: object, field: str) -> enrolment.EnrolmentError:
+    return enrolment.EnrolmentError(code, message, field)
+
+
+def check_times(start: datetime | None, end: datetime | None, field: str = "ends_at") -> None:
+    if start is not None and end is not None and end <= start:
+        raise _refuse("invalid_times", _l("The end must be after the start."), field)
+
+
+def create_event(
+    db: DbSession,
+    *,
+    slug: str,
+    title: str,
+    starts_at: datetime,
+    ends_at: datetime,
+    timezone: str = "Europe/Amsterdam",
+) -> Event:
+    """A new draft event; the slug is the one the event file would use."""
+    from symposium.services.event_files import SLUG
+
+    if not SLUG.fullmatch(slug):
+        raise _refuse(
+            "invalid_slug", _l("Use lower-case letters, digits and single hyphens."), "slug"
+        )
+    if db.scalar(select(Event.id).where(Event.slug == slug)) is not None:
+        raise _refuse("slug_taken", _l("Another event already uses this address."), "slug")
+    check_times(starts_at, ends_at)
+    event = Event(slug=slug, title=title, starts_at=starts_at, ends_at=ends_at, timezone=timezone)
+    db.add(event)
+    db.flush()
+    return event
+
+
+def update_event(db: DbSession, event: Event, values: dict[str, Any]) -> dict[str, Any]:
+    """Change an event's descriptive fields and window; returns what changed (before)."""
+    check_times(values["starts_at"], values["ends_at"])
+    check_times(
+        values["registration_opens_at"], values["registration_closes_at"], "registration_closes_at"
+    )
+    if values["capacity"] is not None:
+        active = db.scalar(
+            select(func.count())
+            .select_from(Registration)
+            .where(
+                Registration.event_id == event.id,
+                Registration.status == RegistrationStatus.ACTIVE,
+            )
+        )
+        if values["capacity"] < active:
+            raise enrolment.limit_error("capacity", active)
+    before = {}
+    for name, value in values.items():
+        if getattr(event, name) != value:
+            old = getattr(event, name)
+            before[name] = old.isoformat() if isinstance(old, datetime) else old
+            setattr(event, name, value)
+    db.flush()
+    return before
+
+
+def save_round(
+    db: DbSession,
+    event: Event,
+    round_: Round | None,
+    *,
+    key: str,
+    title: str,
+    starts_at: datetime,
+    ends_at: datetime,
+    now: datetime,
+) -> tuple[Round, int]:
+    """Create or change a round; moving it updates the invitations of its sessions."""
+    check_times(starts_at, ends_at)
+    if any(r.key == key and r is not round_ for r in event.rounds):
+        raise _refuse("key_taken", _l("Another round already uses this key."), "key")
+    if round_ is None:
+        round_ = Round(event=event, key=key, title=title, starts_at=starts_at, ends_at=ends_at)
+        db.add(round_)
+        db.flush()
+        return round_, 0
+    before = {s.id: schedule(s) for s in round_.sessions}
+    round_.key, round_.title = key, title
+    round_.starts_at, round_.ends_at = starts_at, ends_at
+    db.flush()
+    moved = [s.id for s in round_.sessions if schedule(s) != before[s.id]]
+    return round_, enrolment.sessions_rescheduled(db, moved, now) if moved else 0
+
+
+def create_session(
+    db: DbSession,
+    event: Event,
+    *,
+    key: str,
+    kind: SessionKind,
+    round_: Round | None,
+    changes: SessionChanges,
+) -> Session:
+    """A new session, with the same fields the event file has."""
+    if any(s.key == key for s in event.sessions):
+        raise _refuse("key_taken", _l("Another session already uses this key."), "key")
+    if round_ is None and (changes.starts_at is None or changes.ends_at is None):
+        raise _refuse(
+            "time_required", _l("Give a start and an end, or choose a round."), "starts_at"
+        )
+    check_times(changes.starts_at, changes.ends_at)
+    session = Session(
+        event=event,
+        key=key,
+        kind=kind,
+        round=round_,
+        title=changes.title,
+        description=changes.description,
+        room=changes.room,
+        starts_at=None if round_ else changes.starts_at,
+        ends_at=None if round_ else changes.ends_at,
+        capacity=changes.capacity,
+        hours=changes.hours,
+        professions=changes.professions,
+        position=len(event.sessions),
+    )
+    for profession, places in changes.quotas.items():
+        session.quotas.append(SessionQuota(profession=profession, places=places))
+    db.add(session)
+    db.flush()
+    return session

@@ -125,4 +125,5 @@ def home() -> str:
         "admin/home.html",
         events=events,
         can_manage=lambda e: access.can(current_user, access.MANAGE, e),
+        can_create=access.can(current_user, access.CREATE_EVENT),
     )

@@ -28,7 +28,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from symposium import clock
 from symposium.blueprints.admin import bp, requires
 from symposium.extensions import db
-from symposium.models import Event, EventStatus, Session
+from symposium.models import Event, EventStatus, Session, SessionKind
 from symposium.services import access, audit, enrolment, programme, programme_edit
 from symposium.services.event_files import localise
 
@@ -136,12 +136,29 @@ class SessionForm(FlaskForm):
     )
 
 
-def session_form(event: Event, session: Session) -> Any:
+class NewSessionFields:
+    key = StringField(
+        _l("Key"),
+        validators=[InputRequired(), Length(max=60)],
+        description=_l("Stable name used by the event file, e.g. ws-chime."),
+    )
+    kind = SelectField(
+        _l("Kind"),
+        choices=[
+            SelectChoice("workshop", _l("Workshop")),
+            SelectChoice("group", _l("Group")),
+            SelectChoice("plenary", _l("Plenary")),
+        ],
+    )
+    round_id = SelectField(_l("Round"), choices=[])
+
+
+def session_form(event: Event, session: Session, creating: bool = False) -> Any:
     """The session form with one quota field per profession the event admits."""
     admitted = programme.admitted_professions(db.session, event)
 
-    class Form(SessionForm):
-        pass
+    bases = (NewSessionFields, SessionForm) if creating else (SessionForm,)
+    Form = type("SessionEditForm", bases, {})
 
     for profession in admitted:
         setattr(
@@ -152,7 +169,7 @@ def session_form(event: Event, session: Session) -> Any:
                 validators=[Optional(), NumberRange(min=0, max=100000)],
             ),
         )
-    quotas = {q.profession.code: q.places for q in session.quotas}
+    quotas = {q.profession.code: q.places for q in session.quotas} if session.id else {}
     zone = event.tz
     form = Form(
         obj=session,
@@ -160,7 +177,7 @@ def session_form(event: Event, session: Session) -> Any:
         if session.starts_at
         else None,
         ends_at=session.ends_at.astimezone(zone).replace(tzinfo=None) if session.ends_at else None,
-        professions=[p.code for p in session.professions],
+        professions=[p.code for p in session.professions] if session.id else [],
         **{f"quota_{code}": places for code, places in quotas.items()},
     )
     form.professions.choices = [SelectChoice(p.code, p.name(str(get_locale()))) for p in admitted]
@@ -177,21 +194,7 @@ def session_edit(event: Event, session_id: int) -> Response | str | tuple[str, i
     form = session_form(event, session)
     if form.validate_on_submit():
         try:
-            changes = programme_edit.SessionChanges(
-                title=form.title.data.strip(),
-                description=(form.description.data or "").strip(),
-                room=(form.room.data or "").strip(),
-                starts_at=_instant(form.starts_at, event),
-                ends_at=_instant(form.ends_at, event),
-                capacity=form.capacity.data,
-                hours=form.hours.data,
-                professions=[p for p in form.admitted if p.code in (form.professions.data or [])],
-                quotas={
-                    p: form[f"quota_{p.code}"].data
-                    for p in form.admitted
-                    if form[f"quota_{p.code}"].data is not None
-                },
-            )
+            changes = _changes(form, event)
             now = clock.now()
             result = programme_edit.update_session(db.session, session, changes, now)
         except enrolment.EnrolmentError as exc:
@@ -226,6 +229,24 @@ def session_edit(event: Event, session_id: int) -> Response | str | tuple[str, i
             "admin/session_edit.html", event=event, session=session, form=form
         ), 422
     return render_template("admin/session_edit.html", event=event, session=session, form=form)
+
+
+def _changes(form: Any, event: Event) -> programme_edit.SessionChanges:
+    return programme_edit.SessionChanges(
+        title=form.title.data.strip(),
+        description=(form.description.data or "").strip(),
+        room=(form.room.data or "").strip(),
+        starts_at=_instant(form.starts_at, event),
+        ends_at=_instant(form.ends_at, event),
+        capacity=form.capacity.data,
+        hours=form.hours.data,
+        professions=[p for p in form.admitted if p.code in (form.professions.data or [])],
+        quotas={
+            p: form[f"quota_{p.code}"].data
+            for p in form.admitted
+            if form[f"quota_{p.code}"].data is not None
+        },
+    )
 
 
 def _instant(field: Any, event: Event) -> datetime | None:
@@ -270,3 +291,254 @@ def event_status(event: Event) -> Response:
         db.session.commit()
         flash(_("Status saved; %(num)d cancellation notices queued.", num=notices))
     return redirect(url_for("admin.event", slug=event.slug), code=303)
+
+
+def _local(value: datetime | None, event: Event) -> datetime | None:
+    return value.astimezone(event.tz).replace(tzinfo=None) if value else None
+
+
+def _show_error(form: Any, exc: enrolment.EnrolmentError) -> None:
+    field = exc.field if exc.field and exc.field in form else None
+    if field:
+        form[field].errors = [*form[field].errors, str(exc.message)]
+    else:
+        form.form_errors.append(str(exc.message))
+
+
+class NewEventForm(FlaskForm):
+    slug = StringField(
+        _l("Web address"),
+        validators=[InputRequired(), Length(max=80)],
+        description=_l("Lower-case letters, digits and hyphens, e.g. 7roses-2027."),
+    )
+    title = StringField(_l("Title"), validators=[InputRequired(), Length(max=200)])
+    starts_at = DateTimeLocalField(
+        _l("Starts"), format="%Y-%m-%dT%H:%M", validators=[InputRequired()]
+    )
+    ends_at = DateTimeLocalField(_l("Ends"), format="%Y-%m-%dT%H:%M", validators=[InputRequired()])
+
+
+class EventForm(FlaskForm):
+    title = StringField(_l("Title"), validators=[InputRequired(), Length(max=200)])
+    subtitle = StringField(_l("Subtitle"), validators=[Length(max=300)])
+    description = TextAreaField(_l("Description"), validators=[Length(max=20000)])
+    audience = TextAreaField(_l("Who it is for"), validators=[Length(max=5000)])
+    objectives = TextAreaField(
+        _l("Learning objectives"),
+        validators=[Length(max=5000)],
+        description=_l("One per line."),
+    )
+    venue = StringField(_l("Venue"), validators=[Length(max=200)])
+    address = StringField(_l("Address"), validators=[Length(max=300)])
+    starts_at = DateTimeLocalField(
+        _l("Starts"), format="%Y-%m-%dT%H:%M", validators=[InputRequired()]
+    )
+    ends_at = DateTimeLocalField(_l("Ends"), format="%Y-%m-%dT%H:%M", validators=[InputRequired()])
+    registration_opens_at = DateTimeLocalField(
+        _l("Registration opens"), format="%Y-%m-%dT%H:%M", validators=[Optional()]
+    )
+    registration_closes_at = DateTimeLocalField(
+        _l("Registration closes"), format="%Y-%m-%dT%H:%M", validators=[Optional()]
+    )
+    capacity = IntegerField(
+        _l("Total capacity"),
+        validators=[Optional(), NumberRange(min=1, max=100000)],
+        description=_l("Empty means no limit."),
+    )
+
+
+class RoundForm(FlaskForm):
+    key = StringField(
+        _l("Key"),
+        validators=[InputRequired(), Length(max=60)],
+        description=_l("Stable name used by the event file, e.g. ronde-1."),
+    )
+    title = StringField(_l("Title"), validators=[InputRequired(), Length(max=200)])
+    starts_at = DateTimeLocalField(
+        _l("Starts"), format="%Y-%m-%dT%H:%M", validators=[InputRequired()]
+    )
+    ends_at = DateTimeLocalField(_l("Ends"), format="%Y-%m-%dT%H:%M", validators=[InputRequired()])
+
+
+@bp.route("/events/new", methods=["GET", "POST"])
+@requires(access.CREATE_EVENT)
+def event_new() -> Response | str | tuple[str, int]:
+    form = NewEventForm()
+    if form.validate_on_submit():
+        zone = Event(timezone="Europe/Amsterdam").tz
+        try:
+            created = programme_edit.create_event(
+                db.session,
+                slug=form.slug.data.strip(),
+                title=form.title.data.strip(),
+                starts_at=localise(form.starts_at.data, zone),
+                ends_at=localise(form.ends_at.data, zone),
+            )
+        except (enrolment.EnrolmentError, ValueError) as exc:
+            db.session.rollback()
+            if isinstance(exc, ValueError):
+                exc = enrolment.EnrolmentError("invalid_time", str(exc), "starts_at")
+            _show_error(form, exc)
+        else:
+            now = clock.now()
+            audit.record(
+                db.session,
+                user=current_user,
+                event=created,
+                action="event_created",
+                after={"slug": created.slug, "title": created.title},
+                now=now,
+            )
+            db.session.commit()
+            return redirect(url_for("admin.event_edit", slug=created.slug), code=303)
+        return render_template("admin/form.html", form=form, heading=_("New event")), 422
+    return render_template("admin/form.html", form=form, heading=_("New event"))
+
+
+@bp.route("/events/<slug>/edit", methods=["GET", "POST"])
+@requires(access.MANAGE)
+def event_edit(event: Event) -> Response | str | tuple[str, int]:
+    form = EventForm(
+        obj=event,
+        objectives="\n".join(event.objectives),
+        starts_at=_local(event.starts_at, event),
+        ends_at=_local(event.ends_at, event),
+        registration_opens_at=_local(event.registration_opens_at, event),
+        registration_closes_at=_local(event.registration_closes_at, event),
+    )
+    if form.validate_on_submit():
+        try:
+            values = {
+                "title": form.title.data.strip(),
+                "subtitle": (form.subtitle.data or "").strip(),
+                "description": (form.description.data or "").strip(),
+                "audience": (form.audience.data or "").strip(),
+                "objectives": [
+                    line.strip()
+                    for line in (form.objectives.data or "").splitlines()
+                    if line.strip()
+                ],
+                "venue": (form.venue.data or "").strip(),
+                "address": (form.address.data or "").strip(),
+                "starts_at": _instant(form.starts_at, event),
+                "ends_at": _instant(form.ends_at, event),
+                "registration_opens_at": _instant(form.registration_opens_at, event),
+                "registration_closes_at": _instant(form.registration_closes_at, event),
+                "capacity": form.capacity.data,
+            }
+            before = programme_edit.update_event(db.session, event, values)
+        except enrolment.EnrolmentError as exc:
+            db.session.rollback()
+            _show_error(form, exc)
+        else:
+            if before:
+                audit.record(
+                    db.session,
+                    user=current_user,
+                    event=event,
+                    action="event_edited",
+                    before=before,
+                    after={k: str(values[k]) for k in before},
+                    now=clock.now(),
+                )
+            db.session.commit()
+            flash(_("The event has been saved."))
+            return redirect(url_for("admin.event", slug=event.slug), code=303)
+        return render_template("admin/form.html", form=form, heading=event.title, event=event), 422
+    return render_template("admin/form.html", form=form, heading=event.title, event=event)
+
+
+def _round_view(event: Event, round_id: int | None) -> Response | str | tuple[str, int]:
+    round_ = None
+    if round_id is not None:
+        round_ = next((r for r in event.rounds if r.id == round_id), None)
+        if round_ is None:
+            abort(404)
+    form = RoundForm(
+        obj=round_,
+        starts_at=_local(round_.starts_at, event) if round_ else None,
+        ends_at=_local(round_.ends_at, event) if round_ else None,
+    )
+    heading = round_.title if round_ else _("New round")
+    if form.validate_on_submit():
+        now = clock.now()
+        try:
+            saved, updates = programme_edit.save_round(
+                db.session,
+                event,
+                round_,
+                key=form.key.data.strip(),
+                title=form.title.data.strip(),
+                starts_at=_instant(form.starts_at, event),
+                ends_at=_instant(form.ends_at, event),
+                now=now,
+            )
+        except enrolment.EnrolmentError as exc:
+            db.session.rollback()
+            _show_error(form, exc)
+        else:
+            audit.record(
+                db.session,
+                user=current_user,
+                event=event,
+                action="round_created" if round_ is None else "round_edited",
+                target=f"round {saved.key}",
+                after={"title": saved.title, "calendar_updates": updates},
+                now=now,
+            )
+            db.session.commit()
+            flash(_("The round has been saved."))
+            return redirect(url_for("admin.event", slug=event.slug), code=303)
+        return render_template("admin/form.html", form=form, heading=heading, event=event), 422
+    return render_template("admin/form.html", form=form, heading=heading, event=event)
+
+
+@bp.route("/events/<slug>/rounds/new", methods=["GET", "POST"])
+@requires(access.MANAGE)
+def round_new(event: Event) -> Response | str | tuple[str, int]:
+    return _round_view(event, None)
+
+
+@bp.route("/events/<slug>/rounds/<int:round_id>/edit", methods=["GET", "POST"])
+@requires(access.MANAGE)
+def round_edit(event: Event, round_id: int) -> Response | str | tuple[str, int]:
+    return _round_view(event, round_id)
+
+
+@bp.route("/events/<slug>/sessions/new", methods=["GET", "POST"])
+@requires(access.MANAGE)
+def session_new(event: Event) -> Response | str | tuple[str, int]:
+    form = session_form(event, Session(), creating=True)
+    form.round_id.choices = [SelectChoice("", _("No round (own times)"))] + [
+        SelectChoice(str(r.id), r.title) for r in event.rounds
+    ]
+    if form.validate_on_submit():
+        try:
+            changes = _changes(form, event)
+            round_ = next((r for r in event.rounds if str(r.id) == form.round_id.data), None)
+            created = programme_edit.create_session(
+                db.session,
+                event,
+                key=form.key.data.strip(),
+                kind=SessionKind(form.kind.data),
+                round_=round_,
+                changes=changes,
+            )
+        except enrolment.EnrolmentError as exc:
+            db.session.rollback()
+            _show_error(form, exc)
+        else:
+            audit.record(
+                db.session,
+                user=current_user,
+                event=event,
+                action="session_created",
+                target=f"session {created.key}",
+                after={"title": created.title},
+                now=clock.now(),
+            )
+            db.session.commit()
+            flash(_("The session has been saved."))
+            return redirect(url_for("admin.event", slug=event.slug), code=303)
+        return render_template("admin/session_edit.html", event=event, session=None, form=form), 422
+    return render_template("admin/session_edit.html", event=event, session=None, form=form)
