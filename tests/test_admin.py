@@ -203,6 +203,7 @@ def test_walk_every_route_as_every_persona(app, db, people, small_event, clock) 
         "registration_id": registration.id,
         "enrolment_id": registration.enrolments[0].id,
         "round_id": event.rounds[0].id,
+        "membership_id": people["door"].memberships[0].id,
     }
     checked = 0
     for rule in admin_rules(app):
@@ -228,3 +229,32 @@ def test_walk_every_route_as_every_persona(app, db, people, small_event, clock) 
                 assert response.status_code == 403, where
             checked += 1
     assert checked >= 10
+
+
+def test_admin_gives_roles_and_new_accounts_choose_their_password(
+    client, db, people, small_event
+) -> None:
+    login(client, "admin@example.org")
+    page = client.get("/admin/users").get_data(as_text=True)
+    response = client.post(
+        "/admin/users",
+        data={"csrf_token": token(page), "email": "new@example.org", "name": "Nieuw",
+              "role": "organiser", "event": "klein"},
+    )  # fmt: skip
+    assert response.status_code == 303
+    (mail,) = db.session.scalars(
+        select(OutboxMessage).where(OutboxMessage.kind == "account_created")
+    ).all()
+    link = re.search(r"http://localhost(/admin/password-reset/\S+)", mail.body_text)[1]
+    fresh = client.application.test_client()
+    form = fresh.get(link).get_data(as_text=True)
+    fresh.post(link, data={"csrf_token": token(form), "password": "mijn eigen wachtwoord",
+                           "confirm": "mijn eigen wachtwoord"})  # fmt: skip
+    assert login(fresh, "new@example.org", "mijn eigen wachtwoord").status_code == 303
+    assert fresh.get("/admin/events/klein/").status_code == 200
+
+    new = db.session.scalars(select(User).where(User.email == "new@example.org")).one()
+    page = client.get("/admin/users").get_data(as_text=True)
+    client.post(f"/admin/users/roles/{new.memberships[0].id}/revoke",
+                data={"csrf_token": token(page)})  # fmt: skip
+    assert fresh.get("/admin/events/klein/").status_code == 403

@@ -63,6 +63,17 @@ from symposium.blueprints.admin import (  # noqa: E402  (routes register on bp)
     events,
     exports,
     participants,
+    users,
 )
 
-__all__ = ["auth", "bp", "dashboard", "events", "exports", "participants", "public", "requires"]
+__all__ = [
+    "auth",
+    "bp",
+    "dashboard",
+    "events",
+    "exports",
+    "participants",
+    "public",
+    "requires",
+    "users",
+]

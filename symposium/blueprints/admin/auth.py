@@ -126,4 +126,5 @@ def home() -> str:
         events=events,
         can_manage=lambda e: access.can(current_user, access.MANAGE, e),
         can_create=access.can(current_user, access.CREATE_EVENT),
+        is_admin=access.is_admin(current_user),
     )

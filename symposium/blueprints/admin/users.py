@@ -1,0 +1,130 @@
+"""Accounts (admins only): who may work on which event."""
+
+from __future__ import annotations
+
+from flask import abort, current_app, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+from werkzeug.wrappers import Response
+from wtforms import EmailField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import InputRequired, Length
+
+from symposium import clock
+from symposium.blueprints.admin import bp, requires
+from symposium.extensions import db
+from symposium.models import Event, Membership, Role, User
+from symposium.services import access, audit, mail
+
+
+class UserForm(FlaskForm):
+    email = EmailField(_l("E-mail address"), validators=[InputRequired(), Length(max=254)])
+    name = StringField(_l("Name"), validators=[Length(max=200)])
+    role = SelectField(
+        _l("Role"),
+        choices=[
+            SelectChoice("organiser", _l("Organiser")),
+            SelectChoice("door", _l("Door (check-in only)")),
+            SelectChoice("admin", _l("Admin (everything)")),
+        ],
+    )
+    event = SelectField(_l("Event"), choices=[])
+
+
+class ActionForm(FlaskForm):
+    pass
+
+
+def _form() -> UserForm:
+    form = UserForm()
+    form.event.choices = [SelectChoice("", _l("All events"))] + [
+        SelectChoice(e.slug, e.title)
+        for e in db.session.scalars(select(Event).order_by(Event.title))
+    ]
+    return form
+
+
+@bp.route("/users", methods=["GET", "POST"])
+@requires(access.USERS)
+def users() -> Response | str | tuple[str, int]:
+    form = _form()
+    if form.validate_on_submit():
+        now = clock.now()
+        event = db.session.scalars(select(Event).where(Event.slug == form.event.data)).first()
+        try:
+            user, generated = access.create_user(
+                db.session,
+                form.email.data,
+                Role(form.role.data),
+                now,
+                event=event,
+                name=(form.name.data or "").strip(),
+            )
+        except access.AccessError as exc:
+            db.session.rollback()
+            form.email.errors = [*form.email.errors, str(exc)]
+        else:
+            if generated:  # a new account sets its own password through a one-time link
+                token = access.reset_token(user, current_app.config["SECRET_KEY"], now)
+                link = url_for("admin.password_reset_confirm", token=token, _external=True)
+                body = render_template("mail/account_created.txt", user=user, link=link)
+                db.session.add(
+                    mail.compose(
+                        to_address=user.email,
+                        language="nl",
+                        kind="account_created",
+                        subject=_("Your symposium account"),
+                        body=body,
+                        now=now,
+                    )
+                )
+            audit.record(
+                db.session,
+                user=current_user,
+                event=event,
+                action="role_granted",
+                target=f"user {user.email}",
+                after={"role": form.role.data, "event": form.event.data or None},
+                now=now,
+            )
+            db.session.commit()
+            flash(_("%(email)s now has that role.", email=user.email))
+            return redirect(url_for("admin.users"), code=303)
+    accounts = db.session.scalars(
+        select(User).options(selectinload(User.memberships)).order_by(User.email)
+    ).all()
+    status = 422 if form.errors else 200
+    page = render_template(
+        "admin/users.html", form=form, accounts=accounts, action_form=ActionForm()
+    )
+    return page, status
+
+
+@bp.post("/users/roles/<int:membership_id>/revoke")
+@requires(access.USERS)
+def revoke_role(membership_id: int) -> Response:
+    membership = db.session.get(Membership, membership_id)
+    if membership is None:
+        abort(404)
+    if not ActionForm().validate():
+        abort(400)
+    if membership.user_id == current_user.id and membership.role is Role.ADMIN:
+        flash(_("You cannot take away your own admin role."), "error")
+        return redirect(url_for("admin.users"), code=303)
+    audit.record(
+        db.session,
+        user=current_user,
+        event=membership.event,
+        action="role_revoked",
+        target=f"user {membership.user.email}",
+        before={"role": membership.role.value},
+        now=clock.now(),
+    )
+    db.session.delete(membership)
+    db.session.commit()
+    flash(_("The role has been taken away."))
+    return redirect(url_for("admin.users"), code=303)
