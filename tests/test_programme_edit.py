@@ -165,3 +165,37 @@ def test_event_capacity_below_active_registrations_is_refused(
     data["capacity"] = "3"
     assert admin_client.post(url, data=data).status_code == 303
     assert db.session.get(Event, event.id).capacity == 3
+
+
+def test_cancelling_a_session_tells_everyone_and_takes_no_one(
+    admin_client, client, db, small_event, clock
+) -> None:
+    event = db.session.get(Event, small_event["event"])
+    ook, groot = small_event["ook-r2"], small_event["groot"]
+    register(db, event, clock, "holder", ook)
+    register(db, event, clock, "waiting", ook)
+    url = f"/admin/events/klein/sessions/{ook}"
+    page = admin_client.get(f"{url}/edit").get_data(as_text=True)
+    assert admin_client.post(f"{url}/cancel", data={"csrf_token": token(page)}).status_code == 303
+    assert db.session.get(Session, ook).cancelled_at is None  # not confirmed: nothing happens
+    response = admin_client.post(f"{url}/cancel", data={"csrf_token": token(page), "confirm": "y"})
+    assert response.status_code == 303
+    db.session.expire_all()
+    assert db.session.get(Session, ook).is_cancelled
+    notices = db.session.scalars(
+        select(OutboxMessage)
+        .where(OutboxMessage.kind == "session_cancelled")
+        .order_by(OutboxMessage.id)
+    ).all()
+    assert [m.calendar_method for m in notices] == ["CANCEL", None]  # only the held place
+    # Nobody can take it any more, in the API or on the public pages.
+    data = enrolment.RegistrationInput(**registration_data("late"), sessions=[ook])
+    with pytest.raises(enrolment.EnrolmentError) as raised:
+        enrolment.register(db.session, event, data, clock.now, "test")
+    assert raised.value.code == "session_cancelled"
+    db.session.rollback()
+    api = client.get("/api/v1/events/klein").get_json()
+    assert next(s for s in api["sessions"] if s["id"] == ook)["cancelled"] is True
+    public = client.get(f"/events/klein/sessions/{ook}").get_data(as_text=True)
+    assert "Deze sessie is geannuleerd." in public
+    assert db.session.get(Session, groot).cancelled_at is None

@@ -50,6 +50,7 @@ def _session_json(s: Session, places: dict[int, int | None]) -> dict[str, Any]:
         "themes": [t.code for t in s.themes],
         "professions": [p.code for p in s.professions],
         "quotas": {q.profession.code: q.places for q in s.quotas},
+        "cancelled": s.is_cancelled,
         "capacity": s.capacity,
         "places_left": places.get(s.id),
         "hours": float(s.hours) if s.hours is not None else None,

@@ -17,6 +17,7 @@ ERROR_CODES = [
     "not_enrollable", "not_eligible", "round_conflict", "time_conflict", "rate_limited",
     "invalid_text", "invalid_language", "not_found", "method_not_allowed", "bad_request",
     "server_error",
+    "session_cancelled",
 ]  # fmt: skip
 
 SCHEMAS: dict[str, Any] = {
@@ -57,6 +58,7 @@ SCHEMAS: dict[str, Any] = {
             "themes",
             "professions",
             "quotas",
+            "cancelled",
             "capacity",
             "places_left",
             "hours",
@@ -80,6 +82,7 @@ SCHEMAS: dict[str, Any] = {
                 "description": "Profession codes that may join; empty means everyone.",
             },
             "quotas": {"type": "object", "additionalProperties": {"type": "integer"}},
+            "cancelled": {"type": "boolean"},
             "capacity": {"type": ["integer", "null"]},
             "places_left": {"type": ["integer", "null"], "description": "null: no limit"},
             "hours": {"type": ["number", "null"]},

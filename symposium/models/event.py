@@ -151,6 +151,8 @@ class Session(Base):
     capacity: Mapped[int | None]
     hours: Mapped[Decimal | None] = mapped_column(Numeric(5, 2))
     position: Mapped[int] = mapped_column(default=0)
+    # Set when the organiser cancels the session: it stays visible, marked, and takes no one.
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     event: Mapped[Event] = relationship(back_populates="sessions")
     round: Mapped[Round | None] = relationship(back_populates="sessions")
@@ -181,6 +183,10 @@ class Session(Base):
         if self.round is not None:
             return self.round.ends_at
         return self.meetings[-1].ends_at if self.meetings else None
+
+    @property
+    def is_cancelled(self) -> bool:
+        return self.cancelled_at is not None
 
     def admits(self, profession: Profession) -> bool:
         """Whether this profession may join (the single home of that rule)."""

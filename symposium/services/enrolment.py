@@ -103,8 +103,11 @@ def event_admits(event: Event, profession: Profession) -> bool:
 
 
 def enrollable(session: Session) -> bool:
-    """Plenary sessions are for everyone registered; workshops and groups are chosen."""
-    return session.kind is not SessionKind.PLENARY
+    """Plenary sessions are for everyone registered; workshops and groups are chosen.
+
+    A cancelled session takes no one.
+    """
+    return session.kind is not SessionKind.PLENARY and not session.is_cancelled
 
 
 def check_open(event: Event, now: datetime) -> None:
@@ -141,6 +144,10 @@ def check_choice(
     for i, session in enumerate(chosen):
         if session.event_id != event.id:
             raise EnrolmentError("unknown_session", _l("Unknown session."), field_name)
+        if session.is_cancelled:
+            raise EnrolmentError(
+                "session_cancelled", _l("This session has been cancelled."), field_name
+            )
         if not enrollable(session):
             raise EnrolmentError(
                 "not_enrollable", _l("Plenary sessions need no choice."), field_name
@@ -875,6 +882,38 @@ def sessions_rescheduled(db: DbSession, session_ids: Iterable[int], now: datetim
             invite=("REQUEST", [enrolment]),
         )
     return len(enrolments)
+
+
+def cancel_session(db: DbSession, session: Session, now: datetime) -> int:
+    """Cancel a whole session: every place and waiting-list spot goes, invitations withdrawn.
+
+    Returns the number of registrants told. A pending switch *from* this session keeps waiting
+    for its new place; one *to* it is cancelled with the rest.
+    """
+    begin_write(db)
+    _lock_event_sessions(db, session.event)
+    if session.is_cancelled:
+        return 0
+    session.cancelled_at = now
+    live = db.scalars(
+        select(Enrolment)
+        .where(Enrolment.session_id == session.id, Enrolment.status != EnrolmentStatus.CANCELLED)
+        .order_by(Enrolment.id)
+    ).all()
+    for enrolment in live:
+        for switch in _switches_for(db, enrolment):
+            switch.replaces = None
+        held = _cancel(enrolment, now, "session_cancelled") is EnrolmentStatus.CONFIRMED
+        mail.queue(
+            db,
+            enrolment.registration,
+            "session_cancelled",
+            now,
+            enrolment=enrolment,
+            invite=("CANCEL", [enrolment]) if held else None,
+        )
+    db.flush()
+    return len(live)
 
 
 def event_cancelled(db: DbSession, event: Event, now: datetime) -> int:

@@ -28,6 +28,7 @@ SUBJECTS = {
     "registration_cancelled": _l("Your registration for %(event)s is cancelled"),
     "calendar_cancelled": _l("Removed from your calendar: %(session)s"),
     "session_changed": _l("Changed: %(session)s"),
+    "session_cancelled": _l("Cancelled: %(session)s"),
     "event_cancelled": _l("Cancelled: %(event)s"),
 }
 

@@ -13,6 +13,7 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 from wtforms import (
+    BooleanField,
     DateTimeLocalField,
     DecimalField,
     IntegerField,
@@ -49,7 +50,7 @@ class CapacityForm(FlaskForm):
 @bp.get("/events/<slug>/")
 @requires(access.MANAGE)
 def event(event: Event) -> str:
-    sessions = [s for s in event.sessions if enrolment.enrollable(s)]
+    sessions = [s for s in event.sessions if s.kind is not SessionKind.PLENARY]
     counts = enrolment.session_counts(db.session, [s.id for s in sessions])
     forms = {s.id: CapacityForm(capacity=s.capacity, prefix=f"s{s.id}") for s in sessions}
     return render_template(
@@ -228,7 +229,13 @@ def session_edit(event: Event, session_id: int) -> Response | str | tuple[str, i
         return render_template(
             "admin/session_edit.html", event=event, session=session, form=form
         ), 422
-    return render_template("admin/session_edit.html", event=event, session=session, form=form)
+    return render_template(
+        "admin/session_edit.html",
+        event=event,
+        session=session,
+        form=form,
+        confirm_form=ConfirmForm(),
+    )
 
 
 def _changes(form: Any, event: Event) -> programme_edit.SessionChanges:
@@ -542,3 +549,40 @@ def session_new(event: Event) -> Response | str | tuple[str, int]:
             return redirect(url_for("admin.event", slug=event.slug), code=303)
         return render_template("admin/session_edit.html", event=event, session=None, form=form), 422
     return render_template("admin/session_edit.html", event=event, session=None, form=form)
+
+
+@bp.post("/events/<slug>/sessions/<int:session_id>/cancel")
+@requires(access.MANAGE)
+def session_cancel(event: Event, session_id: int) -> Response:
+    session = db.session.get(Session, session_id)
+    if session is None or session.event_id != event.id:
+        abort(404)
+    form = ConfirmForm()
+    if not form.validate():
+        flash(_("Tick the box to confirm."), "error")
+        return redirect(
+            url_for("admin.session_edit", slug=event.slug, session_id=session.id), code=303
+        )
+    now = clock.now()
+    told = enrolment.cancel_session(db.session, session, now)
+    audit.record(
+        db.session,
+        user=current_user,
+        event=event,
+        action="session_cancelled",
+        target=f"session {session.key}",
+        after={"registrants_told": told},
+        now=now,
+    )
+    db.session.commit()
+    flash(
+        _("“%(session)s” is cancelled; %(num)d registrants told.", session=session.title, num=told)
+    )
+    return redirect(url_for("admin.event", slug=event.slug), code=303)
+
+
+class ConfirmForm(FlaskForm):
+    confirm = BooleanField(
+        _l("Yes, cancel this session for everyone"),
+        validators=[InputRequired(_l("Tick the box to confirm."))],
+    )
