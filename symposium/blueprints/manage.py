@@ -107,12 +107,8 @@ def _render(registration: Registration, token: str, cancel_form=None, status: in
 
 def _own_calendar(registration: Registration, token: str) -> Response:
     """The registrant's confirmed programme, plenary sessions included (METHOD:PUBLISH)."""
-    sequences = {
-        calendar.invite_uid(registration, item): e.ical_sequence
-        for e in registration.enrolments
-        if e.status is EnrolmentStatus.CONFIRMED
-        for item in (e.session.meetings or [e.session])
-    }
+    confirmed = [e for e in registration.enrolments if e.status is EnrolmentStatus.CONFIRMED]
+    sequences = mail.sequences(registration, confirmed)
     body = calendar.invite(
         registration,
         calendar.confirmed_sessions(registration),

@@ -130,6 +130,15 @@ def sender_address() -> str:
     return parseaddr(current_app.config["MAIL_SENDER"])[1]
 
 
+def sequences(registration: Registration, enrolments: list[Enrolment]) -> dict[str, int]:
+    """Calendar UID -> SEQUENCE of these places (a group's meetings share their place's)."""
+    return {
+        calendar.invite_uid(registration, item): e.ical_sequence
+        for e in enrolments
+        for item in (e.session.meetings or [e.session])
+    }
+
+
 def invitation(
     registration: Registration,
     method: str,
@@ -138,16 +147,11 @@ def invitation(
     manage_url: str,
 ) -> str:
     """The calendar for these places, each VEVENT carrying its place's SEQUENCE."""
-    sequences = {
-        calendar.invite_uid(registration, item): e.ical_sequence
-        for e in enrolments
-        for item in (e.session.meetings or [e.session])
-    }
     return calendar.invite(
         registration,
         [e.session for e in enrolments],
         method=method,
-        sequence=sequences.__getitem__,
+        sequence=sequences(registration, enrolments).__getitem__,
         manage_url=manage_url,
         now=now,
         organizer_email=sender_address(),

@@ -200,11 +200,7 @@ def session_edit(event: Event, session_id: int) -> Response | str | tuple[str, i
             result = programme_edit.update_session(db.session, session, changes, now)
         except enrolment.EnrolmentError as exc:
             db.session.rollback()
-            field = exc.field if exc.field in form else None
-            if field:
-                form[field].errors = [*form[field].errors, str(exc.message)]
-            else:
-                form.form_errors.append(str(exc.message))
+            _show_error(form, exc)
         else:
             audit.record(
                 db.session,
@@ -312,20 +308,25 @@ def _show_error(form: Any, exc: enrolment.EnrolmentError) -> None:
         form.form_errors.append(str(exc.message))
 
 
-class NewEventForm(FlaskForm):
-    slug = StringField(
-        _l("Web address"),
-        validators=[InputRequired(), Length(max=80)],
-        description=_l("Lower-case letters, digits and hyphens, e.g. 7roses-2027."),
-    )
-    title = StringField(_l("Title"), validators=[InputRequired(), Length(max=200)])
+class RequiredTimes:
+    """A start and an end, as wall-clock times in the event's zone."""
+
     starts_at = DateTimeLocalField(
         _l("Starts"), format="%Y-%m-%dT%H:%M", validators=[InputRequired()]
     )
     ends_at = DateTimeLocalField(_l("Ends"), format="%Y-%m-%dT%H:%M", validators=[InputRequired()])
 
 
-class EventForm(FlaskForm):
+class NewEventForm(RequiredTimes, FlaskForm):
+    slug = StringField(
+        _l("Web address"),
+        validators=[InputRequired(), Length(max=80)],
+        description=_l("Lower-case letters, digits and hyphens, e.g. 7roses-2027."),
+    )
+    title = StringField(_l("Title"), validators=[InputRequired(), Length(max=200)])
+
+
+class EventForm(RequiredTimes, FlaskForm):
     title = StringField(_l("Title"), validators=[InputRequired(), Length(max=200)])
     subtitle = StringField(_l("Subtitle"), validators=[Length(max=300)])
     description = TextAreaField(_l("Description"), validators=[Length(max=20000)])
@@ -337,10 +338,6 @@ class EventForm(FlaskForm):
     )
     venue = StringField(_l("Venue"), validators=[Length(max=200)])
     address = StringField(_l("Address"), validators=[Length(max=300)])
-    starts_at = DateTimeLocalField(
-        _l("Starts"), format="%Y-%m-%dT%H:%M", validators=[InputRequired()]
-    )
-    ends_at = DateTimeLocalField(_l("Ends"), format="%Y-%m-%dT%H:%M", validators=[InputRequired()])
     registration_opens_at = DateTimeLocalField(
         _l("Registration opens"), format="%Y-%m-%dT%H:%M", validators=[Optional()]
     )
@@ -354,17 +351,13 @@ class EventForm(FlaskForm):
     )
 
 
-class RoundForm(FlaskForm):
+class RoundForm(RequiredTimes, FlaskForm):
     key = StringField(
         _l("Key"),
         validators=[InputRequired(), Length(max=60)],
         description=_l("Stable name used by the event file, e.g. ronde-1."),
     )
     title = StringField(_l("Title"), validators=[InputRequired(), Length(max=200)])
-    starts_at = DateTimeLocalField(
-        _l("Starts"), format="%Y-%m-%dT%H:%M", validators=[InputRequired()]
-    )
-    ends_at = DateTimeLocalField(_l("Ends"), format="%Y-%m-%dT%H:%M", validators=[InputRequired()])
 
 
 @bp.route("/events/new", methods=["GET", "POST"])

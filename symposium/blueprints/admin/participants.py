@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -81,6 +83,29 @@ def _statuses(registration: Registration) -> dict[str, str]:
     }
 
 
+def _record(
+    event: Event,
+    registration: Registration,
+    now: datetime,
+    *,
+    action: str,
+    before: dict[str, str] | None = None,
+    note: str = "",
+) -> None:
+    """The audit entry of an action on someone's registration: statuses before and after."""
+    audit.record(
+        db.session,
+        user=current_user,
+        event=event,
+        action=action,
+        target=f"registration {registration.id} {registration.email}",
+        before=before,
+        after=_statuses(registration),
+        note=note,
+        now=now,
+    )
+
+
 def _back(event: Event, registration: Registration) -> Response:
     return redirect(
         url_for("admin.participant", slug=event.slug, registration_id=registration.id), code=303
@@ -146,16 +171,7 @@ def participant_cancel(event: Event, registration_id: int) -> Response:
         abort(400)
     now, before = clock.now(), _statuses(registration)
     if enrolment.cancel_registration(db.session, registration, now):
-        audit.record(
-            db.session,
-            user=current_user,
-            event=event,
-            action="registration_cancelled",
-            target=f"registration {registration.id} {registration.email}",
-            before=before,
-            after={},
-            now=now,
-        )
+        _record(event, registration, now, action="registration_cancelled", before=before)
         db.session.commit()
         flash(_("The registration has been cancelled."))
     return _back(event, registration)
@@ -170,16 +186,7 @@ def participant_cancel_session(event: Event, registration_id: int, enrolment_id:
         abort(400)
     now, before = clock.now(), _statuses(registration)
     if enrolment.cancel_enrolment(db.session, registration, chosen.id, now):
-        audit.record(
-            db.session,
-            user=current_user,
-            event=event,
-            action="session_cancelled",
-            target=f"registration {registration.id} {registration.email}",
-            before=before,
-            after=_statuses(registration),
-            now=now,
-        )
+        _record(event, registration, now, action="session_cancelled", before=before)
         db.session.commit()
         flash(_("The session has been cancelled."))
     return _back(event, registration)
@@ -205,16 +212,13 @@ def participant_move(event: Event, registration_id: int) -> Response:
         db.session.rollback()
         flash(str(exc.message), "error")
         return _back(event, registration)
-    audit.record(
-        db.session,
-        user=current_user,
-        event=event,
+    _record(
+        event,
+        registration,
+        now,
         action="moved_with_override" if form.override.data else "moved",
-        target=f"registration {registration.id} {registration.email}",
         before=before,
-        after=_statuses(registration),
         note=(form.reason.data or "").strip(),
-        now=now,
     )
     db.session.commit()
     flash(
@@ -246,16 +250,13 @@ def participant_promote(event: Event, registration_id: int, enrolment_id: int) -
         db.session.rollback()
         flash(str(exc.message), "error")
         return _back(event, registration)
-    audit.record(
-        db.session,
-        user=current_user,
-        event=event,
+    _record(
+        event,
+        registration,
+        now,
         action="promoted_with_override" if form.override.data else "promoted_by_hand",
-        target=f"registration {registration.id} {registration.email}",
         before=before,
-        after=_statuses(registration),
         note=(form.reason.data or "").strip(),
-        now=now,
     )
     db.session.commit()
     flash(_("Promoted from the waiting list."))
@@ -270,14 +271,7 @@ def participant_resend(event: Event, registration_id: int) -> Response:
         abort(400)
     now = clock.now()
     enrolment.resend_link(db.session, registration, now, current_app.config["SECRET_KEY"])
-    audit.record(
-        db.session,
-        user=current_user,
-        event=event,
-        action="manage_link_resent",
-        target=f"registration {registration.id} {registration.email}",
-        now=now,
-    )
+    _record(event, registration, now, action="manage_link_resent")
     db.session.commit()
     flash(_("The manage link has been sent again."))
     return _back(event, registration)
