@@ -15,7 +15,7 @@ from symposium import clock
 from symposium.blueprints.openapi import OPENAPI
 from symposium.blueprints.registration import registration_limit
 from symposium.extensions import csrf, db, limiter
-from symposium.models import IdempotencyKey, Registration, Session
+from symposium.models import Event, IdempotencyKey, Registration, Session
 from symposium.services import enrolment, programme
 from symposium.services.mail import external_url
 
@@ -178,10 +178,8 @@ def registration_json(registration: Registration, token: str) -> dict[str, Any]:
 @bp.post("/events/<slug>/registrations")
 @limiter.limit(registration_limit)
 def register(slug: str) -> ResponseReturnValue:
-    # The whole programme in a few queries: the rules look at every chosen session's round,
-    # meetings and professions, which would otherwise be loaded one by one.
-    found = programme.public_event(db.session, slug)
-    if found is None:
+    found = db.session.scalars(select(Event).where(Event.slug == slug)).one_or_none()
+    if found is None or found.status.value == "draft":
         return error(404, "event_not_found", "No such event.")
     raw = request.get_data()
     key = request.headers.get("Idempotency-Key", "").strip()
