@@ -1,0 +1,1 @@
+"""Benchmarks: flash crowd, raw PostgreSQL limit, programme page, documents (see README.md)."""
