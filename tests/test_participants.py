@@ -134,3 +134,21 @@ def test_registration_of_another_event_is_not_found(client, db, org, load_exampl
     stranger = register(db, other, clock, "x")
     login(client, "org@example.org")
     assert client.get(f"/admin/events/klein/participants/{stranger.id}").status_code == 404
+
+
+def test_a_move_and_its_override_are_one_transaction(db, org, small_event, clock) -> None:
+    """A failing second step leaves nothing of the first (SQLite's write lock included)."""
+    ook, groot = small_event["ook-r2"], small_event["groot"]
+    register(db, org, clock, "holder", ook)
+    me = register(db, org, clock, "me", groot)
+    moved = enrolment.change_session(db.session, me, ook, clock.now)
+    assert moved.status == "waitlisted"
+    with pytest.raises(enrolment.EnrolmentError):
+        enrolment.promote_by_hand(db.session, moved, clock.now)  # no place, no override
+    db.session.rollback()
+    live = db.session.scalars(
+        select(Enrolment.session_id).where(
+            Enrolment.registration_id == me.id, Enrolment.status != "cancelled"
+        )
+    ).all()
+    assert live == [groot]

@@ -16,6 +16,7 @@ from collections.abc import Iterable
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session as DbSession
+from sqlalchemy.orm import scoped_session
 
 from symposium.models import Event, Session
 
@@ -26,9 +27,13 @@ def begin_write(db: DbSession) -> None:
     Ends whatever read-only transaction the request had open (it must hold no unflushed
     writes), so that on SQLite the next one begins IMMEDIATE.
     """
-    if db.get_bind().dialect.name == "sqlite":
-        db.commit()
-        db.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
+    if db.get_bind().dialect.name != "sqlite":
+        return
+    session = db() if isinstance(db, scoped_session) else db
+    if session.in_transaction() and db.connection().get_execution_options().get("sqlite_begin"):
+        return  # already holding the write lock (one service calling another): stay atomic
+    db.commit()
+    db.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
 
 
 def lock_capacity(
