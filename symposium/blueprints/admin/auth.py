@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -70,6 +72,18 @@ def logout() -> Response:
     return redirect(url_for("admin.login"), code=303)
 
 
+def queue_password_link(user: User, kind: str, subject: str, now: datetime) -> None:
+    """Mail ``user`` a one-time link to choose a password (``mail/<kind>.txt`` explains why)."""
+    token = access.reset_token(user, current_app.config["SECRET_KEY"], now)
+    link = url_for("admin.password_reset_confirm", token=token, _external=True)
+    body = render_template(f"mail/{kind}.txt", user=user, link=link)
+    db.session.add(
+        mail.compose(
+            to_address=user.email, language="nl", kind=kind, subject=subject, body=body, now=now
+        )
+    )
+
+
 @bp.route("/password-reset", methods=["GET", "POST"])
 @limiter.limit(login_limit, methods=["POST"])
 @public
@@ -79,19 +93,8 @@ def password_reset() -> Response | str:
         address = form.email.data.strip().lower()
         user = db.session.scalars(select(User).where(User.email == address)).one_or_none()
         if user is not None and user.active:
-            now = clock.now()
-            token = access.reset_token(user, current_app.config["SECRET_KEY"], now)
-            link = url_for("admin.password_reset_confirm", token=token, _external=True)
-            body = render_template("mail/password_reset.txt", user=user, link=link)
-            db.session.add(
-                mail.compose(
-                    to_address=user.email,
-                    language="nl",
-                    kind="password_reset",
-                    subject=_("Set a new password for symposium"),
-                    body=body,
-                    now=now,
-                )
+            queue_password_link(
+                user, "password_reset", _("Set a new password for symposium"), clock.now()
             )
             db.session.commit()
         # The same answer whether or not the address has an account.

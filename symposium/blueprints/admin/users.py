@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import abort, current_app, flash, redirect, render_template, url_for
+from flask import abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -16,9 +16,10 @@ from wtforms.validators import InputRequired, Length
 
 from symposium import clock
 from symposium.blueprints.admin import bp, requires
+from symposium.blueprints.admin.auth import queue_password_link
 from symposium.extensions import db
 from symposium.models import Event, Membership, Role, User
-from symposium.services import access, audit, mail
+from symposium.services import access, audit
 
 
 class UserForm(FlaskForm):
@@ -69,19 +70,7 @@ def users() -> Response | str | tuple[str, int]:
             form.email.errors = [*form.email.errors, str(exc)]
         else:
             if generated:  # a new account sets its own password through a one-time link
-                token = access.reset_token(user, current_app.config["SECRET_KEY"], now)
-                link = url_for("admin.password_reset_confirm", token=token, _external=True)
-                body = render_template("mail/account_created.txt", user=user, link=link)
-                db.session.add(
-                    mail.compose(
-                        to_address=user.email,
-                        language="nl",
-                        kind="account_created",
-                        subject=_("Your symposium account"),
-                        body=body,
-                        now=now,
-                    )
-                )
+                queue_password_link(user, "account_created", _("Your symposium account"), now)
             audit.record(
                 db.session,
                 user=current_user,
