@@ -16,7 +16,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from symposium.extensions import db, login_manager
-from symposium.models import Event, User
+from symposium.models import Event, Session, User
 from symposium.services import access
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -25,6 +25,14 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 @login_manager.user_loader
 def load_user(user_id: str) -> User | None:
     return db.session.get(User, int(user_id))
+
+
+def session_or_404(event: Event, session_id: int) -> Session:
+    """A session named in the URL, which must belong to the event named there too."""
+    session = db.session.get(Session, session_id)
+    if session is None or session.event_id != event.id:
+        abort(404)
+    return session
 
 
 def public(view: Callable[..., Any]) -> Callable[..., Any]:

@@ -27,7 +27,7 @@ from wtforms.validators import InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from symposium import clock
-from symposium.blueprints.admin import bp, requires
+from symposium.blueprints.admin import bp, requires, session_or_404
 from symposium.extensions import db
 from symposium.models import Event, EventStatus, Session, SessionKind
 from symposium.services import access, audit, enrolment, programme, programme_edit
@@ -66,9 +66,7 @@ def event(event: Event) -> str:
 @bp.post("/events/<slug>/sessions/<int:session_id>/capacity")
 @requires(access.MANAGE)
 def session_capacity(event: Event, session_id: int) -> Response:
-    session = db.session.get(Session, session_id)
-    if session is None or session.event_id != event.id:
-        abort(404)
+    session = session_or_404(event, session_id)
     form = CapacityForm(prefix=f"s{session_id}")
     if not form.validate():
         flash(" ".join(str(e) for e in form.capacity.errors) or _("Invalid capacity."), "error")
@@ -189,9 +187,7 @@ def session_form(event: Event, session: Session, creating: bool = False) -> Any:
 @bp.route("/events/<slug>/sessions/<int:session_id>/edit", methods=["GET", "POST"])
 @requires(access.MANAGE)
 def session_edit(event: Event, session_id: int) -> Response | str | tuple[str, int]:
-    session = db.session.get(Session, session_id)
-    if session is None or session.event_id != event.id:
-        abort(404)
+    session = session_or_404(event, session_id)
     form = session_form(event, session)
     if form.validate_on_submit():
         try:
@@ -547,9 +543,7 @@ def session_new(event: Event) -> Response | str | tuple[str, int]:
 @bp.post("/events/<slug>/sessions/<int:session_id>/cancel")
 @requires(access.MANAGE)
 def session_cancel(event: Event, session_id: int) -> Response:
-    session = db.session.get(Session, session_id)
-    if session is None or session.event_id != event.id:
-        abort(404)
+    session = session_or_404(event, session_id)
     form = ConfirmForm()
     if not form.validate():
         flash(_("Tick the box to confirm."), "error")

@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import re
 
-from flask import abort, render_template, request
+from flask import render_template, request
 from werkzeug.wrappers import Response
 
-from symposium.blueprints.admin import bp, requires
+from symposium.blueprints.admin import bp, requires, session_or_404
 from symposium.extensions import db
-from symposium.models import Event, Session
+from symposium.models import Event
 from symposium.services import access, exports
 
 
@@ -33,13 +33,6 @@ def _download(body: bytes, mimetype: str, filename: str) -> Response:
 def _delimiter() -> str:
     """Comma by default; ``?delimiter=semicolon`` for Excel with Dutch regional settings."""
     return ";" if request.args.get("delimiter") == "semicolon" else ","
-
-
-def _session(event: Event, session_id: int) -> Session:
-    session = db.session.get(Session, session_id)
-    if session is None or session.event_id != event.id:
-        abort(404)
-    return session
 
 
 @bp.get("/events/<slug>/registrations.csv")
@@ -63,7 +56,7 @@ def export_registrations_xlsx(event: Event) -> Response:
 @bp.get("/events/<slug>/sessions/<int:session_id>/participants.csv")
 @requires(access.MANAGE)
 def export_participants_csv(event: Event, session_id: int) -> Response:
-    session = _session(event, session_id)
+    session = session_or_404(event, session_id)
     participants = exports.session_participants(db.session, event, session)
     table = exports.participants_table(event, session, participants)
     body = exports.to_csv(table.columns, table.rows, delimiter=_delimiter())
@@ -74,7 +67,7 @@ def export_participants_csv(event: Event, session_id: int) -> Response:
 @bp.get("/events/<slug>/sessions/<int:session_id>/participants.xlsx")
 @requires(access.MANAGE)
 def export_participants_xlsx(event: Event, session_id: int) -> Response:
-    session = _session(event, session_id)
+    session = session_or_404(event, session_id)
     participants = exports.session_participants(db.session, event, session)
     table = exports.participants_table(event, session, participants)
     body = exports.to_xlsx(table.title, table.columns, table.rows)
@@ -86,7 +79,7 @@ def export_participants_xlsx(event: Event, session_id: int) -> Response:
 @requires(access.MANAGE)
 def print_participants(event: Event, session_id: int) -> Response:
     """A signature sheet for the door: confirmed participants, then the waiting list."""
-    session = _session(event, session_id)
+    session = session_or_404(event, session_id)
     participants = exports.session_participants(db.session, event, session)
     page = render_template(
         "admin/print_session.html",
