@@ -90,10 +90,7 @@ def update_session(
             profession = next(p for p in changes.quotas if p.id == int(where[7:]))
             where = f"quota_{profession.code}"
         raise enrolment.limit_error(where, confirmed)
-    if changes.starts_at and changes.ends_at and changes.ends_at <= changes.starts_at:
-        raise enrolment.EnrolmentError(
-            "invalid_times", _l("The end must be after the start."), "ends_at"
-        )
+    check_times(changes.starts_at, changes.ends_at)
     before, moved_from = _snapshot(session), schedule(session)
     session.title = changes.title
     session.description = changes.description
