@@ -89,13 +89,16 @@ def register_cli(app: Flask) -> None:
             message = next((m for m in messages if m.id == show_id), None)
             if message is None:
                 raise click.ClickException(f"no {status} message {show_id}")
+            if message.render_context is not None:  # written when sent; do it now to show it
+                mail.render(db.session, message)
+                db.session.commit()
             click.echo(f"To: {message.to_address}\nSubject: {message.subject}\n")
             click.echo(message.body_text)
             return
         for m in messages:
             click.echo(
                 f"{m.id:>6}  {m.created_at:%Y-%m-%d %H:%M}  {m.kind:<22} "
-                f"{m.to_address}  {m.subject}"
+                f"{m.to_address}  {m.subject or '(written when sent)'}"
             )
             if m.status is OutboxStatus.FAILED:
                 click.echo(f"        after {m.attempts} attempt(s): {m.last_error}")

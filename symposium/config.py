@@ -27,6 +27,9 @@ class Defaults:
     # Used for links in mail written outside a request (CLI, workers).
     BASE_URL = "http://127.0.0.1:5000"
     MAIL_DOMAIN = "symposium.localhost"
+    # Public programme pages are kept this long per worker (places left may lag that much;
+    # any programme change shows at once). 0 renders every request.
+    PAGE_CACHE_SECONDS = 5
     # Mail delivery: "file" writes .eml files into MAIL_FILE_DIR (instance/mail by default);
     # "smtp" sends through MAIL_SERVER.
     MAIL_BACKEND = "file"

@@ -72,6 +72,8 @@ def make_app(database_url: str, **config: object) -> Flask:
             "SECRET_KEY": "test",
             "DATABASE_URL": database_url,
             "RATELIMIT_ENABLED": False,
+            # Links in mail rendered by the delivery worker: the test client's host.
+            "BASE_URL": "http://localhost",
             **config,
         }
     )

@@ -34,7 +34,7 @@ from symposium.models import (
     Session,
     SessionKind,
 )
-from symposium.services import enrolment
+from symposium.services import enrolment, mail
 from tests.conftest import make_app, registration_data
 
 # --------------------------------------------------------------------------- schema validation
@@ -171,6 +171,7 @@ def rows(db) -> dict[str, int]:
 
 
 def outbox(db, kind: str | None = None) -> list[OutboxMessage]:
+    mail.render_pending(db.session)  # written when sent; write them now to read them
     query = select(OutboxMessage).order_by(OutboxMessage.id)
     if kind is not None:
         query = query.where(OutboxMessage.kind == kind)

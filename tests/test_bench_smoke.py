@@ -89,12 +89,49 @@ def test_programme_page_runs(tmp_path: Path) -> None:
     assert result["ratio"] > 0
 
 
-def test_documents_says_what_is_not_timed(capsys: pytest.CaptureFixture[str]) -> None:
-    assert documents.main([]) == 0
-    out = capsys.readouterr().out
-    assert "certificates" in out
-    assert "attendance lists" in out
-    assert "not there yet" in out or "does not time them yet" in out
+def _documents_pg_skip() -> str | None:
+    """documents.py needs no gunicorn or aiohttp, only the server (or nothing, with SQLite)."""
+    problem = common.pg_unreachable(ADMIN_URL)
+    if problem and not os.environ.get("TEST_DATABASE_URL"):
+        return f"benchmarks need PostgreSQL: {problem}"
+    return None  # with TEST_DATABASE_URL set an unreachable server is a failure
+
+
+@pytest.mark.parametrize(
+    "database",
+    [
+        pytest.param(["--sqlite"], id="sqlite"),
+        pytest.param(
+            ["--pg-url", ADMIN_URL],
+            id="postgresql",
+            marks=pytest.mark.skipif(
+                _documents_pg_skip() is not None, reason=str(_documents_pg_skip())
+            ),
+        ),
+    ],
+)
+def test_documents_times_the_attendance_list(
+    database: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "documents.json"
+    code = documents.main(
+        ["--registrations", "120", "--repeat", "1", *database, "--json", str(out)]
+    )
+    printed = capsys.readouterr().out
+    result = json.loads(out.read_text())
+    assert code == 0
+    assert "attendance XLSX total (s)" in printed
+    assert "certificates are not there yet" in printed
+    assert result["benchmark"] == "documents"
+    assert result["certificates"] == "not there yet"
+    listed = result["attendance_list"]
+    assert listed["rows"] == 120
+    assert listed["xlsx_rows_with_header"] == listed["csv_rows_with_header"] == 121
+    assert listed["xlsx_bytes"] > 5000
+    assert listed["sql_statements"] == 4  # registrations_table: the same for 120 or 5,000
+    assert result["loaded"]["cancelled"] == 1  # the 100th registration
+    assert listed["session_list"]["rows"] > 0
+    assert all(listed["seconds"][step]["best"] > 0 for step in ("table", "xlsx", "csv"))
 
 
 def test_workload_is_fixed_by_seed_and_skewed() -> None:

@@ -53,6 +53,7 @@ def scenario(app, db, small_event, clock):  # type: ignore[no-untyped-def]
     clock.now = utc(2026, 11, 23, 12)
     enrolment.cancel_registration(db.session, p1, clock.now)
     db.session.commit()
+    mail.render_pending(db.session)  # written when sent; write them now to read them
     sent = db.session.scalars(
         select(OutboxMessage).where(OutboxMessage.kind == "registered").order_by(OutboxMessage.id)
     ).all()

@@ -11,7 +11,7 @@ from icalendar import Calendar
 from sqlalchemy import select
 
 from symposium.models import Event, OutboxMessage, Registration
-from symposium.services import delivery, enrolment
+from symposium.services import delivery, enrolment, mail
 from tests import ical_check
 from tests.conftest import SMALL_EVENT, registration_data
 from tests.test_delivery import Recorder, free_port
@@ -27,6 +27,7 @@ def register(db, small_event, clock, n, *keys):  # type: ignore[no-untyped-def]
 
 
 def mails(db, kind: str) -> list[OutboxMessage]:  # type: ignore[no-untyped-def]
+    mail.render_pending(db.session)  # written when sent; write them now to read them
     return db.session.scalars(
         select(OutboxMessage).where(OutboxMessage.kind == kind).order_by(OutboxMessage.id)
     ).all()

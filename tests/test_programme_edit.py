@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from symposium.models import AuditEntry, Event, OutboxMessage, Role, Session
-from symposium.services import access, enrolment
+from symposium.services import access, enrolment, mail
 from tests.conftest import registration_data
 from tests.test_admin import PASSWORD, login, token
 
@@ -46,6 +46,7 @@ def test_moving_a_workshop_sends_its_registrants_an_update(
     data["room"] = "Zaal 9"
     response = client.post(url, data=data)
     assert response.status_code == 303, response.get_data(as_text=True)[:2000]
+    mail.render_pending(db.session)  # written when sent; write them now to read them
     (update,) = db.session.scalars(
         select(OutboxMessage).where(OutboxMessage.kind == "session_changed")
     ).all()

@@ -9,7 +9,7 @@ from flask_wtf import FlaskForm
 from wtforms import SelectField
 from wtforms.fields.choices import SelectChoice
 
-from symposium import clock
+from symposium import clock, page_cache
 from symposium.extensions import db
 from symposium.filters import localised_name
 from symposium.models import Event, Session
@@ -49,8 +49,21 @@ def index() -> str:
     return render_template("programme/index.html", events=events)
 
 
+FILTER_ARGS = frozenset({"theme", "profession", "lang"})
+
+
 @bp.get("/events/<slug>/")
-def event(slug: str) -> str:
+def event(slug: str) -> Response:
+    """The programme, rendered once per programme stamp, language and filter (page_cache)."""
+    head = programme.public_event_head(db.session, slug)
+    if head is None:
+        abort(404)
+    is_open = _is_open(head)
+    key = ("event", head.id, head.programme_stamp, str(get_locale()), is_open)
+    return page_cache.serve(key, lambda: _render_event(slug, is_open), FILTER_ARGS)
+
+
+def _render_event(slug: str, is_open: bool) -> str:
     event = _load_event(slug)
     themes = programme.event_themes(event)
     professions = programme.admitted_professions(db.session, event)
@@ -73,7 +86,7 @@ def event(slug: str) -> str:
         filtered=theme is not None or profession is not None,
         days=programme.timeline(sessions, event.timezone),
         places_left=enrolment.places_left(db.session, event.sessions),
-        registration_open=_is_open(event),
+        registration_open=is_open,
     )
 
 

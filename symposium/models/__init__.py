@@ -22,6 +22,7 @@ from symposium.models.registration import (
     Registration,
     RegistrationStatus,
 )
+from symposium.models.stamps import restamp  # noqa: F401  (registers the flush hook)
 
 __all__ = [
     "AuditEntry",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import uuid
 from datetime import datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -82,6 +83,9 @@ class Event(Base):
     organiser_email: Mapped[str] = mapped_column(String(254), default="")
     organiser_phone: Mapped[str] = mapped_column(String(40), default="")
     languages: Mapped[list[str]] = mapped_column(JSON, default=lambda: ["nl"])
+    # Changes whenever anything the programme shows changes (see ``restamp``): the key of
+    # every cache of the programme, in any worker, so none of them can serve a stale one.
+    programme_stamp: Mapped[str] = mapped_column(String(32), default=lambda: new_stamp())
 
     # Professions the event admits; empty means every profession in the catalogue.
     professions: Mapped[list[Profession]] = relationship(
@@ -231,3 +235,8 @@ class Meeting(Base):
     ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     session: Mapped[Session] = relationship(back_populates="meetings")
+
+
+def new_stamp() -> str:
+    """A programme stamp: random, so a cache keyed by it survives databases being recreated."""
+    return uuid.uuid4().hex

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from symposium.models.base import Base, UTCDateTime, str_enum
@@ -43,3 +44,6 @@ class OutboxMessage(Base):
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str] = mapped_column(Text, default="")
+    # What a message about a registration is about, until ``mail.render`` writes it (then
+    # None): the places it names and the invitation's method and SEQUENCEs.
+    render_context: Mapped[dict[str, Any] | None] = mapped_column(JSON)

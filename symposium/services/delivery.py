@@ -24,6 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session as DbSession
 
 from symposium.models import OutboxMessage, OutboxStatus
+from symposium.services import mail
 from symposium.services.locking import begin_write
 
 
@@ -174,6 +175,18 @@ def drain(
             row = claim(db, now, lease)
             if row is None:
                 break
+            if row.render_context is not None:
+                try:
+                    begin_write(db)
+                    mail.render(db, row)
+                    db.commit()
+                except Exception as exc:  # one message that cannot be written must not stop all
+                    db.rollback()
+                    begin_write(db)
+                    _fail(row, f"could not render: {type(exc).__name__}: {exc}")
+                    db.commit()
+                    result.failed += 1
+                    continue
             message = build_message(row, config["MAIL_SENDER"])
             db.commit()  # hold no transaction while talking to the mail server
             try:

@@ -45,14 +45,16 @@ def lock_capacity(
     transactions never wait for each other in a cycle.
     """
     if event is not None and event.capacity is not None:
-        db.execute(select(Event.id).where(Event.id == event.id).with_for_update())
+        events = Event.__table__.c
+        db.execute(select(events.id).where(events.id == event.id).with_for_update())
     ids = sorted(set(session_ids))
     if not ids:
         return {}
+    sessions = Session.__table__.c  # Core columns: cheaper to build, and this runs per request
     rows = db.execute(
-        select(Session.id, Session.capacity)
-        .where(Session.id.in_(ids))
-        .order_by(Session.id)
+        select(sessions.id, sessions.capacity)
+        .where(sessions.id.in_(ids))
+        .order_by(sessions.id)
         .with_for_update()
     ).all()
     return dict(rows)

@@ -84,6 +84,13 @@ def public_event(db: DbSession, slug: str) -> Event | None:
     ).one_or_none()
 
 
+def public_event_head(db: DbSession, slug: str) -> Event | None:
+    """The public event's own row only (stamp, status, dates): enough to find a cached page."""
+    return db.scalars(
+        select(Event).where(Event.slug == slug, Event.status.in_(PUBLIC_STATUSES))
+    ).one_or_none()
+
+
 def admitted_professions(db: DbSession, event: Event) -> list[Profession]:
     """The professions an event admits (all of the catalogue when it names none)."""
     if event.professions:

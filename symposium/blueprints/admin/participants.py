@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -270,7 +270,7 @@ def participant_resend(event: Event, registration_id: int) -> Response:
     if not ActionForm().validate():
         abort(400)
     now = clock.now()
-    enrolment.resend_link(db.session, registration, now, current_app.config["SECRET_KEY"])
+    enrolment.resend_link(db.session, registration, now)
     _record(event, registration, now, action="manage_link_resent")
     db.session.commit()
     flash(_("The manage link has been sent again."))

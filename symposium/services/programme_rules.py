@@ -1,0 +1,182 @@
+"""The programme as the registration rules read it, built once per programme stamp.
+
+Checking a registration needs the event's sessions (kind, round, times, who may join, quotas)
+and the admitted professions with their registers. Loading those as ORM objects on every
+request was most of a registration's cost in a flash crowd (docs/benchmarks.md), while they
+only change when an organiser changes the programme, which gives the event a new
+``programme_stamp``. So each worker keeps plain, immutable copies keyed by (event id, stamp).
+
+Nothing here decides anything: the rules stay in ``services.enrolment``, which reads these
+copies, and re-checks the stamp under its locks (so a change committed while it waited for a
+lock is never missed).
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import datetime
+from types import MappingProxyType
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session as DbSession
+from sqlalchemy.orm import selectinload
+
+from symposium.models import Event, Profession, Session, SessionKind, SessionQuota
+
+CACHE_SIZE = 64  # events per worker; a programme is a few kB
+
+
+@dataclass(frozen=True, slots=True)
+class RegisterRule:
+    code: str
+    pattern: re.Pattern[str] | None
+    identifier_name_nl: str
+    identifier_name_en: str
+    identifier_hint_nl: str
+    identifier_hint_en: str
+
+    def identifier_name(self, locale: str) -> str:
+        return self.identifier_name_en if locale == "en" else self.identifier_name_nl
+
+    def identifier_hint(self, locale: str) -> str:
+        return self.identifier_hint_en if locale == "en" else self.identifier_hint_nl
+
+
+@dataclass(frozen=True, slots=True)
+class ProfessionRule:
+    id: int
+    code: str
+    name_nl: str
+    name_en: str
+    registers: tuple[RegisterRule, ...]
+
+    def name(self, locale: str) -> str:
+        return self.name_en if locale == "en" else self.name_nl
+
+    @classmethod
+    def of(cls, profession: Profession) -> ProfessionRule:
+        return cls(
+            profession.id,
+            profession.code,
+            profession.name_nl,
+            profession.name_en,
+            tuple(
+                RegisterRule(
+                    r.code,
+                    re.compile(r.identifier_pattern) if r.identifier_pattern else None,
+                    r.identifier_name_nl,
+                    r.identifier_name_en,
+                    r.identifier_hint_nl,
+                    r.identifier_hint_en,
+                )
+                for r in profession.registers
+            ),
+        )
+
+
+def intervals(session: Session) -> tuple[tuple[datetime, datetime], ...]:
+    """When a session takes place: its meetings, or its own (or its round's) times."""
+    if session.meetings:
+        return tuple((m.starts_at, m.ends_at) for m in session.meetings)
+    start, end = session.effective_starts_at, session.effective_ends_at
+    return ((start, end),) if start and end else ()
+
+
+@dataclass(frozen=True, slots=True)
+class SessionRule:
+    """What the rules need of a session; ``professions`` empty means everyone."""
+
+    id: int
+    event_id: int
+    kind: SessionKind
+    title: str
+    round_id: int | None
+    round_title: str
+    cancelled: bool
+    intervals: tuple[tuple[datetime, datetime], ...]
+    professions: frozenset[int]
+    quotas: MappingProxyType[int, int]  # profession id -> places
+
+    @property
+    def is_cancelled(self) -> bool:
+        return self.cancelled
+
+    def admits(self, profession_id: int) -> bool:
+        return not self.professions or profession_id in self.professions
+
+    @classmethod
+    def of(cls, session: Session) -> SessionRule:
+        return cls(
+            session.id,
+            session.event_id,
+            session.kind,
+            session.title,
+            session.round_id,
+            session.round.title if session.round is not None else "",
+            session.is_cancelled,
+            intervals(session),
+            frozenset(p.id for p in session.professions),
+            MappingProxyType({q.profession_id: q.places for q in session.quotas}),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ProgrammeRules:
+    event_id: int
+    stamp: str
+    sessions: MappingProxyType[int, SessionRule]
+    professions: MappingProxyType[str, ProfessionRule]  # the admitted ones, by code
+
+
+_cache: OrderedDict[tuple[int, str], ProgrammeRules] = OrderedDict()
+_lock = threading.Lock()
+
+
+def rules_for(db: DbSession, event: Event) -> ProgrammeRules:
+    """The rules' copy of ``event``'s programme at its current stamp (built on first use)."""
+    key = (event.id, event.programme_stamp)
+    with _lock:
+        found = _cache.get(key)
+        if found is not None:
+            _cache.move_to_end(key)
+            return found
+    built = _build(db, event)
+    with _lock:
+        _cache[key] = built
+        while len(_cache) > CACHE_SIZE:
+            _cache.popitem(last=False)
+    return built
+
+
+def _build(db: DbSession, event: Event) -> ProgrammeRules:
+    sessions = db.scalars(
+        select(Session)
+        .where(Session.event_id == event.id)
+        .options(
+            selectinload(Session.round),
+            selectinload(Session.professions),
+            selectinload(Session.quotas).load_only(SessionQuota.profession_id, SessionQuota.places),
+            selectinload(Session.meetings),
+        )
+    ).all()
+    admitted = [p.id for p in event.professions]  # none named: the whole catalogue
+    professions = (
+        select(Profession).options(selectinload(Profession.registers)).order_by(Profession.position)
+    )
+    if admitted:
+        professions = professions.where(Profession.id.in_(admitted))
+    return ProgrammeRules(
+        event.id,
+        event.programme_stamp,
+        MappingProxyType({s.id: SessionRule.of(s) for s in sessions}),
+        MappingProxyType({p.code: ProfessionRule.of(p) for p in db.scalars(professions)}),
+    )
+
+
+def clear() -> None:
+    """Forget every cached programme (tests that rewrite rows behind the ORM's back)."""
+    with _lock:
+        _cache.clear()
