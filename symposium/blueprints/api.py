@@ -8,7 +8,7 @@ from typing import Any
 
 from flask import Blueprint, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 
 from symposium import clock
@@ -175,10 +175,13 @@ def registration_json(registration: Registration, token: str) -> dict[str, Any]:
     }
 
 
+_EVENT_BY_SLUG = select(Event).where(Event.slug == bindparam("slug"))  # built once: hot path
+
+
 @bp.post("/events/<slug>/registrations")
 @limiter.limit(registration_limit)
 def register(slug: str) -> ResponseReturnValue:
-    found = db.session.scalars(select(Event).where(Event.slug == slug)).one_or_none()
+    found = db.session.scalars(_EVENT_BY_SLUG, {"slug": slug}).one_or_none()
     if found is None or found.status.value == "draft":
         return error(404, "event_not_found", "No such event.")
     raw = request.get_data()

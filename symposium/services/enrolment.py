@@ -15,7 +15,7 @@ from typing import TypeVar
 
 from email_validator import EmailNotValidError, validate_email
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, insert, select
+from sqlalchemy import bindparam, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session as DbSession
 from sqlalchemy.orm import make_transient_to_detached
@@ -296,6 +296,31 @@ class _Counts:
         self.confirmed_by_profession[key] = self.confirmed_by_profession.get(key, 0) + 1
 
 
+# Built once: a registration runs these, and building a statement (and its cache key) costs
+# more than the database needs to answer it.
+_e = Enrolment.__table__.c
+_COUNTS = (
+    select(
+        _e.session_id,
+        _e.profession_id,
+        func.count().filter(_e.status == EnrolmentStatus.CONFIRMED),
+        func.max(_e.waitlist_position).filter(_e.status == EnrolmentStatus.WAITLISTED),
+    )
+    .where(_e.session_id.in_(bindparam("ids", expanding=True)))
+    .where(_e.status != EnrolmentStatus.CANCELLED)
+    .group_by(_e.session_id, _e.profession_id)
+)
+_r = Registration.__table__.c
+_EXISTING = select(_r.id).where(
+    _r.event_id == bindparam("event_id"), _r.email == bindparam("email")
+)
+_STAMP = select(Event.__table__.c.programme_stamp).where(Event.__table__.c.id == bindparam("id"))
+_INSERT_REGISTRATION = insert(Registration.__table__).returning(_r.id)
+_INSERT_ENROLMENTS = insert(Enrolment.__table__).returning(_e.id, sort_by_parameter_order=True)
+# RETURNING makes SQLAlchemy send the rows as one INSERT (insertmanyvalues), cached.
+_INSERT_CHANGES = insert(EnrolmentChange.__table__).returning(EnrolmentChange.__table__.c.id)
+
+
 def _counts(
     db: DbSession, session_ids: Iterable[int], quotas: dict[tuple[int, int], int] | None = None
 ) -> _Counts:
@@ -308,17 +333,7 @@ def _counts(
     counts = _Counts({}, {}, {}, {})
     if not ids:
         return counts
-    e = Enrolment.__table__.c  # Core columns: this runs in every registration
-    rows = db.execute(
-        select(
-            e.session_id,
-            e.profession_id,
-            func.count().filter(e.status == EnrolmentStatus.CONFIRMED),
-            func.max(e.waitlist_position).filter(e.status == EnrolmentStatus.WAITLISTED),
-        )
-        .where(e.session_id.in_(ids), e.status != EnrolmentStatus.CANCELLED)
-        .group_by(e.session_id, e.profession_id)
-    ).all()
+    rows = db.execute(_COUNTS, {"ids": ids}).all()
     for session_id, profession_id, n, last in rows:
         if n:
             counts.confirmed[session_id] = counts.confirmed.get(session_id, 0) + n
@@ -685,8 +700,7 @@ def register(
     stamp = event.programme_stamp
     begin_write(db)
     capacities = lock_capacity(db, event, [s.id for s in checked.sessions])
-    events = Event.__table__.c
-    if db.scalar(select(events.programme_stamp).where(events.id == event.id)) != stamp:
+    if db.scalar(_STAMP, {"id": event.id}) != stamp:
         # The programme changed while we waited for the locks: check again against it.
         db.expire(event)
         check_open(event, now)
@@ -766,8 +780,7 @@ def _insert_registration(
         "feed_token_hash": token_hash(token_for(secret, feed_nonce, "feed")),
         **fields,
     }
-    table = Registration.__table__
-    registration_id = db.execute(insert(table).returning(table.c.id), values).scalar_one()
+    registration_id = db.execute(_INSERT_REGISTRATION, values).scalar_one()
     registration = _loaded(db, Registration, id=registration_id, **values)
     set_committed_value(registration, "enrolments", [])
     return registration
@@ -813,18 +826,13 @@ def _insert_places(
                 "ical_sequence": earlier.get(session_id, -1) + 1,
             }
         )
-    table = Enrolment.__table__
-    ids = (
-        db.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True), rows)
-        .scalars()
-        .all()
-    )
+    ids = db.execute(_INSERT_ENROLMENTS, rows).scalars().all()
     changes = [
         {"enrolment_id": i, "at": now, "from_status": None, "to_status": str(row["status"]),
          "reason": reason}
         for i, row in zip(ids, rows, strict=True)
     ]  # fmt: skip
-    db.execute(insert(EnrolmentChange.__table__), changes)
+    db.execute(_INSERT_CHANGES, changes)
     enrolments = [
         _loaded(db, Enrolment, id=i, replaces_id=None, **row)
         for i, row in zip(ids, rows, strict=True)
@@ -834,10 +842,7 @@ def _insert_places(
 
 
 def _existing(db: DbSession, event: Event, email: str) -> Registration | None:
-    table = Registration.__table__  # Core: in a flash crowd there almost never is one
-    found = db.execute(
-        select(table.c.id).where(table.c.event_id == event.id, table.c.email == email)
-    ).scalar_one_or_none()
+    found = db.execute(_EXISTING, {"event_id": event.id, "email": email}).scalar_one_or_none()
     return None if found is None else db.get(Registration, found)
 
 

@@ -14,11 +14,21 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session as DbSession
 from sqlalchemy.orm import scoped_session
 
 from symposium.models import Event, Session
+
+# Built once (every registration runs them); Core columns, no ORM entities to load.
+_s, _ev = Session.__table__.c, Event.__table__.c
+_LOCK_SESSIONS = (
+    select(_s.id, _s.capacity)
+    .where(_s.id.in_(bindparam("ids", expanding=True)))
+    .order_by(_s.id)
+    .with_for_update()
+)
+_LOCK_EVENT = select(_ev.id).where(_ev.id == bindparam("id")).with_for_update()
 
 
 def begin_write(db: DbSession) -> None:
@@ -45,16 +55,8 @@ def lock_capacity(
     transactions never wait for each other in a cycle.
     """
     if event is not None and event.capacity is not None:
-        events = Event.__table__.c
-        db.execute(select(events.id).where(events.id == event.id).with_for_update())
+        db.execute(_LOCK_EVENT, {"id": event.id})
     ids = sorted(set(session_ids))
     if not ids:
         return {}
-    sessions = Session.__table__.c  # Core columns: cheaper to build, and this runs per request
-    rows = db.execute(
-        select(sessions.id, sessions.capacity)
-        .where(sessions.id.in_(ids))
-        .order_by(sessions.id)
-        .with_for_update()
-    ).all()
-    return dict(rows)
+    return dict(db.execute(_LOCK_SESSIONS, {"ids": ids}).all())

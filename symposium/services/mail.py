@@ -61,6 +61,9 @@ def external_url(endpoint: str, **values: Any) -> str:
         return url_for(endpoint, _external=True, **values)
 
 
+_INSERT_MESSAGE = insert(OutboxMessage.__table__)
+
+
 def queue(
     db: DbSession,
     registration: Registration,
@@ -93,7 +96,7 @@ def queue(
         }
     # A Core INSERT, not an object for the unit of work: this runs in every registration.
     db.execute(
-        insert(OutboxMessage.__table__),
+        _INSERT_MESSAGE,
         {
             "created_at": now,
             "registration_id": registration.id,
