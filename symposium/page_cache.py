@@ -58,10 +58,6 @@ class PageCache:
                 self._pages.popitem(last=False)
         return page
 
-    def clear(self) -> None:
-        with self._lock:
-            self._pages.clear()
-
 
 def cache_for(app: Flask) -> PageCache:
     return app.extensions.setdefault("symposium.page_cache", PageCache())

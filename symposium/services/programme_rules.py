@@ -174,9 +174,3 @@ def _build(db: DbSession, event: Event) -> ProgrammeRules:
         MappingProxyType({s.id: SessionRule.of(s) for s in sessions}),
         MappingProxyType({p.code: ProfessionRule.of(p) for p in db.scalars(professions)}),
     )
-
-
-def clear() -> None:
-    """Forget every cached programme (tests that rewrite rows behind the ORM's back)."""
-    with _lock:
-        _cache.clear()
