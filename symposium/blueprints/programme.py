@@ -35,7 +35,7 @@ def _load_event(slug: str) -> Event:
     return event
 
 
-def _is_open(event: Event) -> bool:
+def _is_open(event: Event | programme.EventHead) -> bool:
     try:
         enrolment.check_open(event, clock.now())
     except enrolment.EnrolmentError:

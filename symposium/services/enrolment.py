@@ -35,6 +35,7 @@ from symposium.models import (
 )
 from symposium.services import mail
 from symposium.services.locking import begin_write, lock_capacity
+from symposium.services.programme import EventHead
 from symposium.services.programme_rules import ProfessionRule, SessionRule, rules_for
 from symposium.services.tokens import new_nonce, token_for, token_hash
 
@@ -110,7 +111,7 @@ def enrollable(session: Session | SessionRule) -> bool:
     return session.kind is not SessionKind.PLENARY and not session.is_cancelled
 
 
-def check_open(event: Event, now: datetime) -> None:
+def check_open(event: Event | EventHead, now: datetime) -> None:
     """Refuse when the event does not take registrations at ``now``."""
     if event.status is EventStatus.CANCELLED:
         raise EnrolmentError("event_cancelled", _l("This event has been cancelled."), status=409)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import NamedTuple
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session as DbSession
 from sqlalchemy.orm import selectinload
 
@@ -84,11 +85,33 @@ def public_event(db: DbSession, slug: str) -> Event | None:
     ).one_or_none()
 
 
-def public_event_head(db: DbSession, slug: str) -> Event | None:
-    """The public event's own row only (stamp, status, dates): enough to find a cached page."""
-    return db.scalars(
-        select(Event).where(Event.slug == slug, Event.status.in_(PUBLIC_STATUSES))
-    ).one_or_none()
+class EventHead(NamedTuple):
+    """The event's own columns that decide which cached page to serve."""
+
+    id: int
+    programme_stamp: str
+    status: EventStatus
+    starts_at: datetime
+    registration_opens_at: datetime | None
+    registration_closes_at: datetime | None
+
+
+_e = Event.__table__.c
+# Built once, Core columns only: this is the whole database cost of a cached page.
+_HEAD = select(
+    _e.id,
+    _e.programme_stamp,
+    _e.status,
+    _e.starts_at,
+    _e.registration_opens_at,
+    _e.registration_closes_at,
+).where(_e.slug == bindparam("slug"), _e.status.in_(PUBLIC_STATUSES))
+
+
+def public_event_head(db: DbSession, slug: str) -> EventHead | None:
+    """The public event's stamp, status and dates (not the programme), or None."""
+    row = db.execute(_HEAD, {"slug": slug}).first()
+    return None if row is None else EventHead(*row)
 
 
 def admitted_professions(db: DbSession, event: Event) -> list[Profession]:
