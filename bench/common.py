@@ -330,6 +330,7 @@ class Gunicorn:
             "DATABASE_URL": sqlalchemy_url(self.dsn),
             "BENCH_INSTANCE_PATH": self.instance_dir,
             "PYTHONPATH": str(ROOT),
+            "BASE_URL": f"http://127.0.0.1:{self.port}",  # links in mail, as in production
         }
         if self.static_dir:
             env["BENCH_STATIC_DIR"] = self.static_dir

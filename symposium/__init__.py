@@ -54,6 +54,13 @@ def create_app(config: Mapping[str, Any] | None = None, instance_path: str | Non
                 "or run with --debug for local development."
             )
         app.config["SECRET_KEY"] = "insecure-development-key"
+    if not (app.debug or app.testing) and app.config["BASE_URL"] == Defaults.BASE_URL:
+        # Mail is written by the delivery worker, outside any request: its links use BASE_URL.
+        app.logger.warning(
+            "BASE_URL is not set: links in mail will point to %s. Set the BASE_URL "
+            "environment variable to the site's public address.",
+            Defaults.BASE_URL,
+        )
     if url.startswith("sqlite"):
         os.makedirs(app.instance_path, exist_ok=True)
 

@@ -7,7 +7,7 @@ from symposium import ConfigError, create_app
 
 @pytest.fixture(autouse=True)
 def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("SECRET_KEY", "DATABASE_URL", "FLASK_DEBUG"):
+    for name in ("SECRET_KEY", "DATABASE_URL", "FLASK_DEBUG", "BASE_URL"):
         monkeypatch.delenv(name, raising=False)
 
 
@@ -19,6 +19,18 @@ def test_missing_secret_key_stops_start_up(tmp_path: Path) -> None:
 def test_debug_and_testing_run_without_secret_key(tmp_path: Path) -> None:
     assert create_app({"DEBUG": True}, instance_path=str(tmp_path)).secret_key
     assert create_app({"TESTING": True}, instance_path=str(tmp_path)).secret_key
+
+
+def test_production_without_base_url_warns(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Mail links come from BASE_URL (the delivery worker writes mail outside requests)."""
+    create_app({"SECRET_KEY": "x"}, instance_path=str(tmp_path))
+    assert "BASE_URL is not set" in caplog.text
+    caplog.clear()
+    monkeypatch.setenv("BASE_URL", "https://symposium.example.org")
+    create_app({"SECRET_KEY": "x"}, instance_path=str(tmp_path))
+    assert "BASE_URL" not in caplog.text
 
 
 def test_sqlite_file_in_instance_folder_by_default(tmp_path: Path) -> None:
