@@ -88,6 +88,9 @@ def serve(key: Hashable, render: Callable[[], str], allowed_args: frozenset[str]
     page = cache.get(full_key, now, max_age) or cache.put(full_key, render().encode(), now)
     response = Response(page.body, mimetype="text/html")
     response.set_etag(page.etag)
-    response.cache_control.public = True
+    if "lang" in request.args:  # answered with the language cookie: not for shared caches
+        response.cache_control.private = True
+    else:
+        response.cache_control.public = True
     response.cache_control.max_age = int(max_age.total_seconds())
     return response.make_conditional(request)

@@ -71,6 +71,9 @@ def test_language_and_filters_each_have_their_page(client, small_event) -> None:
     dutch = client.get(URL).get_data(as_text=True)
     english = client.get(URL, headers={"Accept-Language": "en"}).get_data(as_text=True)
     assert "Kleine workshop" in dutch and "Places" in english and "Places" not in dutch
+    chosen = client.get(URL + "?lang=en")
+    assert "Places" in chosen.get_data(as_text=True) and "lang=en" in chosen.headers["Set-Cookie"]
+    assert "private" in chosen.headers["Cache-Control"]  # it sets a cookie: no shared caches
     filtered = client.get(URL + "?profession=huisarts").get_data(as_text=True)
     assert "Alleen psy" in dutch and "Alleen psy" not in filtered
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import event as sa_event
 from sqlalchemy import select
 from sqlalchemy.orm import Session as OrmSession
 
@@ -25,6 +26,19 @@ from symposium.services.enrolment import EnrolmentError, RegistrationInput
 from tests.conftest import registration_data
 
 SECRET = "test"
+
+
+class Recorder:
+    """A mail backend that keeps the recipients."""
+
+    def __init__(self) -> None:
+        self.to: list[str] = []
+
+    def send(self, message, sender: str, recipient: str) -> None:  # type: ignore[no-untyped-def]
+        self.to.append(recipient)
+
+    def close(self) -> None:
+        pass
 
 
 def stamp(db, event_id: int) -> str:
@@ -159,17 +173,7 @@ def test_a_message_that_cannot_be_written_fails_and_the_rest_go(app, db, small_e
     )
     db.session.commit()
 
-    class Sent:
-        def __init__(self) -> None:
-            self.to: list[str] = []
-
-        def send(self, message, sender: str, recipient: str) -> None:  # type: ignore[no-untyped-def]
-            self.to.append(recipient)
-
-        def close(self) -> None:
-            pass
-
-    backend = Sent()
+    backend = Recorder()
     result = delivery.drain(db.session, backend, app.config, kept.registration.created_at)
     assert (result.sent, result.failed) == (1, 1)
     assert backend.to == [kept.registration.email]
@@ -178,3 +182,108 @@ def test_a_message_that_cannot_be_written_fails_and_the_rest_go(app, db, small_e
     ).one()
     assert failed.registration_id == gone.registration.id
     assert "could not render" in failed.last_error
+
+
+def locks_taken(db, action) -> list[str]:  # type: ignore[no-untyped-def]
+    """The tables whose rows ``action`` locks, in order (the lock statements it sends)."""
+    seen: list[str] = []
+
+    def record(conn, cursor, statement: str, *args) -> None:  # type: ignore[no-untyped-def]
+        for table, lock in (
+            ("events", "SELECT events.id \nFROM events"),
+            ("sessions", "SELECT sessions.id, sessions.capacity \nFROM sessions"),
+        ):
+            if statement.startswith(lock):
+                seen.append(table)
+
+    sa_event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        action()
+    finally:
+        sa_event.remove(db.engine, "before_cursor_execute", record)
+    return seen
+
+
+def test_programme_changes_lock_the_event_row_before_sessions(db, small_event) -> None:
+    """Registrations for an event with a total capacity lock its row, then their sessions; an
+    organiser's change (which restamps the event row) takes them in the same order, so the two
+    never wait for each other in a cycle."""
+    event = db.session.get(Event, small_event["event"])
+    event.capacity = 100
+    db.session.commit()
+    session = db.session.get(Session, small_event["klein"])
+    now = event.starts_at - timedelta(days=7)
+    assert locks_taken(db, lambda: register(db, event.id, 1, session.id)) == [
+        "events",
+        "sessions",
+    ]
+    for change in (
+        lambda: enrolment.change_capacity(db.session, session, 12, now),
+        lambda: enrolment.cancel_session(db.session, session, now),
+    ):
+        taken = locks_taken(db, change)
+        db.session.commit()
+        assert taken[:2] == ["events", "sessions"], taken
+
+
+def test_mail_about_a_session_dropped_from_the_event_file_is_still_sent(
+    app, db, small_event, tmp_path
+) -> None:
+    """Dropping a session deletes its (cancelled) enrolments: their mail is written first."""
+    from tests.conftest import SMALL_EVENT
+
+    ook = small_event["ook-r2"]
+    holder = register(db, small_event["event"], 1, ook).registration
+    session = db.session.get(Session, ook)
+    enrolment.cancel_session(db.session, session, holder.created_at)
+    db.session.commit()
+    path = tmp_path / "zonder.toml"
+    path.write_text(SMALL_EVENT.split('[[sessions]]\nkey = "ook-r2"')[0])
+    result = app.test_cli_runner().invoke(args=["load-event", str(path)])
+    assert result.exit_code == 0 and "deleted sessions 1" in result.output, result.output
+    assert db.session.scalar(select(Enrolment.id).where(Enrolment.session_id == ook)) is None
+
+    backend = Recorder()
+    result = delivery.drain(db.session, backend, app.config, holder.created_at)
+    assert (result.sent, result.failed) == (2, 0)
+    notice = db.session.scalars(
+        select(OutboxMessage).where(OutboxMessage.kind == "session_cancelled")
+    ).one()
+    assert notice.calendar_method == "CANCEL" and "STATUS:CANCELLED" in notice.calendar
+
+
+def test_a_written_message_is_not_written_again(app, db, small_event) -> None:
+    register(db, small_event["event"], 1, small_event["groot"])
+    assert mail.render_pending(db.session) == 1
+    db.session.commit()
+    assert mail.render_pending(db.session) == 0  # stored as SQL NULL, not JSON null
+
+
+def test_a_database_error_while_writing_mail_is_retried_not_failed(
+    app, db, small_event, monkeypatch
+) -> None:
+    from sqlalchemy.exc import OperationalError
+
+    person = register(db, small_event["event"], 1, small_event["groot"]).registration
+
+    def database_gone(db, message):  # type: ignore[no-untyped-def]
+        raise OperationalError("SELECT 1", {}, Exception("server closed the connection"))
+
+    monkeypatch.setattr(mail, "rendered", database_gone)
+    result = delivery.drain(db.session, Recorder(), app.config, person.created_at)
+    assert (result.sent, result.retried, result.failed) == (0, 1, 0)
+    message = db.session.scalars(select(OutboxMessage)).one()
+    assert message.status is OutboxStatus.QUEUED and message.render_context is not None
+
+
+def test_a_rolled_back_registration_leaves_nothing_behind_in_the_session(db, small_event) -> None:
+    event = db.session.get(Event, small_event["event"])
+    now = event.starts_at - timedelta(days=7)
+    for attempt in range(2):
+        data = RegistrationInput(**registration_data(1))
+        data.sessions = [small_event["groot"]]
+        outcome = enrolment.register(db.session, event, data, now, SECRET)
+        assert outcome.created
+        db.session.rollback()  # e.g. the API's idempotency conflict
+        assert outcome.registration not in db.session, attempt
+    assert db.session.scalar(select(Registration.id)) is None

@@ -46,4 +46,4 @@ class OutboxMessage(Base):
     last_error: Mapped[str] = mapped_column(Text, default="")
     # What a message about a registration is about, until ``mail.render`` writes it (then
     # None): the places it names and the invitation's method and SEQUENCEs.
-    render_context: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    render_context: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))

@@ -20,7 +20,8 @@ from sqlalchemy.orm import Session as DbSession
 from symposium.models.catalogue import Profession, Register, Theme
 from symposium.models.event import Event, Meeting, Round, Session, SessionQuota, new_stamp
 
-CATALOGUE = (Profession, Register, Theme)
+CATALOGUE = Profession | Register | Theme
+PROGRAMME = Event | Round | Session | SessionQuota | Meeting
 
 
 def _event_id(db: DbSession, obj: Any) -> int | None:
@@ -40,25 +41,30 @@ def restamp(db: DbSession, flush_context: Any, instances: Any) -> None:
     """Give every event whose programme this flush changes a new stamp."""
     events: set[int] = set()
     catalogue_changed = False
-    for obj in chain(db.dirty, db.new, db.deleted):
-        if obj in db.dirty and not db.is_modified(obj):
+    # Each of these properties builds a new set: take them once (a flush may hold thousands
+    # of enrolments, e.g. a renumbered waiting list, and none of them concern the programme).
+    dirty, new, deleted = db.dirty, db.new, db.deleted
+    for obj in chain(dirty, new, deleted):
+        if not isinstance(obj, PROGRAMME | CATALOGUE):
+            continue
+        if obj in dirty and not db.is_modified(obj):
             continue
         if isinstance(obj, Event):
-            if obj not in db.new and obj not in db.deleted and obj.id is not None:
+            if obj not in new and obj not in deleted and obj.id is not None:
                 events.add(obj.id)
         elif isinstance(obj, CATALOGUE):
             catalogue_changed = True
-        elif isinstance(obj, Round | Session | SessionQuota | Meeting):
+        else:
             event_id = _event_id(db, obj)
             if event_id is not None:
                 events.add(event_id)
     if catalogue_changed:  # names and registers show in every programme: rare, so all events
         db.connection().execute(update(Event.__table__).values(programme_stamp=new_stamp()))
         for obj in list(db.identity_map.values()):
-            if isinstance(obj, Event) and obj not in db.new:
+            if isinstance(obj, Event) and obj not in new:
                 db.expire(obj, ["programme_stamp"])
         events.clear()
     for event_id in events:
         found = db.get(Event, event_id)
-        if found is not None and found not in db.deleted:
+        if found is not None and found not in deleted:
             found.programme_stamp = new_stamp()

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session as DbSession
 
 from symposium.models import OutboxMessage, OutboxStatus
@@ -177,9 +178,11 @@ def drain(
                 break
             if row.render_context is not None:
                 try:
-                    begin_write(db)
-                    mail.render(db, row)
-                    db.commit()
+                    values = mail.rendered(db, row)  # reads only: no write lock held meanwhile
+                except SQLAlchemyError:
+                    db.rollback()  # the database, not the message: its lease ends, then a retry
+                    result.retried += 1
+                    continue
                 except Exception as exc:  # one message that cannot be written must not stop all
                     db.rollback()
                     begin_write(db)
@@ -187,6 +190,10 @@ def drain(
                     db.commit()
                     result.failed += 1
                     continue
+                begin_write(db)
+                for name, value in values.items():
+                    setattr(row, name, value)
+                db.commit()
             message = build_message(row, config["MAIL_SENDER"])
             db.commit()  # hold no transaction while talking to the mail server
             try:

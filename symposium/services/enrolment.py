@@ -16,9 +16,10 @@ from typing import TypeVar
 from email_validator import EmailNotValidError, validate_email
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import bindparam, func, insert, select
+from sqlalchemy import event as sa_event
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session as DbSession
-from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm import SessionTransaction, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
 from symposium.models import (
@@ -34,7 +35,7 @@ from symposium.models import (
     SessionQuota,
 )
 from symposium.services import mail
-from symposium.services.locking import begin_write, lock_capacity
+from symposium.services.locking import begin_write, lock_capacity, lock_programme
 from symposium.services.programme import EventHead
 from symposium.services.programme_rules import ProfessionRule, SessionRule, rules_for
 from symposium.services.tokens import new_nonce, token_for, token_hash
@@ -392,7 +393,7 @@ def change_capacity(
     Returns the registrants promoted (through the same rule as everywhere: :func:`fill_places`).
     """
     begin_write(db)
-    lock_capacity(db, None, [session.id])
+    lock_programme(db, session.event_id, [session.id])
     db.refresh(session)
     for field_name, confirmed in limit_problems(db, session.id, capacity, {}):
         raise limit_error(field_name, confirmed)
@@ -643,13 +644,19 @@ def _switches_for(db: DbSession, enrolment: Enrolment) -> list[Enrolment]:
     )
 
 
-def _lock_event_sessions(db: DbSession, event: Event) -> None:
+def _lock_event_sessions(db: DbSession, event: Event, *, programme: bool = False) -> None:
     """Freeing a place can cascade through switches, so lock all sessions, in id order.
 
-    Everything loaded before the lock may be stale (a concurrent cancel may have committed
-    while we waited), so it is expired and read again under the lock.
+    ``programme``: the caller changes the programme too, so the event row comes first
+    (:func:`~symposium.services.locking.lock_programme`). Everything loaded before the lock
+    may be stale (a concurrent cancel may have committed while we waited), so it is expired
+    and read again under the lock.
     """
-    lock_capacity(db, None, db.scalars(select(Session.id).where(Session.event_id == event.id)))
+    ids = list(db.scalars(select(Session.id).where(Session.event_id == event.id)))
+    if programme:
+        lock_programme(db, event.id, ids)
+    else:
+        lock_capacity(db, None, ids)
     db.expire_all()
 
 
@@ -795,7 +802,26 @@ def _loaded(db: DbSession, cls: type[_Row], **values: object) -> _Row:
     obj = cls(**values)
     make_transient_to_detached(obj)
     db.add(obj)
+    db.info.setdefault(_CORE_ROWS, []).append(obj)
     return obj
+
+
+_CORE_ROWS = "symposium.rows_inserted_with_core"
+
+
+@sa_event.listens_for(DbSession, "after_soft_rollback")
+def _forget_rolled_back_rows(db: DbSession, previous: SessionTransaction) -> None:
+    """Objects made by :func:`_loaded` are not 'new' to the ORM, so a rollback would keep them
+    as if their rows existed; take them out of the session with their rows."""
+    if previous.parent is None:  # the outermost transaction, not a savepoint
+        for obj in db.info.pop(_CORE_ROWS, []):
+            if obj in db:
+                db.expunge(obj)
+
+
+@sa_event.listens_for(DbSession, "after_commit")
+def _keep_committed_rows(db: DbSession) -> None:
+    db.info.pop(_CORE_ROWS, None)
 
 
 def _insert_places(
@@ -999,7 +1025,7 @@ def cancel_session(db: DbSession, session: Session, now: datetime) -> int:
     for its new place; one *to* it is cancelled with the rest.
     """
     begin_write(db)
-    _lock_event_sessions(db, session.event)
+    _lock_event_sessions(db, session.event, programme=True)
     if session.is_cancelled:
         return 0
     session.cancelled_at = now

@@ -32,6 +32,7 @@ from symposium.models import (
     SessionQuota,
     Theme,
 )
+from symposium.services import mail
 from symposium.services.catalogue import ensure_catalogue
 from symposium.services.enrolment import (
     event_cancelled,
@@ -40,7 +41,7 @@ from symposium.services.enrolment import (
     live_enrolments,
     sessions_rescheduled,
 )
-from symposium.services.locking import begin_write, lock_capacity
+from symposium.services.locking import begin_write, lock_programme
 from symposium.services.programme_edit import schedule
 
 SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
@@ -569,7 +570,9 @@ def apply_spec(db: DbSession, spec: EventSpec, now: datetime) -> LoadResult:
     existing_ids = list(
         db.scalars(select(Session.id).join(Session.event).where(Event.slug == spec.slug))
     )
-    lock_capacity(db, None, existing_ids)
+    event_id = db.scalar(select(Event.id).where(Event.slug == spec.slug))
+    if event_id is not None:
+        lock_programme(db, event_id, existing_ids)
     event = db.scalars(
         select(Event)
         .where(Event.slug == spec.slug)
@@ -635,10 +638,12 @@ def apply_spec(db: DbSession, spec: EventSpec, now: datetime) -> LoadResult:
             changes["updated sessions"] += 1
 
     wanted_sessions = {s.key for s in spec.sessions}
-    for session in list(event.sessions):
-        if session.key not in wanted_sessions:
-            event.sessions.remove(session)
-            changes["deleted sessions"] += 1
+    dropped = [s for s in event.sessions if s.key not in wanted_sessions]
+    # Their (cancelled) enrolments go with them: write the mail about those places first.
+    mail.render_for_sessions(db, [s.id for s in dropped if s.id is not None])
+    for session in dropped:
+        event.sessions.remove(session)
+        changes["deleted sessions"] += 1
     wanted_rounds = {r.key for r in spec.rounds}
     for round_ in list(event.rounds):
         if round_.key not in wanted_rounds:

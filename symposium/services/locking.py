@@ -46,6 +46,18 @@ def begin_write(db: DbSession) -> None:
     db.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
 
 
+def lock_programme(db: DbSession, event_id: int, session_ids: Iterable[int]) -> None:
+    """Lock for an organiser's change to the programme: the event row, then the sessions.
+
+    The change gives the event a new programme stamp (an UPDATE of its row), so its row is
+    taken first, in the order registrations take theirs; otherwise a registration holding
+    the event row (events with a total capacity) and an edit holding a session could wait
+    for each other.
+    """
+    db.execute(_LOCK_EVENT, {"id": event_id})
+    lock_capacity(db, None, session_ids)
+
+
 def lock_capacity(
     db: DbSession, event: Event | None, session_ids: Iterable[int]
 ) -> dict[int, int | None]:

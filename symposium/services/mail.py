@@ -117,17 +117,18 @@ def queue(
     )
 
 
-def render(db: DbSession, message: OutboxMessage) -> None:
-    """Write a queued message's subject, text, HTML and calendar from the current programme.
+def rendered(db: DbSession, message: OutboxMessage) -> dict[str, Any]:
+    """A queued message's subject, text, HTML and calendar, from the current programme.
 
-    Times and rooms are today's (a session moved since is shown where it is now); the places
-    an invitation names and their SEQUENCEs are those stored by :func:`queue`.
+    Only reads (the caller stores the result, see :func:`render`). Times and rooms are
+    today's (a session moved since is shown where it is now); the places an invitation
+    names and their SEQUENCEs are those stored by :func:`queue`.
     """
     from symposium.services.enrolment import manage_token
 
     context = message.render_context
     if context is None:
-        return
+        return {}
     registration = db.get(Registration, message.registration_id)
     if registration is None:
         raise LookupError("the registration of this message no longer exists")
@@ -150,13 +151,16 @@ def render(db: DbSession, message: OutboxMessage) -> None:
             old=old,
             places=places,
         )
-    message.subject = subject
-    message.body_text = body
-    message.body_html = _html(subject, body, registration.language)
+    values: dict[str, Any] = {
+        "subject": subject,
+        "body_text": body,
+        "body_html": _html(subject, body, registration.language),
+        "render_context": None,
+    }
     if "invite" in context:
         stored = {int(k): v for k, v in context["invite"]["sequences"].items()}
         enrolments = [e for e in registration.enrolments if e.id in stored]
-        message.calendar = invitation(
+        values["calendar"] = invitation(
             registration,
             context["invite"]["method"],
             enrolments,
@@ -164,7 +168,36 @@ def render(db: DbSession, message: OutboxMessage) -> None:
             manage_url,
             sequence_of=stored,
         )
-    message.render_context = None
+    return values
+
+
+def render(db: DbSession, message: OutboxMessage) -> None:
+    """Write a queued message now (see :func:`rendered`)."""
+    for name, value in rendered(db, message).items():
+        setattr(message, name, value)
+
+
+def render_for_sessions(db: DbSession, session_ids: list[int]) -> int:
+    """Write the waiting messages of everyone with a place in these sessions, now.
+
+    Called before sessions are deleted: their enrolments go with them, and a message about
+    a place must still be written (a cancellation, and the calendar CANCEL, above all).
+    """
+    if not session_ids:
+        return 0
+    pending = db.scalars(
+        select(OutboxMessage)
+        .where(
+            OutboxMessage.render_context.is_not(None),
+            OutboxMessage.registration_id.in_(
+                select(Enrolment.registration_id).where(Enrolment.session_id.in_(session_ids))
+            ),
+        )
+        .order_by(OutboxMessage.id)
+    ).all()
+    for message in pending:
+        render(db, message)
+    return len(pending)
 
 
 class AsQueued:

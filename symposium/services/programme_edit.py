@@ -29,7 +29,7 @@ from symposium.models import (
     SessionQuota,
 )
 from symposium.services import enrolment
-from symposium.services.locking import begin_write, lock_capacity
+from symposium.services.locking import begin_write, lock_programme
 
 
 def schedule(session: Session) -> tuple[object, ...]:
@@ -82,7 +82,7 @@ def update_session(
     """Apply an organiser's edit: refuse limits below what is confirmed, promote into new room,
     and send updated invitations when the time or room moved."""
     begin_write(db)
-    lock_capacity(db, None, [session.id])
+    lock_programme(db, session.event_id, [session.id])
     db.refresh(session)
     quotas = {p.id: n for p, n in changes.quotas.items()}
     for where, confirmed in enrolment.limit_problems(db, session.id, changes.capacity, quotas):

@@ -161,10 +161,15 @@ def _build(db: DbSession, event: Event) -> ProgrammeRules:
             selectinload(Session.quotas).load_only(SessionQuota.profession_id, SessionQuota.places),
             selectinload(Session.meetings),
         )
+        # Objects this session already holds may predate the stamp we build for: read anew.
+        .execution_options(populate_existing=True)
     ).all()
     admitted = [p.id for p in event.professions]  # none named: the whole catalogue
     professions = (
-        select(Profession).options(selectinload(Profession.registers)).order_by(Profession.position)
+        select(Profession)
+        .options(selectinload(Profession.registers))
+        .order_by(Profession.position)
+        .execution_options(populate_existing=True)
     )
     if admitted:
         professions = professions.where(Profession.id.in_(admitted))
