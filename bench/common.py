@@ -97,7 +97,8 @@ def prepare_database(dsn: str, event_files: Sequence[Path], instance_dir: str) -
     """Build the schema with the migrations, load the event files, then VACUUM ANALYZE.
 
     The server runs with autovacuum off, so without the explicit ANALYZE the planner would
-    work from no statistics at all.
+    work from no statistics at all. A SQLite URL (``bench.documents --sqlite``) gets the
+    schema and events only: it needs no psycopg.
     """
     import logging
 
@@ -119,7 +120,8 @@ def prepare_database(dsn: str, event_files: Sequence[Path], instance_dir: str) -
             db.session.commit()
         db.session.remove()
         db.engine.dispose()
-    vacuum_analyze(dsn)
+    if not dsn.startswith("sqlite"):
+        vacuum_analyze(dsn)
 
 
 def count_statements(

@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import csv
 import io
-import logging
 import statistics
 import sys
 import tempfile
@@ -84,33 +83,12 @@ def database(args: argparse.Namespace, tmp: str) -> Iterator[str]:
     event_file.write_text(workload.event_toml(shape(args.registrations), slug=SLUG))
     if args.sqlite:
         url = f"sqlite:///{Path(tmp, 'documents.sqlite3')}"
-        _prepare_sqlite(url, event_file, tmp)
+        common.prepare_database(url, [event_file], tmp)
         yield url  # the file goes with the temporary folder
         return
     with common.fresh_database("docs", args.pg_url) as dsn:
         common.prepare_database(dsn, [event_file], tmp)
         yield dsn
-
-
-def _prepare_sqlite(url: str, event_file: Path, instance_dir: str) -> None:
-    """What ``common.prepare_database`` does, for SQLite (which needs no psycopg)."""
-    from flask_migrate import upgrade
-
-    from symposium import clock, create_app
-    from symposium.extensions import db
-    from symposium.services.event_files import load_event_file
-
-    app = create_app(common.app_config(url), instance_path=instance_dir)
-    with app.app_context():
-        logging.disable(logging.INFO)  # the migrations' env.py logs every step at INFO
-        try:
-            upgrade()
-        finally:
-            logging.disable(logging.NOTSET)
-        load_event_file(db.session, event_file, clock.now())
-        db.session.commit()
-        db.session.remove()
-        db.engine.dispose()
 
 
 def load_registrations(db: Any, count: int, now: datetime) -> dict[str, int]:
