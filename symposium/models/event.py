@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 import uuid
+from collections.abc import Collection
 from datetime import datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -193,8 +194,8 @@ class Session(Base):
         return self.cancelled_at is not None
 
     def admits(self, profession: Profession) -> bool:
-        """Whether this profession may join (the single home of that rule)."""
-        return not self.professions or profession in self.professions
+        """Whether this profession may join (the rule: :func:`open_to`)."""
+        return open_to([p.id for p in self.professions], profession.id)
 
 
 class SessionQuota(Base):
@@ -235,6 +236,14 @@ class Meeting(Base):
     ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     session: Mapped[Session] = relationship(back_populates="meetings")
+
+
+def open_to(allowed: Collection[int], profession_id: int) -> bool:
+    """Who may join a session: the professions it names, everyone when it names none.
+
+    The single home of that rule, for ORM sessions and the registration rules' copies alike.
+    """
+    return not allowed or profession_id in allowed
 
 
 def new_stamp() -> str:

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session as DbSession
 from sqlalchemy.orm import selectinload
 
 from symposium.models import Event, Profession, Session, SessionKind, SessionQuota
+from symposium.models.event import open_to
 
 CACHE_SIZE = 64  # events per worker; a programme is a few kB
 
@@ -105,7 +106,7 @@ class SessionRule:
         return self.cancelled
 
     def admits(self, profession_id: int) -> bool:
-        return not self.professions or profession_id in self.professions
+        return open_to(self.professions, profession_id)
 
     @classmethod
     def of(cls, session: Session) -> SessionRule:
