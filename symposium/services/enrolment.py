@@ -497,36 +497,6 @@ def _take_or_wait(
     return EnrolmentStatus.WAITLISTED, position
 
 
-def _enrol(
-    db: DbSession,
-    registration: Registration,
-    session_id: int,
-    capacity: int | None,
-    counts: _Counts,
-    now: datetime,
-    reason: str,
-    replaces: Enrolment | None = None,
-) -> Enrolment:
-    """Confirm a place when one is free, else join the end of the waiting list."""
-    profession_id = registration.profession_id
-    earlier = [e.ical_sequence for e in registration.enrolments if e.session_id == session_id]
-    enrolment = Enrolment(
-        session_id=session_id,
-        profession_id=profession_id,
-        created_at=now,
-        changed_at=now,
-        replaces=replaces,
-        # Same calendar UID as an earlier, cancelled place here: continue its SEQUENCE.
-        ical_sequence=max(earlier) + 1 if earlier else 0,
-    )
-    enrolment.status, enrolment.waitlist_position = _take_or_wait(
-        counts, session_id, capacity, profession_id
-    )
-    registration.enrolments.append(enrolment)
-    _log(enrolment, None, reason, now)
-    return enrolment
-
-
 def _cancel(enrolment: Enrolment, now: datetime, reason: str) -> EnrolmentStatus:
     """Cancel; a confirmed place's invitation gets a higher SEQUENCE for its CANCEL."""
     previous = enrolment.status
@@ -831,8 +801,13 @@ def _insert_places(
     counts: _Counts,
     now: datetime,
     reason: str,
+    replaces: Enrolment | None = None,
 ) -> list[Enrolment]:
-    """Enrol in these (session id, capacity) places with two statements; like :func:`_enrol`."""
+    """Enrol in these (session id, capacity) places: confirmed when one is free, else at the
+    end of the waiting list. Two statements, whatever the number of places.
+
+    ``replaces``: a switch that has to wait keeps that place until it is confirmed.
+    """
     if not places:
         return []
     earlier: dict[int, int] = {}  # a cancelled place here: its calendar UID's SEQUENCE goes on
@@ -848,6 +823,9 @@ def _insert_places(
                 "profession_id": registration.profession_id,
                 "status": status,
                 "waitlist_position": position,
+                "replaces_id": replaces.id
+                if replaces is not None and status is EnrolmentStatus.WAITLISTED
+                else None,
                 "created_at": now,
                 "changed_at": now,
                 "ical_sequence": earlier.get(session_id, -1) + 1,
@@ -860,10 +838,7 @@ def _insert_places(
         for i, row in zip(ids, rows, strict=True)
     ]  # fmt: skip
     db.execute(_INSERT_CHANGES, changes)
-    enrolments = [
-        _loaded(db, Enrolment, id=i, replaces_id=None, **row)
-        for i, row in zip(ids, rows, strict=True)
-    ]
+    enrolments = [_loaded(db, Enrolment, id=i, **row) for i, row in zip(ids, rows, strict=True)]
     set_committed_value(registration, "enrolments", [*registration.enrolments, *enrolments])
     return enrolments
 
@@ -926,15 +901,13 @@ def change_session(
         "session",
     )
 
-    capacities = {new.id: new.capacity}
     counts = _counts(db, [new.id])
-    enrolment = _enrol(
-        db, registration, new.id, capacities[new.id], counts, now, "switched", replaces=old
+    (enrolment,) = _insert_places(
+        db, registration, [(new.id, new.capacity)], counts, now, "switched", replaces=old
     )
     confirmed = enrolment.status is EnrolmentStatus.CONFIRMED
     released = False
     if confirmed and old is not None:
-        enrolment.replaces = None
         released = _release(db, old, now, "switched")
     db.flush()
     invite = ("REQUEST", [enrolment]) if confirmed else None
