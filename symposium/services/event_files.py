@@ -640,7 +640,8 @@ def apply_spec(db: DbSession, spec: EventSpec, now: datetime) -> LoadResult:
     wanted_sessions = {s.key for s in spec.sessions}
     dropped = [s for s in event.sessions if s.key not in wanted_sessions]
     # Their (cancelled) enrolments go with them: write the mail about those places first.
-    mail.render_for_sessions(db, [s.id for s in dropped if s.id is not None])
+    if dropped:
+        mail.render_pending(db, [s.id for s in dropped])
     for session in dropped:
         event.sessions.remove(session)
         changes["deleted sessions"] += 1

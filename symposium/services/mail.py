@@ -177,29 +177,6 @@ def render(db: DbSession, message: OutboxMessage) -> None:
         setattr(message, name, value)
 
 
-def render_for_sessions(db: DbSession, session_ids: list[int]) -> int:
-    """Write the waiting messages of everyone with a place in these sessions, now.
-
-    Called before sessions are deleted: their enrolments go with them, and a message about
-    a place must still be written (a cancellation, and the calendar CANCEL, above all).
-    """
-    if not session_ids:
-        return 0
-    pending = db.scalars(
-        select(OutboxMessage)
-        .where(
-            OutboxMessage.render_context.is_not(None),
-            OutboxMessage.registration_id.in_(
-                select(Enrolment.registration_id).where(Enrolment.session_id.in_(session_ids))
-            ),
-        )
-        .order_by(OutboxMessage.id)
-    ).all()
-    for message in pending:
-        render(db, message)
-    return len(pending)
-
-
 class AsQueued:
     """An enrolment as it stood when its message was queued (status, position, switch)."""
 
@@ -226,13 +203,22 @@ def _as_queued(db: DbSession, state: list[Any]) -> AsQueued:
     return AsQueued(enrolment, status, position, replaces)
 
 
-def render_pending(db: DbSession) -> int:
-    """Render every queued message not rendered yet (the CLI and tests read them whole)."""
-    pending = db.scalars(
-        select(OutboxMessage)
-        .where(OutboxMessage.render_context.is_not(None))
-        .order_by(OutboxMessage.id)
-    ).all()
+def render_pending(db: DbSession, session_ids: list[int] | None = None) -> int:
+    """Write every queued message not written yet; returns how many.
+
+    With ``session_ids``, only those of registrants with a place in these sessions: called
+    before sessions are deleted, since their enrolments go with them and a message about a
+    place (a cancellation and its calendar CANCEL above all) must still be written. Without,
+    all of them (the CLI and tests read messages whole).
+    """
+    query = select(OutboxMessage).where(OutboxMessage.render_context.is_not(None))
+    if session_ids is not None:
+        query = query.where(
+            OutboxMessage.registration_id.in_(
+                select(Enrolment.registration_id).where(Enrolment.session_id.in_(session_ids))
+            )
+        )
+    pending = db.scalars(query.order_by(OutboxMessage.id)).all()
     for message in pending:
         render(db, message)
     return len(pending)
