@@ -254,7 +254,7 @@ def measure(db: Any, repeat: int) -> dict[str, Any]:
     from sqlalchemy import func, select
 
     from symposium.models import Enrolment, EnrolmentStatus, Event, Session
-    from symposium.services import exports
+    from symposium.services.backoffice import exports
 
     def event() -> Any:
         db.session.remove()

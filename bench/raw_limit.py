@@ -1,8 +1,8 @@
 """The ceiling: the registration transaction sent straight to PostgreSQL, no HTTP and no Flask.
 
 Each registration is one READ COMMITTED transaction that does what
-``symposium.services.enrolment.register`` does under the locks of
-``symposium.services.locking``: lock the event row (only when the event has a total
+``symposium.services.registration.lifecycle.register`` does under the locks of
+``symposium.services.core.locking``: lock the event row (only when the event has a total
 capacity) and the chosen session rows ``FOR UPDATE`` in id order, look for an earlier
 registration of the address, count confirmed places per session and per profession, read the
 quotas and the waiting-list tails, then insert the registration, its enrolments (confirmed or
@@ -124,7 +124,7 @@ def sample_rows(dsn: str, slug: str, instance_dir: str) -> dict[str, Table]:
     from symposium import clock, create_app
     from symposium.extensions import db
     from symposium.models import Enrolment, EnrolmentChange, Event, OutboxMessage, Registration
-    from symposium.services import enrolment
+    from symposium.services.registration import lifecycle as enrolment
 
     app = create_app(common.app_config(dsn), instance_path=instance_dir)
     person = workload.people(1, 0, Shape())[0]

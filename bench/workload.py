@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from symposium.services.catalogue import PROFESSIONS
+from symposium.services.programme.catalogue import PROFESSIONS
 
 SLUG = "bench-flash-crowd"
 POPULAR = 3

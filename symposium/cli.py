@@ -16,8 +16,11 @@ from symposium import clock
 from symposium.config import ROOT
 from symposium.extensions import db
 from symposium.models import Event, OutboxStatus, Role
-from symposium.services import access, audit, delivery, mail
-from symposium.services.event_files import EventFileError, load_event_file
+from symposium.services.accounts import access
+from symposium.services.core import audit
+from symposium.services.mail import delivery
+from symposium.services.mail import outbox as mail
+from symposium.services.programme.event_files import EventFileError, load_event_file
 
 EXAMPLES = ROOT / "examples"
 # The demo's own account, documented in the README; never create it outside the demo.

@@ -22,7 +22,7 @@ from symposium import create_app
 from symposium.config import ROOT, normalise_database_url
 from symposium.extensions import db as _db
 from symposium.models import Base
-from symposium.services.catalogue import ensure_catalogue
+from symposium.services.programme.catalogue import ensure_catalogue
 
 EXAMPLES = ROOT / "examples"
 

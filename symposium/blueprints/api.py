@@ -16,8 +16,9 @@ from symposium.blueprints.openapi import OPENAPI
 from symposium.blueprints.registration import registration_limit
 from symposium.extensions import csrf, db, limiter
 from symposium.models import Event, IdempotencyKey, Registration, Session
-from symposium.services import enrolment, programme
-from symposium.services.mail import external_url
+from symposium.services.mail.outbox import external_url
+from symposium.services.programme import public as programme
+from symposium.services.registration import lifecycle as enrolment
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)  # token-less JSON clients; nothing here relies on a browser session

@@ -22,8 +22,10 @@ from wtforms.validators import InputRequired
 from symposium import clock
 from symposium.extensions import db
 from symposium.models import EnrolmentStatus, Registration
-from symposium.services import calendar, enrolment, mail
-from symposium.services.mail import external_url
+from symposium.services.mail import outbox as mail
+from symposium.services.mail.outbox import external_url
+from symposium.services.programme import calendar
+from symposium.services.registration import lifecycle as enrolment
 
 bp = Blueprint("manage", __name__, url_prefix="/r")
 

@@ -13,7 +13,9 @@ from symposium import clock, page_cache
 from symposium.extensions import db
 from symposium.filters import localised_name
 from symposium.models import Event, Session
-from symposium.services import calendar, enrolment, programme
+from symposium.services.programme import calendar
+from symposium.services.programme import public as programme
+from symposium.services.registration import lifecycle as enrolment
 
 bp = Blueprint("programme", __name__)
 

@@ -29,7 +29,8 @@ from symposium import clock
 from symposium.extensions import db, limiter
 from symposium.filters import localised_name
 from symposium.models import Event, Profession
-from symposium.services import enrolment, programme
+from symposium.services.programme import public as programme
+from symposium.services.registration import lifecycle as enrolment
 
 bp = Blueprint("registration", __name__)
 

@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from symposium.extensions import db, login_manager
 from symposium.models import Event, Session, User
-from symposium.services import access
+from symposium.services.accounts import access
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 

@@ -18,7 +18,8 @@ from symposium import clock
 from symposium.blueprints.admin import bp, public, requires
 from symposium.extensions import db, limiter
 from symposium.models import User
-from symposium.services import access, mail
+from symposium.services.accounts import access
+from symposium.services.mail import outbox as mail
 
 
 class LoginForm(FlaskForm):

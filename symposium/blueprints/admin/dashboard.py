@@ -14,8 +14,8 @@ from symposium import clock
 from symposium.blueprints.admin import bp, requires
 from symposium.extensions import db
 from symposium.models import Event
-from symposium.services import access
-from symposium.services.dashboard import DayCount, event_dashboard
+from symposium.services.accounts import access
+from symposium.services.backoffice.dashboard import DayCount, event_dashboard
 
 # The chart's own coordinate system; CSS stretches it to the page's width.
 CHART_WIDTH = 600

@@ -30,8 +30,12 @@ from symposium import clock
 from symposium.blueprints.admin import bp, requires, session_or_404
 from symposium.extensions import db
 from symposium.models import Event, EventStatus, Session, SessionKind
-from symposium.services import access, audit, enrolment, programme, programme_edit
-from symposium.services.event_files import localise
+from symposium.services.accounts import access
+from symposium.services.core import audit
+from symposium.services.programme import editing as programme_edit
+from symposium.services.programme import public as programme
+from symposium.services.programme.event_files import localise
+from symposium.services.registration import lifecycle as enrolment
 
 
 class CapacityForm(FlaskForm):

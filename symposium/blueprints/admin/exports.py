@@ -13,7 +13,8 @@ from werkzeug.wrappers import Response
 from symposium.blueprints.admin import bp, requires, session_or_404
 from symposium.extensions import db
 from symposium.models import Event
-from symposium.services import access, exports
+from symposium.services.accounts import access
+from symposium.services.backoffice import exports
 
 
 def _filename(*parts: str, ext: str) -> str:

@@ -18,8 +18,10 @@ from symposium import clock
 from symposium.blueprints.admin import bp, requires
 from symposium.extensions import db
 from symposium.models import Enrolment, EnrolmentStatus, Event, Registration
-from symposium.services import access, audit, enrolment
-from symposium.services import participants as finder
+from symposium.services.accounts import access
+from symposium.services.backoffice import participants as finder
+from symposium.services.core import audit
+from symposium.services.registration import lifecycle as enrolment
 
 
 class SearchForm(FlaskForm):

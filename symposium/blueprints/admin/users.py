@@ -19,7 +19,8 @@ from symposium.blueprints.admin import bp, requires
 from symposium.blueprints.admin.auth import queue_password_link
 from symposium.extensions import db
 from symposium.models import Event, Membership, Role, User
-from symposium.services import access, audit
+from symposium.services.accounts import access
+from symposium.services.core import audit
 
 
 class UserForm(FlaskForm):

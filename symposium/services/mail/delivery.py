@@ -1,0 +1,237 @@
+"""Deliver the outbox: claim a due message, send it, record the outcome.
+
+A message is claimed in a short transaction (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so
+workers never wait for each other; the single writer of an immediate transaction on SQLite)
+that reserves it for ``MAIL_LEASE_SECONDS``. It is sent outside any transaction, and the result
+is written in a second one. Several workers therefore never send a message twice, and a worker
+that dies mid-send leaves the message to be retried once its lease runs out; its stable
+Message-ID lets the receiving side recognise such a repeat.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import smtplib
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import format_datetime, parseaddr
+from pathlib import Path
+from typing import Any, Protocol
+
+from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session as DbSession
+
+from symposium.models import OutboxMessage, OutboxStatus
+from symposium.services.core.locking import begin_write
+from symposium.services.mail import outbox as mail
+
+
+class TemporaryFailure(Exception):
+    """Worth retrying later: the server is away or answered 4xx."""
+
+
+class PermanentFailure(Exception):
+    """Retrying will not help: the server answered 5xx for this message."""
+
+
+class Backend(Protocol):
+    def send(self, message: EmailMessage, sender: str, recipient: str) -> None: ...
+
+    def close(self) -> None: ...
+
+
+def build_message(row: OutboxMessage, sender: str) -> EmailMessage:
+    """The MIME message: text and HTML alternatives, plus the iTIP invite when there is one.
+
+    With an invite: multipart/mixed holding multipart/alternative (plain, HTML and
+    text/calendar with the method, inline) and the same calendar attached as invite.ics,
+    the shape Outlook, Google and Apple calendars all accept.
+    """
+    message = EmailMessage()
+    message["Subject"] = row.subject
+    message["From"] = sender
+    message["To"] = row.to_address
+    message["Date"] = format_datetime(row.created_at)
+    message["Message-ID"] = row.message_id
+    message["Content-Language"] = row.language
+    message.set_content(row.body_text, cte="quoted-printable")
+    message.add_alternative(row.body_html or row.body_text, subtype="html", cte="quoted-printable")
+    if row.calendar:
+        calendar = row.calendar.encode()
+        params = {"method": row.calendar_method or "REQUEST", "charset": "UTF-8"}
+        message.add_alternative(calendar, "text", "calendar", params=params, cte="base64")
+        message.make_mixed()
+        message.add_attachment(
+            calendar, "text", "calendar", params=params, filename="invite.ics", cte="base64"
+        )
+    return message
+
+
+class FileBackend:
+    """Writes each message as an .eml file: the demo needs no mail server."""
+
+    def __init__(self, directory: str):
+        self.directory = Path(directory)
+        self.directory.mkdir(parents=True, exist_ok=True)
+
+    def send(self, message: EmailMessage, sender: str, recipient: str) -> None:
+        name = message["Message-ID"].strip("<>").replace("/", "_")
+        (self.directory / f"{name}.eml").write_bytes(message.as_bytes(policy=SMTP))
+
+    def close(self) -> None:
+        pass
+
+
+class SmtpBackend:
+    """One SMTP connection, opened when first needed and reused for a batch."""
+
+    def __init__(self, config: dict[str, Any]):
+        self.config = config
+        self.connection: smtplib.SMTP | None = None
+
+    def _connect(self) -> smtplib.SMTP:
+        c = self.config
+        cls = smtplib.SMTP_SSL if c["MAIL_USE_SSL"] else smtplib.SMTP
+        connection = cls(c["MAIL_SERVER"], int(c["MAIL_PORT"]), timeout=c["MAIL_TIMEOUT"])
+        if c["MAIL_USE_STARTTLS"]:
+            connection.starttls()
+        if c["MAIL_USERNAME"]:
+            connection.login(c["MAIL_USERNAME"], c["MAIL_PASSWORD"] or "")
+        return connection
+
+    def send(self, message: EmailMessage, sender: str, recipient: str) -> None:
+        try:
+            if self.connection is None:
+                self.connection = self._connect()
+            self.connection.send_message(message, from_addr=sender, to_addrs=[recipient])
+        except smtplib.SMTPRecipientsRefused as exc:
+            self.close()
+            codes = [code for code, _ in exc.recipients.values()]
+            raise _classify(min(codes), str(exc.recipients)) from exc
+        except smtplib.SMTPResponseException as exc:
+            self.close()
+            raise _classify(exc.smtp_code, f"{exc.smtp_code} {exc.smtp_error!r}") from exc
+        except (OSError, smtplib.SMTPException) as exc:  # refused, reset, timeout, DNS
+            self.close()
+            raise TemporaryFailure(f"{type(exc).__name__}: {exc}") from exc
+
+    def close(self) -> None:
+        if self.connection is not None:
+            with contextlib.suppress(OSError, smtplib.SMTPException):
+                self.connection.quit()
+            self.connection = None
+
+
+def _classify(code: int, text: str) -> Exception:
+    return TemporaryFailure(text) if 400 <= code < 500 else PermanentFailure(text)
+
+
+def backend_for(config: dict[str, Any], instance_path: str) -> Backend:
+    if config["MAIL_BACKEND"] == "smtp":
+        return SmtpBackend(config)
+    return FileBackend(config["MAIL_FILE_DIR"] or str(Path(instance_path) / "mail"))
+
+
+def claim(db: DbSession, now: datetime, lease: timedelta) -> OutboxMessage | None:
+    """Reserve the next due message for this worker, or None when nothing is due."""
+    begin_write(db)
+    row = db.scalars(
+        select(OutboxMessage)
+        .where(OutboxMessage.status == OutboxStatus.QUEUED, OutboxMessage.next_attempt_at <= now)
+        .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
+        .limit(1)
+        .with_for_update(skip_locked=True)  # SQLite: ignored; its write lock is held instead
+    ).first()
+    if row is None:
+        db.rollback()
+        return None
+    row.attempts += 1
+    row.next_attempt_at = now + lease
+    db.commit()
+    return row
+
+
+@dataclass
+class DrainResult:
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+
+
+def drain(
+    db: DbSession,
+    backend: Backend,
+    config: dict[str, Any],
+    now: datetime,
+    limit: int | None = None,
+) -> DrainResult:
+    """Send every due message (at most ``limit``); the outcome of each is committed at once."""
+    result = DrainResult()
+    lease = timedelta(seconds=config["MAIL_LEASE_SECONDS"])
+    try:
+        while limit is None or result.sent + result.retried + result.failed < limit:
+            row = claim(db, now, lease)
+            if row is None:
+                break
+            if row.render_context is not None:
+                try:
+                    values = mail.rendered(db, row)  # reads only: no write lock held meanwhile
+                except SQLAlchemyError:
+                    db.rollback()  # the database, not the message: its lease ends, then a retry
+                    result.retried += 1
+                    continue
+                except Exception as exc:  # one message that cannot be written must not stop all
+                    db.rollback()
+                    begin_write(db)
+                    _fail(row, f"could not render: {type(exc).__name__}: {exc}")
+                    db.commit()
+                    result.failed += 1
+                    continue
+                begin_write(db)
+                for name, value in values.items():
+                    setattr(row, name, value)
+                db.commit()
+            message = build_message(row, config["MAIL_SENDER"])
+            db.commit()  # hold no transaction while talking to the mail server
+            try:
+                backend.send(message, _address(config), row.to_address)
+            except TemporaryFailure as exc:
+                begin_write(db)
+                if row.attempts >= config["MAIL_MAX_ATTEMPTS"]:
+                    _fail(row, str(exc))
+                    result.failed += 1
+                else:
+                    delay = min(
+                        config["MAIL_RETRY_SECONDS"] * 2 ** (row.attempts - 1),
+                        config["MAIL_RETRY_MAX_SECONDS"],
+                    )
+                    row.next_attempt_at = now + timedelta(seconds=delay)
+                    row.last_error = str(exc)
+                    result.retried += 1
+            except PermanentFailure as exc:
+                begin_write(db)
+                _fail(row, str(exc))
+                result.failed += 1
+            else:
+                begin_write(db)
+                row.status = OutboxStatus.SENT
+                row.sent_at = now
+                row.last_error = ""
+                result.sent += 1
+            db.commit()
+    finally:
+        backend.close()
+    return result
+
+
+def _fail(row: OutboxMessage, error: str) -> None:
+    row.status = OutboxStatus.FAILED
+    row.last_error = error
+
+
+def _address(config: dict[str, Any]) -> str:
+    """The envelope sender: the address inside MAIL_SENDER."""
+    return parseaddr(config["MAIL_SENDER"])[1]

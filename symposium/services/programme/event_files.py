@@ -1,0 +1,756 @@
+"""Event definition files (TOML): validate completely, then create or update in place.
+
+An event is matched by its slug, rounds and sessions by their ``key``, meetings by their key
+within a session, so reloading an edited file updates rows instead of replacing them and
+everything that refers to them (registrations) stays. See docs/event-file.md.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session as DbSession
+from sqlalchemy.orm import selectinload
+
+from symposium.models import (
+    Event,
+    EventStatus,
+    Meeting,
+    Profession,
+    Round,
+    Session,
+    SessionKind,
+    SessionQuota,
+    Theme,
+)
+from symposium.services.core.locking import begin_write, lock_programme
+from symposium.services.mail import outbox as mail
+from symposium.services.programme.catalogue import ensure_catalogue
+from symposium.services.programme.editing import schedule
+from symposium.services.registration.lifecycle import (
+    event_cancelled,
+    fill_places,
+    limit_problems,
+    live_enrolments,
+    sessions_rescheduled,
+)
+
+SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
+EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+LANGUAGES = ("nl", "en")
+
+EVENT_KEYS = {
+    "slug", "title", "subtitle", "description", "audience", "objectives", "venue", "address",
+    "timezone", "starts_at", "ends_at", "registration_opens_at", "registration_closes_at",
+    "capacity", "status", "languages", "professions", "organiser", "rounds", "sessions",
+}  # fmt: skip
+ORGANISER_KEYS = {"name", "email", "phone"}
+ROUND_KEYS = {"key", "title", "starts_at", "ends_at"}
+SESSION_KEYS = {
+    "key", "kind", "title", "description", "speakers", "room", "themes", "round", "starts_at",
+    "ends_at", "capacity", "professions", "quotas", "hours", "meetings", "series",
+}  # fmt: skip
+MEETING_KEYS = {"key", "title", "room", "starts_at", "ends_at"}
+SERIES_KEYS = {"first_starts_at", "duration_minutes", "count", "interval_days"}
+
+
+@dataclass(frozen=True)
+class Problem:
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}"
+
+
+class EventFileError(ValueError):
+    """The file is not a valid event definition; ``problems`` lists every fault found."""
+
+    def __init__(self, problems: list[Problem]):
+        super().__init__("\n".join(str(p) for p in problems))
+        self.problems = problems
+
+
+@dataclass
+class LoadResult:
+    event: Event
+    changes: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def changed(self) -> bool:
+        return sum(self.changes.values()) > 0
+
+    def summary(self) -> str:
+        if not self.changed:
+            return f"{self.event.slug}: no changes"
+        parts = [f"{what} {n}" for what, n in sorted(self.changes.items())]
+        return f"{self.event.slug}: " + ", ".join(parts)
+
+
+# --------------------------------------------------------------------------- reading
+
+
+class _Reader:
+    """Typed access to a TOML table that records a problem instead of raising."""
+
+    def __init__(self, problems: list[Problem], zone: ZoneInfo):
+        self.problems = problems
+        self.zone = zone
+
+    def problem(self, path: str, message: str) -> None:
+        self.problems.append(Problem(path, message))
+
+    def table(self, data: Any, path: str, allowed: set[str]) -> dict[str, Any]:
+        if not isinstance(data, dict):
+            self.problem(path, "must be a table")
+            return {}
+        for key in sorted(set(data) - allowed):
+            self.problem(f"{path}.{key}" if path else key, "unknown key")
+        return data
+
+    def text(
+        self, data: dict[str, Any], key: str, path: str, *, required: bool = False,
+        max_length: int | None = None, default: str = "",
+    ) -> str:  # fmt: skip
+        value = data.get(key)
+        where = _join(path, key)
+        if value is None:
+            if required:
+                self.problem(where, "is required")
+            return default
+        if not isinstance(value, str):
+            self.problem(where, "must be a string")
+            return default
+        value = value.strip()
+        if required and not value:
+            self.problem(where, "must not be empty")
+        if max_length is not None and len(value) > max_length:
+            self.problem(where, f"is longer than {max_length} characters")
+        return value
+
+    def text_list(self, data: dict[str, Any], key: str, path: str) -> list[str]:
+        value = data.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            self.problem(_join(path, key), "must be a list of strings")
+            return []
+        return [v.strip() for v in value]
+
+    def integer(
+        self, data: dict[str, Any], key: str, path: str, *, minimum: int = 0,
+        required: bool = False,
+    ) -> int | None:  # fmt: skip
+        value = data.get(key)
+        where = _join(path, key)
+        if value is None:
+            if required:
+                self.problem(where, "is required")
+            return None
+        if isinstance(value, bool) or not isinstance(value, int):
+            self.problem(where, "must be a whole number")
+            return None
+        if value < minimum:
+            self.problem(where, f"must be at least {minimum}")
+            return None
+        return value
+
+    def instant(
+        self, data: dict[str, Any], key: str, path: str, *, required: bool = False
+    ) -> datetime | None:
+        value = data.get(key)
+        where = _join(path, key)
+        if value is None:
+            if required:
+                self.problem(where, "is required")
+            return None
+        if not isinstance(value, datetime):
+            kind = "a date" if isinstance(value, date) else type(value).__name__
+            self.problem(where, f"must be a date and time (e.g. 2027-03-18T09:30:00), not {kind}")
+            return None
+        if value.tzinfo is not None:
+            return value.astimezone(UTC)
+        try:
+            return localise(value, self.zone)
+        except ValueError as exc:
+            self.problem(where, str(exc))
+            return None
+
+    def choice(
+        self, data: dict[str, Any], key: str, path: str, choices: tuple[str, ...], default: str
+    ) -> str:
+        value = data.get(key, default)
+        if value not in choices:
+            self.problem(_join(path, key), f"must be one of: {', '.join(choices)}")
+            return default
+        return value
+
+
+def _join(path: str, key: str) -> str:
+    return f"{path}.{key}" if path else key
+
+
+def localise(value: datetime, zone: ZoneInfo) -> datetime:
+    """Turn a wall-clock time in ``zone`` into UTC, refusing times a DST change skips or repeats."""
+    candidates = set()
+    for fold in (0, 1):
+        utc = value.replace(tzinfo=zone, fold=fold).astimezone(UTC)
+        if utc.astimezone(zone).replace(tzinfo=None) == value:
+            candidates.add(utc)
+    if not candidates:
+        raise ValueError(f"{value:%Y-%m-%d %H:%M} does not exist in {zone.key} (clocks go forward)")
+    if len(candidates) > 1:
+        raise ValueError(
+            f"{value:%Y-%m-%d %H:%M} happens twice in {zone.key} (clocks go back); "
+            "add a UTC offset, e.g. +02:00"
+        )
+    return candidates.pop()
+
+
+# --------------------------------------------------------------------------- parsing
+
+
+@dataclass
+class MeetingSpec:
+    key: str
+    title: str
+    room: str
+    starts_at: datetime
+    ends_at: datetime
+
+
+@dataclass
+class SessionSpec:
+    key: str
+    values: dict[str, Any]
+    round_key: str | None
+    themes: list[str]
+    professions: list[str]
+    quotas: dict[str, int]
+    meetings: list[MeetingSpec]
+
+
+@dataclass
+class RoundSpec:
+    key: str
+    values: dict[str, Any]
+
+
+@dataclass
+class EventSpec:
+    slug: str
+    values: dict[str, Any]
+    professions: list[str]
+    rounds: list[RoundSpec]
+    sessions: list[SessionSpec]
+
+
+def parse_file(path: str | Path, db: DbSession) -> EventSpec:
+    """Read and validate a file; raise :class:`EventFileError` listing every problem."""
+    try:
+        with open(path, "rb") as fh:
+            data = tomllib.load(fh)
+    except OSError as exc:
+        raise EventFileError([Problem(str(path), exc.strerror or str(exc))]) from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise EventFileError([Problem(str(path), f"not valid TOML: {exc}")]) from exc
+    return parse_data(data, db)
+
+
+def parse_data(data: dict[str, Any], db: DbSession) -> EventSpec:
+    problems: list[Problem] = []
+    zone_name = data.get("timezone", "Europe/Amsterdam")
+    try:
+        zone = ZoneInfo(zone_name) if isinstance(zone_name, str) else None
+    except (ZoneInfoNotFoundError, ValueError):
+        zone = None
+    if zone is None:
+        problems.append(Problem("timezone", f"unknown time zone {zone_name!r}"))
+        zone = ZoneInfo("Europe/Amsterdam")
+    r = _Reader(problems, zone)
+    r.table(data, "", EVENT_KEYS)
+
+    profession_codes = set(db.scalars(select(Profession.code)))
+    theme_codes = set(db.scalars(select(Theme.code)))
+
+    slug = r.text(data, "slug", "", required=True, max_length=80)
+    if slug and not SLUG.fullmatch(slug):
+        r.problem("slug", "use lower-case letters, digits and single hyphens (e.g. 7roses-2027)")
+    organiser = r.table(data.get("organiser", {}), "organiser", ORGANISER_KEYS)
+    languages = r.text_list(data, "languages", "") if "languages" in data else ["nl"]
+    for i, lang in enumerate(languages):
+        if lang not in LANGUAGES:
+            r.problem(f"languages[{i + 1}]", f"must be one of: {', '.join(LANGUAGES)}")
+    if not languages:
+        r.problem("languages", "name at least one language")
+    values: dict[str, Any] = {
+        "title": r.text(data, "title", "", required=True, max_length=200),
+        "subtitle": r.text(data, "subtitle", "", max_length=300),
+        "description": r.text(data, "description", ""),
+        "audience": r.text(data, "audience", ""),
+        "objectives": r.text_list(data, "objectives", ""),
+        "venue": r.text(data, "venue", "", max_length=200),
+        "address": r.text(data, "address", "", max_length=300),
+        "timezone": zone.key,
+        "starts_at": r.instant(data, "starts_at", "", required=True),
+        "ends_at": r.instant(data, "ends_at", "", required=True),
+        "registration_opens_at": r.instant(data, "registration_opens_at", ""),
+        "registration_closes_at": r.instant(data, "registration_closes_at", ""),
+        "capacity": r.integer(data, "capacity", "", minimum=1),
+        "status": EventStatus(
+            r.choice(data, "status", "", tuple(s.value for s in EventStatus), "draft")
+        ),
+        "organiser_name": r.text(organiser, "name", "organiser", max_length=200),
+        "organiser_email": r.text(organiser, "email", "organiser", max_length=254),
+        "organiser_phone": r.text(organiser, "phone", "organiser", max_length=40),
+        "languages": languages,
+    }
+    if values["organiser_email"] and not EMAIL.fullmatch(values["organiser_email"]):
+        r.problem("organiser.email", "is not an e-mail address")
+    event_start, event_end = values["starts_at"], values["ends_at"]
+    _check_order(r, "ends_at", event_start, event_end)
+    opens, closes = values["registration_opens_at"], values["registration_closes_at"]
+    _check_order(r, "registration_closes_at", opens, closes)
+    if closes and event_end and closes > event_end:
+        r.problem("registration_closes_at", "must not be after the event ends")
+
+    event_professions = _codes(r, data, "professions", "", profession_codes, "profession")
+
+    rounds: list[RoundSpec] = []
+    round_times: dict[str, tuple[datetime | None, datetime | None]] = {}
+    for i, raw in enumerate(_list_of_tables(r, data, "rounds")):
+        path = _item_path("rounds", i, raw)
+        item = r.table(raw, path, ROUND_KEYS)
+        key = _key(r, item, path, round_times)
+        start = r.instant(item, "starts_at", path, required=True)
+        end = r.instant(item, "ends_at", path, required=True)
+        _check_order(r, f"{path}.ends_at", start, end)
+        _check_within(r, path, start, end, event_start, event_end)
+        title = r.text(item, "title", path, required=True, max_length=200)
+        if key:
+            round_times[key] = (start, end)
+            rounds.append(RoundSpec(key, {"title": title, "starts_at": start, "ends_at": end}))
+
+    sessions: list[SessionSpec] = []
+    seen_sessions: dict[str, object] = {}
+    for i, raw in enumerate(_list_of_tables(r, data, "sessions")):
+        path = _item_path("sessions", i, raw)
+        item = r.table(raw, path, SESSION_KEYS)
+        key = _key(r, item, path, seen_sessions)
+        kind = r.choice(item, "kind", path, tuple(k.value for k in SessionKind), "workshop")
+        round_key = r.text(item, "round", path) or None
+        if round_key is not None and round_key not in round_times:
+            r.problem(f"{path}.round", f"no round with key {round_key!r}")
+        start = r.instant(item, "starts_at", path)
+        end = r.instant(item, "ends_at", path)
+        if (start is None) != (end is None):
+            r.problem(path, "give both starts_at and ends_at, or neither")
+        _check_order(r, f"{path}.ends_at", start, end)
+        _check_within(r, path, start, end, event_start, event_end)
+        meetings = _meetings(r, item, path, event_start, event_end)
+        if not {"starts_at", "ends_at", "round", "meetings", "series"} & item.keys():
+            r.problem(path, "needs a time: a round, starts_at/ends_at, meetings or a series")
+        professions = _codes(r, item, "professions", path, profession_codes, "profession")
+        if event_professions:
+            for code in professions:
+                if code not in event_professions:
+                    r.problem(f"{path}.professions", f"{code!r} is not admitted by the event")
+        quotas = _quotas(r, item, path, profession_codes, professions or event_professions)
+        hours = _hours(r, item, path)
+        values_s = {
+            "kind": SessionKind(kind),
+            "title": r.text(item, "title", path, required=True, max_length=200),
+            "description": r.text(item, "description", path),
+            "speakers": r.text_list(item, "speakers", path),
+            "room": r.text(item, "room", path, max_length=120),
+            "starts_at": start,
+            "ends_at": end,
+            "capacity": r.integer(item, "capacity", path, minimum=0),
+            "hours": hours,
+            "position": i,
+        }
+        themes = _codes(r, item, "themes", path, theme_codes, "theme")
+        if key:
+            sessions.append(
+                SessionSpec(key, values_s, round_key, themes, professions, quotas, meetings)
+            )
+
+    if problems:
+        raise EventFileError(problems)
+    return EventSpec(slug, values, event_professions, rounds, sessions)
+
+
+def _list_of_tables(r: _Reader, data: dict[str, Any], key: str) -> list[Any]:
+    value = data.get(key, [])
+    if not isinstance(value, list):
+        r.problem(key, f"must be an array of tables ([[{key}]])")
+        return []
+    return value
+
+
+def _item_path(prefix: str, index: int, raw: Any) -> str:
+    key = raw.get("key") if isinstance(raw, dict) else None
+    if isinstance(key, str) and key:
+        return f"{prefix}.{key}"
+    return f"{prefix}[{index + 1}]"
+
+
+def _key(r: _Reader, item: dict[str, Any], path: str, seen: dict[str, Any]) -> str | None:
+    key = r.text(item, "key", path, required=True, max_length=60)
+    if not key:
+        return None
+    if not KEY.fullmatch(key):
+        r.problem(f"{path}.key", "use letters, digits, '-' and '_' only")
+        return None
+    if key in seen:
+        r.problem(f"{path}.key", f"key {key!r} is used twice")
+        return None
+    seen[key] = True
+    return key
+
+
+def _codes(
+    r: _Reader, data: dict[str, Any], key: str, path: str, known: set[str], what: str
+) -> list[str]:
+    codes = r.text_list(data, key, path)
+    for code in codes:
+        if code not in known:
+            r.problem(_join(path, key), f"unknown {what} {code!r}")
+    if len(set(codes)) != len(codes):
+        r.problem(_join(path, key), "names the same code twice")
+    return [c for c in dict.fromkeys(codes) if c in known]
+
+
+def _quotas(
+    r: _Reader, item: dict[str, Any], path: str, known: set[str], allowed: list[str]
+) -> dict[str, int]:
+    raw = item.get("quotas", {})
+    if not isinstance(raw, dict):
+        r.problem(f"{path}.quotas", "must be a table of profession = places")
+        return {}
+    quotas: dict[str, int] = {}
+    for code, places in raw.items():
+        where = f"{path}.quotas.{code}"
+        if code not in known:
+            r.problem(where, f"unknown profession {code!r}")
+        elif allowed and code not in allowed:
+            r.problem(where, "this profession may not join the session")
+        elif isinstance(places, bool) or not isinstance(places, int) or places < 0:
+            r.problem(where, "must be a whole number of places, 0 or more")
+        else:
+            quotas[code] = places
+    return quotas
+
+
+def _hours(r: _Reader, item: dict[str, Any], path: str) -> Decimal | None:
+    value = item.get("hours")
+    if value is None:
+        return None
+    try:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise InvalidOperation
+        hours = Decimal(str(value))
+        if not hours.is_finite():
+            raise InvalidOperation
+        hours = hours.quantize(Decimal("0.01"))
+    except InvalidOperation:
+        r.problem(f"{path}.hours", "must be a number of hours, e.g. 1.5")
+        return None
+    if hours < 0 or hours >= 1000:
+        r.problem(f"{path}.hours", "must be between 0 and 999.99")
+        return None
+    return hours
+
+
+def _meetings(
+    r: _Reader,
+    item: dict[str, Any],
+    path: str,
+    event_start: datetime | None,
+    event_end: datetime | None,
+) -> list[MeetingSpec]:
+    if "meetings" in item and "series" in item:
+        r.problem(path, "give meetings or a series, not both")
+        return []
+    meetings: list[MeetingSpec] = []
+    if "series" in item:
+        where = f"{path}.series"
+        if not isinstance(item["series"], dict):
+            r.problem(where, "must be a table: { first_starts_at = …, count = …, … }")
+            return []
+        series = r.table(item["series"], where, SERIES_KEYS)
+        first = series.get("first_starts_at")
+        count = r.integer(series, "count", where, minimum=1, required=True)
+        minutes = r.integer(series, "duration_minutes", where, minimum=1, required=True)
+        interval = r.integer(series, "interval_days", where, minimum=1) or 7
+        if first is None:
+            r.problem(f"{where}.first_starts_at", "is required")
+        elif not isinstance(first, datetime) or first.tzinfo is not None:
+            r.problem(
+                f"{where}.first_starts_at",
+                "must be a local date and time without offset (e.g. 2027-03-09T19:00:00)",
+            )
+        elif count and minutes:
+            # Repeat on the wall clock, so a weekly 19:00 stays 19:00 across DST changes.
+            for n in range(count):
+                wall = first + timedelta(days=n * interval)
+                try:
+                    start = localise(wall, r.zone)
+                    end = localise(wall + timedelta(minutes=minutes), r.zone)
+                except ValueError as exc:
+                    r.problem(f"{where}", f"meeting {n + 1}: {exc}")
+                    continue
+                meetings.append(MeetingSpec(str(n + 1), "", "", start, end))
+    else:
+        seen: dict[str, Any] = {}
+        for i, raw in enumerate(_list_of_tables(r, item, "meetings")):
+            where = f"{path}.meetings[{i + 1}]"
+            meeting = r.table(raw, where, MEETING_KEYS)
+            if "key" not in meeting and isinstance(raw, dict):
+                meeting = {**meeting, "key": str(i + 1)}
+            key = _key(r, meeting, where, seen)
+            start = r.instant(meeting, "starts_at", where, required=True)
+            end = r.instant(meeting, "ends_at", where, required=True)
+            _check_order(r, f"{where}.ends_at", start, end)
+            title = r.text(meeting, "title", where, max_length=200)
+            room = r.text(meeting, "room", where, max_length=120)
+            if key and start and end:
+                meetings.append(MeetingSpec(key, title, room, start, end))
+    for m in meetings:
+        _check_within(r, f"{path}.meetings.{m.key}", m.starts_at, m.ends_at, event_start, event_end)
+    return meetings
+
+
+def _check_order(r: _Reader, path: str, start: datetime | None, end: datetime | None) -> None:
+    if start is not None and end is not None and end <= start:
+        r.problem(path, "must be after the start")
+
+
+def _check_within(
+    r: _Reader,
+    path: str,
+    start: datetime | None,
+    end: datetime | None,
+    event_start: datetime | None,
+    event_end: datetime | None,
+) -> None:
+    if None in (start, end, event_start, event_end):
+        return
+    if start < event_start or end > event_end:  # type: ignore[operator]
+        r.problem(path, "must lie within the event's starts_at and ends_at")
+
+
+# --------------------------------------------------------------------------- applying
+
+
+def load_event_file(db: DbSession, path: str | Path, now: datetime) -> LoadResult:
+    """Validate ``path`` and create or update its event; the caller commits.
+
+    Capacities are changed under the same locks as registrations: a limit below what is
+    already confirmed is refused, and room that a higher limit creates goes to the waiting
+    list at once.
+    """
+    begin_write(db)
+    ensure_catalogue(db)
+    spec = parse_file(path, db)
+    return apply_spec(db, spec, now)
+
+
+def apply_spec(db: DbSession, spec: EventSpec, now: datetime) -> LoadResult:
+    professions = {p.code: p for p in db.scalars(select(Profession))}
+    themes = {t.code: t for t in db.scalars(select(Theme))}
+    existing_ids = list(
+        db.scalars(select(Session.id).join(Session.event).where(Event.slug == spec.slug))
+    )
+    event_id = db.scalar(select(Event.id).where(Event.slug == spec.slug))
+    if event_id is not None:
+        lock_programme(db, event_id, existing_ids)
+    event = db.scalars(
+        select(Event)
+        .where(Event.slug == spec.slug)
+        .options(
+            selectinload(Event.rounds),
+            selectinload(Event.professions),
+            selectinload(Event.sessions).options(
+                selectinload(Session.themes),
+                selectinload(Session.professions),
+                selectinload(Session.quotas).selectinload(SessionQuota.profession),
+                selectinload(Session.meetings),
+                selectinload(Session.round),
+            ),
+        )
+    ).one_or_none()
+    if event is not None:
+        _check_registrations(db, event, spec, professions)
+    result = LoadResult(event or Event(slug=spec.slug))
+    changes = result.changes
+    if event is None:
+        event = result.event
+        db.add(event)
+        changes["created event"] += 1
+    was_cancelled = event.status is EventStatus.CANCELLED
+    schedules = {s.id: schedule(s) for s in event.sessions if s.id is not None}
+    event_changed = _assign(event, spec.values)
+    event_changed |= _assign_list(event, "professions", [professions[c] for c in spec.professions])
+    if event_changed and event.id is not None:
+        changes["updated event"] += 1
+
+    rounds = {r.key: r for r in event.rounds}
+    for round_spec in spec.rounds:
+        round_ = rounds.get(round_spec.key)
+        if round_ is None:
+            round_ = Round(key=round_spec.key)
+            event.rounds.append(round_)
+            rounds[round_spec.key] = round_
+            changes["created rounds"] += 1
+            _assign(round_, round_spec.values)
+        elif _assign(round_, round_spec.values):
+            changes["updated rounds"] += 1
+
+    sessions = {s.key: s for s in event.sessions}
+    for s_spec in spec.sessions:
+        session = sessions.get(s_spec.key)
+        new = session is None
+        if session is None:
+            session = Session(key=s_spec.key)
+            event.sessions.append(session)
+            changes["created sessions"] += 1
+        changed = _assign(session, s_spec.values)
+        wanted_round = rounds[s_spec.round_key] if s_spec.round_key else None
+        if session.round is not wanted_round:
+            session.round = wanted_round
+            changed = True
+        changed |= _assign_list(session, "themes", [themes[c] for c in s_spec.themes])
+        changed |= _assign_list(
+            session, "professions", [professions[c] for c in s_spec.professions]
+        )
+        changed |= _apply_quotas(session, s_spec.quotas, professions)
+        changed |= _apply_meetings(session, s_spec.meetings, changes)
+        if changed and not new:
+            changes["updated sessions"] += 1
+
+    wanted_sessions = {s.key for s in spec.sessions}
+    dropped = [s for s in event.sessions if s.key not in wanted_sessions]
+    # Their (cancelled) enrolments go with them: write the mail about those places first.
+    if dropped:
+        mail.render_pending(db, [s.id for s in dropped])
+    for session in dropped:
+        event.sessions.remove(session)
+        changes["deleted sessions"] += 1
+    wanted_rounds = {r.key for r in spec.rounds}
+    for round_ in list(event.rounds):
+        if round_.key not in wanted_rounds:
+            event.rounds.remove(round_)
+            changes["deleted rounds"] += 1
+    db.flush()
+    kept = [s.id for s in event.sessions if s.id in existing_ids]
+    if changes["updated sessions"] and (
+        promoted := fill_places(db, kept, now, "promoted:limit_raised")
+    ):
+        changes["promoted from waiting list"] += len(promoted)
+    moved = [s.id for s in event.sessions if s.id in schedules and schedule(s) != schedules[s.id]]
+    if moved and (n := sessions_rescheduled(db, moved, now)):
+        changes["calendar updates queued"] += n
+    if event.status is EventStatus.CANCELLED and not was_cancelled and event.id is not None:
+        changes["cancellation notices queued"] += event_cancelled(db, event, now)
+    return result
+
+
+def _check_registrations(
+    db: DbSession, event: Event, spec: EventSpec, professions: dict[str, Profession]
+) -> None:
+    """Refuse a file that would drop a registration or squeeze confirmed places."""
+    problems = []
+    wanted = {s.key: s for s in spec.sessions}
+    for session in event.sessions:
+        path = f"sessions.{session.key}"
+        s_spec = wanted.get(session.key)
+        if s_spec is None:
+            if live := live_enrolments(db, session.id):
+                problems.append(
+                    Problem(path, f"has {live} registration(s); it cannot be removed from the file")
+                )
+            continue
+        quotas = {professions[c].id: n for c, n in s_spec.quotas.items()}
+        for where, taken in limit_problems(db, session.id, s_spec.values["capacity"], quotas):
+            what = "capacity"
+            if where.startswith("quotas."):
+                code = next(c for c, p in professions.items() if p.id == int(where[7:]))
+                where, what = f"quotas.{code}", "the quota"
+            message = f"{taken} places are already confirmed; {what} cannot be lower"
+            problems.append(Problem(f"{path}.{where}", message))
+    if problems:
+        raise EventFileError(problems)
+
+
+def _assign(obj: object, values: dict[str, Any]) -> bool:
+    """Set only the attributes that differ, so an unchanged file writes nothing."""
+    changed = False
+    for name, value in values.items():
+        if getattr(obj, name) != value:
+            setattr(obj, name, value)
+            changed = True
+    return changed
+
+
+def _assign_list(obj: object, name: str, wanted: list[Any]) -> bool:
+    """Replace a many-to-many collection unless it already holds the same members."""
+    if set(getattr(obj, name)) == set(wanted):
+        return False
+    setattr(obj, name, wanted)
+    return True
+
+
+def _apply_quotas(
+    session: Session, wanted: dict[str, int], professions: dict[str, Profession]
+) -> bool:
+    current = {q.profession.code: q for q in session.quotas}
+    changed = False
+    for code, places in wanted.items():
+        quota = current.get(code)
+        if quota is None:
+            session.quotas.append(SessionQuota(profession=professions[code], places=places))
+            changed = True
+        elif quota.places != places:
+            quota.places = places
+            changed = True
+    for code, quota in current.items():
+        if code not in wanted:
+            session.quotas.remove(quota)
+            changed = True
+    return changed
+
+
+def _apply_meetings(session: Session, wanted: list[MeetingSpec], changes: Counter[str]) -> bool:
+    current = {m.key: m for m in session.meetings}
+    changed = False
+    for spec in wanted:
+        values = {
+            "title": spec.title,
+            "room": spec.room,
+            "starts_at": spec.starts_at,
+            "ends_at": spec.ends_at,
+        }
+        meeting = current.get(spec.key)
+        if meeting is None:
+            meeting = Meeting(key=spec.key, **values)
+            session.meetings.append(meeting)
+            changes["created meetings"] += 1
+        elif _assign(meeting, values):
+            changes["updated meetings"] += 1
+            changed = True
+    keys = {m.key for m in wanted}
+    for meeting in list(session.meetings):
+        if meeting.key not in keys:
+            session.meetings.remove(meeting)
+            changes["deleted meetings"] += 1
+            changed = True
+    return changed

@@ -1,0 +1,381 @@
+"""Exports: CSV (BOM, diacritics), XLSX (real dates, layout), per-session lists, the print
+sheet, who may download them, and a bounded number of queries for 5,000 registrations."""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+from datetime import datetime, timedelta
+
+import pytest
+from openpyxl import load_workbook
+from sqlalchemy import event as sa_event
+from sqlalchemy import insert, select
+
+from symposium.models import (
+    Enrolment,
+    EnrolmentStatus,
+    Event,
+    Profession,
+    Registration,
+    RegistrationStatus,
+    Role,
+    Session,
+)
+from symposium.services.accounts import access
+from symposium.services.backoffice import exports
+from symposium.services.registration import lifecycle as enrolment
+from tests.backoffice.test_admin import PASSWORD, login
+from tests.conftest import registration_data
+
+ZOE = "Zoë de Vries-Çelik"
+# Times registered at: the fixed clock, 2026-11-23 12:00 UTC, is 13:00 in Amsterdam (CET).
+LOCAL_NOON = datetime(2026, 11, 23, 13, 0)
+
+
+@pytest.fixture
+def accounts(db, small_event, load_example, clock):  # type: ignore[no-untyped-def]
+    """An organiser of "klein", its door keeper and the organiser of another event."""
+    load_example("7roses-symposium.toml")
+    klein = db.session.get(Event, small_event["event"])
+    other = db.session.scalars(select(Event).where(Event.slug == "7roses-2027")).one()
+    for email, role, event in [
+        ("organiser@example.org", Role.ORGANISER, klein),
+        ("door@example.org", Role.DOOR, klein),
+        ("other@example.org", Role.ORGANISER, other),
+    ]:
+        access.create_user(db.session, email, role, clock.now, event=event, password=PASSWORD)
+    db.session.commit()
+    return {"klein": klein, "other": other}
+
+
+def register(db, event, n, sessions, clock, **extra):  # type: ignore[no-untyped-def]
+    data = enrolment.RegistrationInput(**registration_data(n, **extra), sessions=sessions)
+    outcome = enrolment.register(db.session, event, data, clock.now, "test")
+    db.session.commit()
+    return outcome.registration
+
+
+def csv_rows(body: bytes) -> list[list[str]]:
+    return list(csv.reader(io.StringIO(body.decode("utf-8-sig"), newline="")))
+
+
+@pytest.fixture
+def organiser(client, accounts):  # type: ignore[no-untyped-def]
+    assert login(client, "organiser@example.org").status_code == 303
+    return client
+
+
+# --------------------------------------------------------------------------- all registrations
+
+
+def test_registrations_csv_has_bom_and_keeps_dutch_names(
+    organiser, db, accounts, small_event, clock
+) -> None:
+    klein = accounts["klein"]
+    register(
+        db, klein, 1, [small_event["klein"], small_event["groot"]], clock,
+        name=ZOE, organisation="GGZ Noord, Groningen", identifiers={"BIG": "01234567890"},
+    )  # fmt: skip
+    gone = register(db, klein, 2, [small_event["psy"]], clock, name="Ærnout Ünal")
+    enrolment.cancel_registration(db.session, gone, clock.now)
+    db.session.commit()
+
+    response = organiser.get("/admin/events/klein/registrations.csv?lang=en")
+    assert response.status_code == 200
+    assert response.headers["Content-Type"] == "text/csv; charset=utf-8"
+    assert response.headers["Content-Disposition"] == (
+        "attachment; filename=klein-registrations.csv"
+    )
+    assert response.headers["Cache-Control"] == "no-store"
+    body = response.data
+    assert body.startswith(codecs.BOM_UTF8)
+    assert b"\r\n" in body and body.count(b"\n") == body.count(b"\r\n")
+
+    header, zoe, cancelled = csv_rows(body)
+    assert header == [
+        "Registration", "Name", "E-mail address", "Profession", "Organisation", "BIG",
+        "Registered at", "Status", "Ronde 1", "Ronde 2",
+    ]  # fmt: skip
+    assert zoe[1:] == [
+        ZOE, "deelnemer1@example.org", "GZ-psycholoog", "GGZ Noord, Groningen", "01234567890",
+        "2026-11-23 13:00", "Active", "Kleine workshop (confirmed)", "Grote workshop (confirmed)",
+    ]  # fmt: skip
+    assert cancelled[1] == "Ærnout Ünal" and cancelled[7] == "Cancelled"
+    assert cancelled[8:] == ["", ""]  # a cancelled registration holds no places
+
+
+def test_csv_neutralises_formulas_and_can_use_semicolons(organiser, db, accounts, clock) -> None:
+    register(db, accounts["klein"], 1, [], clock, organisation='=HYPERLINK("x")')
+    body = organiser.get("/admin/events/klein/registrations.csv?delimiter=semicolon").data
+    lines = body.decode("utf-8-sig").splitlines()
+    assert lines[0].count(";") == 9 and "," not in lines[0]
+    row = next(csv.reader(io.StringIO(lines[1]), delimiter=";"))
+    assert row[4] == '\'=HYPERLINK("x")'
+
+
+def test_registrations_xlsx_has_real_dates_and_a_usable_layout(
+    organiser, db, accounts, small_event, clock
+) -> None:
+    klein = accounts["klein"]
+    register(db, klein, 1, [small_event["klein"]], clock, name=ZOE, organisation="=1+1")
+    response = organiser.get("/admin/events/klein/registrations.xlsx?lang=en")
+    assert response.status_code == 200
+    assert response.headers["Content-Type"] == exports.XLSX_MIMETYPE
+    assert response.headers["Content-Disposition"] == (
+        "attachment; filename=klein-registrations.xlsx"
+    )
+    sheet = load_workbook(io.BytesIO(response.data)).active
+    header = [c.value for c in sheet[1]]
+    assert header[:6] == ["Registration", "Name", "E-mail address", "Profession", "Organisation",
+                          "BIG"]  # fmt: skip
+    assert all(cell.font.b for cell in sheet[1])
+    assert sheet.freeze_panes == "A2"
+    assert sheet.auto_filter.ref == f"A1:{sheet.cell(1, len(header)).column_letter}2"
+    widths = [sheet.column_dimensions[c.column_letter].width for c in sheet[1]]
+    assert all(exports.XLSX_MIN_WIDTH <= w <= exports.XLSX_MAX_WIDTH for w in widths)
+    assert widths[header.index("Name")] >= len(ZOE)
+
+    row = {h: c for h, c in zip(header, sheet[2], strict=True)}
+    assert row["Name"].value == ZOE
+    assert row["Registered at"].is_date and row["Registered at"].value == LOCAL_NOON
+    assert row["BIG"].value == "12345678901" and row["BIG"].data_type == "s"
+    assert row["Organisation"].value == "=1+1" and row["Organisation"].data_type == "s"
+    assert row["Ronde 1"].value == "Kleine workshop (confirmed)"
+
+
+def test_xlsx_writer_refuses_aware_datetimes() -> None:
+    with pytest.raises(ValueError):
+        exports.to_xlsx("x", ["at"], [[datetime(2027, 1, 1).astimezone()]])
+
+
+def test_group_sessions_get_one_column(db, app, load_example, clock) -> None:
+    load_example("welzijn-op-recept.toml")
+    event = db.session.scalars(select(Event).where(Event.slug == "welzijn-op-recept-2027")).one()
+    groups = [s for s in event.sessions if enrolment.enrollable(s)]
+    clock.now = (event.registration_opens_at or clock.now) + timedelta(minutes=1)
+    with app.test_request_context("/?lang=en"):
+        table = exports.registrations_table(db.session, event)
+        assert table.columns[-1] == "Groups" and table.rows == []
+        register(db, event, 1, [groups[0].id], clock, profession="overig")
+        (row,) = exports.registrations_table(db.session, event).rows
+    assert row[-1] == f"{groups[0].title} (confirmed)"
+
+
+# --------------------------------------------------------------------------- per session
+
+
+@pytest.fixture
+def lined_up(db, accounts, small_event, clock):  # type: ignore[no-untyped-def]
+    """Session "ook-r2" with two places: two confirmed, a waiting list, a cancellation."""
+    klein, session_id = accounts["klein"], small_event["ook-r2"]
+    db.session.get(Session, session_id).capacity = 2
+    db.session.commit()
+    names = ["Willem", "Ägnes Ödegaard", "Zoë", "Cees", "Anna", "Bert"]
+    people = {
+        name: register(db, klein, n, [session_id], clock, name=name) for n, name in enumerate(names)
+    }
+    enrolment.cancel_enrolment(db.session, people["Cees"], people["Cees"].enrolments[0].id,
+                               clock.now)  # fmt: skip
+    enrolment.cancel_registration(db.session, people["Bert"], clock.now)
+    db.session.commit()
+    return session_id
+
+
+def test_session_list_confirmed_by_name_then_waiting_list_by_position(
+    db, accounts, lined_up
+) -> None:
+    session = db.session.get(Session, lined_up)
+    participants = exports.session_participants(db.session, accounts["klein"], session)
+    assert [(p.name, p.status, p.waitlist_position) for p in participants] == [
+        ("Ägnes Ödegaard", "confirmed", None),
+        ("Willem", "confirmed", None),
+        ("Zoë", "waitlisted", 1),
+        ("Anna", "waitlisted", 2),
+    ]
+    with pytest.raises(ValueError):
+        exports.session_participants(db.session, accounts["other"], session)
+
+
+def test_session_csv_and_xlsx(organiser, lined_up) -> None:
+    base = f"/admin/events/klein/sessions/{lined_up}/participants"
+    response = organiser.get(f"{base}.csv?lang=en")
+    assert response.status_code == 200
+    assert response.headers["Content-Disposition"] == (
+        "attachment; filename=klein-ook-r2-participants.csv"
+    )
+    header, *rows = csv_rows(response.data)
+    assert header == ["Name", "E-mail address", "Profession", "Organisation", "BIG",
+                      "Status", "Waiting list position", "Registered at"]  # fmt: skip
+    assert [(r[0], r[5], r[6]) for r in rows] == [
+        ("Ägnes Ödegaard", "Confirmed", ""),
+        ("Willem", "Confirmed", ""),
+        ("Zoë", "Waiting list", "1"),
+        ("Anna", "Waiting list", "2"),
+    ]
+
+    response = organiser.get(f"{base}.xlsx?lang=en")
+    assert response.headers["Content-Disposition"] == (
+        "attachment; filename=klein-ook-r2-participants.xlsx"
+    )
+    sheet = load_workbook(io.BytesIO(response.data)).active
+    assert sheet.title == "Andere workshop ronde 2"
+    values = [[c.value for c in row] for row in sheet.iter_rows(min_row=2)]
+    assert [(v[0], v[6], v[7]) for v in values] == [
+        ("Ägnes Ödegaard", None, LOCAL_NOON),
+        ("Willem", None, LOCAL_NOON),
+        ("Zoë", 1, LOCAL_NOON),
+        ("Anna", 2, LOCAL_NOON),
+    ]
+
+
+def test_print_sheet(organiser, lined_up) -> None:
+    response = organiser.get(f"/admin/events/klein/sessions/{lined_up}/participants/print?lang=en")
+    assert response.status_code == 200 and response.mimetype == "text/html"
+    page = response.get_data(as_text=True)
+    assert "@media print" in page
+    assert "Andere workshop ronde 2" in page and "Klein symposium" in page
+    assert "15:00–16:30" in page  # round 2 (event files give local times)
+    assert "Signature" in page and "BIG 12345678901" in page and "GZ-psycholoog" in page
+    waiting = page.index("Waiting list")
+    order = [page.index(name) for name in ("Ägnes Ödegaard", "Willem", "Zoë", "Anna")]
+    assert order == sorted(order) and order[1] < waiting < order[2]
+    assert "Cees" not in page and "Bert" not in page
+
+
+# --------------------------------------------------------------------------- access
+
+
+def export_urls(session_id: int) -> list[str]:
+    base = f"/admin/events/klein/sessions/{session_id}/participants"
+    return [
+        "/admin/events/klein/registrations.csv",
+        "/admin/events/klein/registrations.xlsx",
+        f"{base}.csv",
+        f"{base}.xlsx",
+        f"{base}/print",
+    ]
+
+
+def test_a_session_of_another_event_is_not_found(organiser, db, accounts) -> None:
+    foreign = accounts["other"].sessions[0].id
+    for url in export_urls(foreign)[2:] + export_urls(10**6)[2:]:
+        assert organiser.get(url).status_code == 404, url
+
+
+def test_only_organisers_of_the_event_may_export(app, accounts, small_event) -> None:
+    urls = export_urls(small_event["klein"])
+    for url in urls:
+        response = app.test_client().get(url)
+        assert response.status_code == 302, url
+        assert response.headers["Location"].startswith("/admin/login"), url
+    for persona in ("door", "other"):
+        client = app.test_client()
+        assert login(client, f"{persona}@example.org").status_code == 303
+        for url in urls:
+            assert client.get(url).status_code == 403, (persona, url)
+
+
+# --------------------------------------------------------------------------- scale
+
+
+@pytest.fixture
+def crowd(db, accounts, small_event, clock):  # type: ignore[no-untyped-def]
+    """5,000 registrations written with core inserts: each in "klein" (10 places, the rest
+    waiting) and "groot"; every 100th registration cancelled."""
+    klein = accounts["klein"]
+    profession = db.session.scalars(select(Profession).where(Profession.code == "gz-psycholoog"))
+    profession_id = profession.one().id
+    now = clock.now
+    db.session.execute(
+        insert(Registration.__table__),
+        [
+            {
+                "event_id": klein.id,
+                "email": f"p{i}@example.org",
+                "name": f"Deelnemer {i:04d}",
+                "profession_id": profession_id,
+                "organisation": "GGZ",
+                "identifiers": {"BIG": f"{i:011d}"} | ({"NIP": str(i)} if i % 2 else {}),
+                "status": RegistrationStatus.CANCELLED if i % 100 == 99 else "active",
+                "token_nonce": f"n{i}",
+                "token_hash": f"t{i:063d}",
+                "feed_nonce": f"f{i}",
+                "feed_token_hash": f"f{i:063d}",
+                "created_at": now + timedelta(seconds=i),
+                "consent_at": now,
+            }
+            for i in range(5000)
+        ],
+    )
+    ids = db.session.scalars(
+        select(Registration.id).where(Registration.event_id == klein.id).order_by(Registration.id)
+    ).all()
+    rows = []
+    waiting = 0
+    for i, registration_id in enumerate(ids):
+        common = {"registration_id": registration_id, "profession_id": profession_id,
+                  "created_at": now, "changed_at": now}  # fmt: skip
+        if i % 100 == 99:
+            status, position = EnrolmentStatus.CANCELLED, None
+        elif i < 10:
+            status, position = EnrolmentStatus.CONFIRMED, None
+        else:
+            waiting += 1
+            status, position = EnrolmentStatus.WAITLISTED, waiting
+        rows.append({**common, "session_id": small_event["klein"], "status": status,
+                     "waitlist_position": position})  # fmt: skip
+        groot = EnrolmentStatus.CANCELLED if i % 100 == 99 else EnrolmentStatus.CONFIRMED
+        rows.append({**common, "session_id": small_event["groot"], "status": groot,
+                     "waitlist_position": None})  # fmt: skip
+    db.session.execute(insert(Enrolment.__table__), rows)
+    db.session.commit()
+    db.session.remove()  # start the counted requests with nothing cached
+    return waiting
+
+
+class StatementCounter:
+    def __init__(self, engine):  # type: ignore[no-untyped-def]
+        self.engine, self.count = engine, 0
+
+    def __enter__(self) -> StatementCounter:
+        sa_event.listen(self.engine, "before_cursor_execute", self.hit)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        sa_event.remove(self.engine, "before_cursor_execute", self.hit)
+
+    def hit(self, *args: object) -> None:
+        self.count += 1
+
+
+def test_5000_registrations_export_with_a_bounded_number_of_queries(
+    organiser, db, small_event, crowd
+) -> None:
+    for url in ("/admin/events/klein/registrations.csv",
+                "/admin/events/klein/registrations.xlsx"):  # fmt: skip
+        db.session.remove()
+        with StatementCounter(db.engine) as counter:
+            response = organiser.get(url)
+        assert response.status_code == 200
+        assert counter.count < 10, (url, counter.count)
+    sheet = load_workbook(io.BytesIO(response.data), read_only=True).active
+    assert sum(1 for _row in sheet.iter_rows(values_only=True)) == 5001
+
+    db.session.remove()
+    with StatementCounter(db.engine) as counter:
+        response = organiser.get(
+            f"/admin/events/klein/sessions/{small_event['klein']}/participants.csv?lang=en"
+        )
+    assert counter.count < 10, counter.count
+    header, *rows = csv_rows(response.data)
+    assert header[4:6] == ["BIG", "NIP"]
+    assert len(rows) == 10 + crowd
+    assert [r[6] for r in rows[:11]] == ["Confirmed"] * 10 + ["Waiting list"]
+    assert [int(r[7]) for r in rows[10:]] == list(range(1, crowd + 1))
+
+    event = db.session.scalars(select(Event).where(Event.slug == "klein")).one()
+    with StatementCounter(db.engine) as counter:
+        table = exports.registrations_table(db.session, event)
+    assert counter.count <= 4 and len(table.rows) == 5000

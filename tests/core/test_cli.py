@@ -1,0 +1,58 @@
+"""The commands of the README and the operator: demo, outbox."""
+
+from sqlalchemy import select
+
+from symposium.models import Event
+
+
+def test_demo_loads_both_examples_and_serves(app, db, monkeypatch) -> None:
+    served = {}
+    monkeypatch.setattr(
+        "symposium.cli.run_simple",
+        lambda host, port, wsgi_app, **kw: served.update(host=host, port=port, app=wsgi_app),
+    )
+    monkeypatch.setattr("symposium.cli.threading.Thread.start", lambda self: None)
+    result = app.test_cli_runner().invoke(args=["demo", "--port", "5099"])
+    assert result.exit_code == 0, result.output
+    slugs = set(db.session.scalars(select(Event.slug)))
+    assert slugs == {"7roses-2027", "welzijn-op-recept-2027"}
+    assert served == {"host": "127.0.0.1", "port": 5099, "app": app}
+    # Running it again changes nothing.
+    again = app.test_cli_runner().invoke(args=["demo", "--no-serve"])
+    assert "7roses-2027: no changes" in again.output
+
+
+def test_outbox_lists_and_shows_queued_mail(app, db, small_event, clock) -> None:
+    from symposium.services.registration import lifecycle as enrolment
+    from tests.conftest import registration_data
+
+    event = db.session.get(Event, small_event["event"])
+    enrolment.register(
+        db.session, event, enrolment.RegistrationInput(**registration_data(1)), clock.now, "t"
+    )
+    db.session.commit()
+    runner = app.test_cli_runner()
+    listing = runner.invoke(args=["outbox"]).output
+    assert "registered" in listing and "deelnemer1@example.org" in listing
+    assert "1 queued message(s)" in listing
+    shown = runner.invoke(args=["outbox", "--show", "1"]).output
+    assert "Subject: Uw inschrijving voor Klein symposium" in shown
+    assert "/r/" in shown
+
+
+def test_outbox_shows_failed_mail_with_its_error(app, db, small_event, clock) -> None:
+    from symposium.models import OutboxMessage, OutboxStatus
+    from symposium.services.registration import lifecycle as enrolment
+    from tests.conftest import registration_data
+
+    event = db.session.get(Event, small_event["event"])
+    enrolment.register(
+        db.session, event, enrolment.RegistrationInput(**registration_data(1)), clock.now, "t"
+    )
+    message = db.session.scalars(select(OutboxMessage)).one()
+    message.status, message.attempts = OutboxStatus.FAILED, 8
+    message.last_error = "550 5.1.1 No such user"
+    db.session.commit()
+    listing = app.test_cli_runner().invoke(args=["outbox", "--status", "failed"]).output
+    assert "after 8 attempt(s): 550 5.1.1 No such user" in listing
+    assert "1 failed message(s)" in listing

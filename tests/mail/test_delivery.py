@@ -1,0 +1,196 @@
+"""Mail delivery against a real SMTP server (aiosmtpd) running in the test process."""
+
+import email
+import socket
+import threading
+from datetime import timedelta
+from email import policy
+
+import pytest
+from aiosmtpd.controller import Controller
+from sqlalchemy import func, select
+
+from symposium.models import Event, OutboxMessage, OutboxStatus
+from symposium.services.mail import delivery
+from symposium.services.registration import lifecycle as enrolment
+from tests.conftest import registration_data
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Recorder:
+    """An SMTP peer: records what it accepts; can answer 4xx/5xx to the first messages."""
+
+    def __init__(self, replies: list[str] | None = None):
+        self.replies = list(replies or [])
+        self.received: list[bytes] = []
+        self.lock = threading.Lock()
+
+    async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]
+        with self.lock:
+            if self.replies:
+                return self.replies.pop(0)
+            self.received.append(envelope.original_content)
+        return "250 Message accepted for delivery"
+
+
+@pytest.fixture
+def smtp():  # type: ignore[no-untyped-def]
+    """Start (and stop) an aiosmtpd server: ``smtp(replies)`` -> (recorder, controller)."""
+    controllers = []
+
+    def start(replies=None, port=None):  # type: ignore[no-untyped-def]
+        recorder = Recorder(replies)
+        controller = Controller(recorder, hostname="127.0.0.1", port=port or free_port())
+        controller.start()
+        controllers.append(controller)
+        return recorder, controller
+
+    yield start
+    for controller in controllers:
+        controller.stop()
+
+
+@pytest.fixture
+def queue(db, small_event, clock):  # type: ignore[no-untyped-def]
+    """Register ``n`` people, which queues one confirmation mail each."""
+
+    def queue(n: int = 1) -> list[OutboxMessage]:
+        event = db.session.get(Event, small_event["event"])
+        for i in range(n):
+            data = enrolment.RegistrationInput(**registration_data(i))
+            enrolment.register(db.session, event, data, clock.now, "test")
+            db.session.commit()
+        return db.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)).all()
+
+    return queue
+
+
+def smtp_config(app, port: int) -> dict:  # type: ignore[no-untyped-def]
+    return {**app.config, "MAIL_BACKEND": "smtp", "MAIL_SERVER": "127.0.0.1", "MAIL_PORT": port}
+
+
+def drain(app, db, config, now):  # type: ignore[no-untyped-def]
+    backend = delivery.backend_for(config, app.instance_path)
+    return delivery.drain(db.session, backend, config, now)
+
+
+def test_delivers_multipart_mail_with_stable_message_id(app, db, queue, smtp, clock) -> None:
+    (row,) = queue(1)
+    recorder, controller = smtp()
+    result = drain(app, db, smtp_config(app, controller.port), clock.now)
+    assert (result.sent, result.retried, result.failed) == (1, 0, 0)
+    (raw,) = recorder.received
+    message = email.message_from_bytes(raw, policy=policy.default)
+    assert message["Message-ID"] == row.message_id
+    assert message["To"] == "deelnemer0@example.org"
+    assert message["Subject"] == "Uw inschrijving voor Klein symposium"
+    assert message.get_content_type() == "multipart/alternative"
+    plain, html = message.get_payload()
+    assert plain.get_content_type() == "text/plain" and html.get_content_type() == "text/html"
+    link = next(line for line in plain.get_content().splitlines() if "/r/" in line)
+    assert f'href="{link.strip()}"' in html.get_content()
+    db.session.refresh(row)
+    assert (row.status, row.attempts, row.sent_at) == (OutboxStatus.SENT, 1, clock.now)
+    assert b"\r\n" in raw and b"\n" not in raw.replace(b"\r\n", b"")
+
+
+def test_server_down_then_back_loses_nothing_and_sends_once(app, db, queue, smtp, clock):
+    (row,) = queue(1)
+    port = free_port()  # nothing listens here yet
+    config = smtp_config(app, port)
+    result = drain(app, db, config, clock.now)
+    assert (result.sent, result.retried) == (0, 1)
+    db.session.refresh(row)
+    assert row.status is OutboxStatus.QUEUED and "ConnectionRefused" in row.last_error
+    assert row.next_attempt_at == clock.now + timedelta(seconds=60)
+    # Not due yet: nothing is tried.
+    assert drain(app, db, config, clock.now).retried == 0
+
+    recorder, _ = smtp(port=port)
+    clock.now += timedelta(seconds=61)
+    assert drain(app, db, config, clock.now).sent == 1
+    assert drain(app, db, config, clock.now + timedelta(hours=1)).sent == 0
+    assert len(recorder.received) == 1
+    db.session.refresh(row)
+    assert (row.status, row.attempts, row.last_error) == (OutboxStatus.SENT, 2, "")
+
+
+def test_451_is_retried_with_back_off_then_250(app, db, queue, smtp, clock) -> None:
+    (row,) = queue(1)
+    recorder, controller = smtp(replies=["451 4.3.0 Try again later", "451 4.3.0 Still busy"])
+    config = smtp_config(app, controller.port)
+    assert drain(app, db, config, clock.now).retried == 1
+    db.session.refresh(row)
+    assert row.next_attempt_at == clock.now + timedelta(seconds=60)
+    assert "451" in row.last_error
+    clock.now = row.next_attempt_at
+    assert drain(app, db, config, clock.now).retried == 1
+    db.session.refresh(row)
+    assert row.next_attempt_at == clock.now + timedelta(seconds=120)  # doubled
+    clock.now = row.next_attempt_at
+    assert drain(app, db, config, clock.now).sent == 1
+    assert len(recorder.received) == 1
+
+
+def test_permanent_refusal_and_too_many_attempts_mark_failed(app, db, queue, smtp, clock):
+    first, second = queue(2)
+    _, controller = smtp(replies=["550 5.1.1 No such user"])
+    config = smtp_config(app, controller.port)
+    drain(app, db, config, clock.now)
+    db.session.refresh(first)
+    assert first.status is OutboxStatus.FAILED and "550" in first.last_error
+
+    down = {**smtp_config(app, free_port()), "MAIL_MAX_ATTEMPTS": 2}
+    db.session.refresh(second)
+    if second.status is OutboxStatus.SENT:  # the live server took it; queue another
+        second = queue(3)[-1]
+    for _ in range(2):
+        drain(app, db, down, clock.now)
+        clock.now += timedelta(hours=1)
+    db.session.refresh(second)
+    assert second.status is OutboxStatus.FAILED and second.attempts == 2
+
+
+def test_two_workers_racing_send_every_message_once(app, db, queue, smtp, clock) -> None:
+    rows = queue(30)
+    recorder, controller = smtp()
+    config = smtp_config(app, controller.port)
+    barrier = threading.Barrier(2)
+    results = []
+
+    def worker() -> None:
+        with app.app_context():
+            from symposium.extensions import db as worker_db
+
+            barrier.wait()
+            results.append(drain(app, worker_db, config, clock.now))
+            worker_db.session.remove()
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    ids = [email.message_from_bytes(raw)["Message-ID"] for raw in recorder.received]
+    assert sorted(ids) == sorted(r.message_id for r in rows)
+    assert sum(r.sent for r in results) == 30
+    db.session.rollback()  # end the test's own read transaction: see what the workers wrote
+    sent = select(func.count()).where(OutboxMessage.status == OutboxStatus.SENT)
+    assert db.session.scalar(sent) == 30
+
+
+def test_send_mail_command_writes_eml_files(app, db, queue, tmp_path) -> None:
+    (row,) = queue(1)
+    app.config["MAIL_FILE_DIR"] = str(tmp_path / "mail")
+    result = app.test_cli_runner().invoke(args=["send-mail", "--once"])
+    assert result.exit_code == 0, result.output
+    assert "sent 1" in result.output
+    (path,) = (tmp_path / "mail").glob("*.eml")
+    message = email.message_from_bytes(path.read_bytes(), policy=policy.default)
+    assert message["Message-ID"] == row.message_id
+    assert "Klein symposium" in message.get_body(("plain",)).get_content()
