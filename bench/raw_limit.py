@@ -124,7 +124,7 @@ def sample_rows(dsn: str, slug: str, instance_dir: str) -> dict[str, Table]:
     from symposium import clock, create_app
     from symposium.extensions import db
     from symposium.models import Enrolment, EnrolmentChange, Event, OutboxMessage, Registration
-    from symposium.services.registration import lifecycle as enrolment
+    from symposium.services.registration import lifecycle, validation
 
     app = create_app(common.app_config(dsn), instance_path=instance_dir)
     person = workload.people(1, 0, Shape())[0]
@@ -132,7 +132,7 @@ def sample_rows(dsn: str, slug: str, instance_dir: str) -> dict[str, Table]:
     with app.test_request_context(base_url="http://127.0.0.1"):
         event = db.session.scalars(select(Event).where(Event.slug == slug)).one()
         ids = {s.key: s.id for s in event.sessions}
-        data = enrolment.RegistrationInput(
+        data = validation.RegistrationInput(
             name=person.name,
             email="sample@example.org",
             profession=person.profession,
@@ -141,7 +141,7 @@ def sample_rows(dsn: str, slug: str, instance_dir: str) -> dict[str, Table]:
             identifiers=person.identifiers,
             sessions=[ids[k] for k in person.picks if k in ids],
         )
-        enrolment.register(db.session, event, data, clock.now(), common.SECRET_KEY)
+        lifecycle.register(db.session, event, data, clock.now(), common.SECRET_KEY)
         db.session.flush()
         for model in (Registration, Enrolment, EnrolmentChange, OutboxMessage):
             table = model.__table__

@@ -16,9 +16,10 @@ from symposium.blueprints.openapi import OPENAPI
 from symposium.blueprints.registration import registration_limit
 from symposium.extensions import csrf, db, limiter
 from symposium.models import Event, IdempotencyKey, Registration, Session
+from symposium.services.core.errors import RuleError
 from symposium.services.mail.outbox import external_url
 from symposium.services.programme import public as programme
-from symposium.services.registration import lifecycle as enrolment
+from symposium.services.registration import lifecycle, places, validation
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)  # token-less JSON clients; nothing here relies on a browser session
@@ -72,11 +73,11 @@ def event(slug: str) -> ResponseReturnValue:
     found = programme.public_event(db.session, slug)
     if found is None:
         return error(404, "event_not_found", "No such event.")
-    places = enrolment.places_left(db.session, found.sessions)
+    left = places.places_left(db.session, found.sessions)
     try:
-        enrolment.check_open(found, clock.now())
+        validation.check_open(found, clock.now())
         is_open = True
-    except enrolment.EnrolmentError:
+    except RuleError:
         is_open = False
     return jsonify(
         slug=found.slug,
@@ -115,37 +116,35 @@ def event(slug: str) -> ResponseReturnValue:
                 "title": r.title,
                 "starts_at": _iso(r.starts_at),
                 "ends_at": _iso(r.ends_at),
-                "sessions": [_session_json(s, places) for s in r.sessions],
+                "sessions": [_session_json(s, left) for s in r.sessions],
             }
             for r in found.rounds
         ],
-        sessions=[_session_json(s, places) for s in found.sessions],
+        sessions=[_session_json(s, left) for s in found.sessions],
     )
 
 
-def _parse(payload: Any) -> enrolment.RegistrationInput:
+def _parse(payload: Any) -> validation.RegistrationInput:
     if not isinstance(payload, dict):
-        raise enrolment.EnrolmentError("invalid_json", "The body must be a JSON object.", None, 400)
+        raise RuleError("invalid_json", "The body must be a JSON object.", None, 400)
     for name in TEXT_FIELDS:
         if name in payload and not isinstance(payload[name], str):
-            raise enrolment.EnrolmentError("invalid_type", f"{name} must be a string.", name, 400)
+            raise RuleError("invalid_type", f"{name} must be a string.", name, 400)
     sessions = payload.get("sessions", [])
     if not isinstance(sessions, list) or not all(
         isinstance(i, int) and not isinstance(i, bool) for i in sessions
     ):
-        raise enrolment.EnrolmentError(
-            "invalid_type", "sessions must be a list of session ids.", "sessions", 400
-        )
+        raise RuleError("invalid_type", "sessions must be a list of session ids.", "sessions", 400)
     identifiers = payload.get("identifiers", {})
     if not isinstance(identifiers, dict) or not all(
         isinstance(v, str) for v in identifiers.values()
     ):
-        raise enrolment.EnrolmentError(
+        raise RuleError(
             "invalid_type", "identifiers must map register codes to strings.", "identifiers", 400
         )
     if not isinstance(payload.get("consent", False), bool):
-        raise enrolment.EnrolmentError("invalid_type", "consent must be a boolean.", "consent", 400)
-    return enrolment.RegistrationInput(
+        raise RuleError("invalid_type", "consent must be a boolean.", "consent", 400)
+    return validation.RegistrationInput(
         name=payload.get("name", ""),
         email=payload.get("email", ""),
         profession=payload.get("profession", ""),
@@ -201,10 +200,10 @@ def register(slug: str) -> ResponseReturnValue:
         return error(400, "invalid_json", "The body is not valid JSON.")
     try:
         data = _parse(payload)
-        outcome = enrolment.register(
+        outcome = lifecycle.register(
             db.session, found, data, clock.now(), current_app.config["SECRET_KEY"]
         )
-    except enrolment.EnrolmentError as exc:
+    except RuleError as exc:
         db.session.rollback()
         return error(exc.status, exc.code, exc.message, exc.field)
     if not outcome.created:

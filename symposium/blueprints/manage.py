@@ -22,10 +22,11 @@ from wtforms.validators import InputRequired
 from symposium import clock
 from symposium.extensions import db
 from symposium.models import EnrolmentStatus, Registration
+from symposium.services.core.errors import RuleError
 from symposium.services.mail import outbox as mail
 from symposium.services.mail.outbox import external_url
 from symposium.services.programme import calendar
-from symposium.services.registration import lifecycle as enrolment
+from symposium.services.registration import lifecycle, links, places, validation
 
 bp = Blueprint("manage", __name__, url_prefix="/r")
 
@@ -50,7 +51,7 @@ class CancelRegistrationForm(FlaskForm):
 
 
 def _registration(token: str) -> Registration:
-    registration = enrolment.find_by_token(db.session, token)
+    registration = links.find_by_token(db.session, token)
     if registration is None:
         abort(404)
     return registration
@@ -64,7 +65,7 @@ def show(token: str) -> str:
 
 def _render(registration: Registration, token: str, cancel_form=None, status: int = 200):  # type: ignore[no-untyped-def]
     event = registration.event
-    places = enrolment.places_left(db.session, event.sessions)
+    left = places.places_left(db.session, event.sessions)
     live = [e for e in registration.enrolments if e.is_live]
     by_round: dict[int, list] = {}
     for e in live:
@@ -73,14 +74,14 @@ def _render(registration: Registration, token: str, cancel_form=None, status: in
     groups = [e for e in live if e.session.round_id is None]
     open_for_changes = True
     try:
-        enrolment.check_open(event, clock.now())
-    except enrolment.EnrolmentError:
+        validation.check_open(event, clock.now())
+    except RuleError:
         open_for_changes = False
     available_groups = [
         s
         for s in event.sessions
         if s.round_id is None
-        and enrolment.enrollable(s)
+        and validation.enrollable(s)
         and s.admits(registration.profession)
         and s.id not in {e.session_id for e in live}
     ]
@@ -92,7 +93,7 @@ def _render(registration: Registration, token: str, cancel_form=None, status: in
         by_round=by_round,
         groups=groups,
         available_groups=available_groups,
-        places=places,
+        places=left,
         open_for_changes=open_for_changes and registration.is_active,
         new=request.args.get("new") == "1",
         change_form=ChangeForm(),
@@ -100,7 +101,7 @@ def _render(registration: Registration, token: str, cancel_form=None, status: in
         cancel_form=cancel_form or CancelRegistrationForm(),
         renew_feed_form=RenewFeedForm(),
         feed_url=external_url(
-            "feeds.feed", token=enrolment.feed_token(current_app.config["SECRET_KEY"], registration)
+            "feeds.feed", token=links.feed_token(current_app.config["SECRET_KEY"], registration)
         ),
         EnrolmentStatus=EnrolmentStatus,
     )
@@ -139,11 +140,11 @@ feeds = Blueprint("feeds", __name__, url_prefix="/feeds")
 @feeds.get("/<token>.ics")
 def feed(token: str) -> Response:
     """A subscribable calendar: its own revocable token, so the manage link stays private."""
-    registration = enrolment.find_by_feed_token(db.session, token)
+    registration = links.find_by_feed_token(db.session, token)
     if registration is None:
         abort(404)
     secret = current_app.config["SECRET_KEY"]
-    return _own_calendar(registration, enrolment.manage_token(secret, registration))
+    return _own_calendar(registration, links.manage_token(secret, registration))
 
 
 @bp.post("/<token>/feed/renew")
@@ -151,7 +152,7 @@ def renew_feed(token: str) -> Response:
     registration = _registration(token)
     if not RenewFeedForm().validate():
         abort(400)
-    enrolment.renew_feed_token(db.session, registration, current_app.config["SECRET_KEY"])
+    links.renew_feed_token(db.session, registration, current_app.config["SECRET_KEY"])
     db.session.commit()
     flash(_("Your calendar feed has a new address; the old one no longer works."))
     return redirect(url_for("manage.show", token=token), code=303)
@@ -164,10 +165,10 @@ def change(token: str) -> Response:
     if not form.validate() or not form.session_id.data.isdigit():
         abort(400)
     try:
-        result = enrolment.change_session(
+        result = lifecycle.change_session(
             db.session, registration, int(form.session_id.data), clock.now()
         )
-    except enrolment.EnrolmentError as exc:
+    except RuleError as exc:
         db.session.rollback()
         flash(str(exc.message), "error")
     else:
@@ -202,10 +203,10 @@ def cancel_session(token: str) -> Response:
     if not form.validate() or not form.enrolment_id.data.isdigit():
         abort(400)
     try:
-        changed = enrolment.cancel_enrolment(
+        changed = lifecycle.cancel_enrolment(
             db.session, registration, int(form.enrolment_id.data), clock.now()
         )
-    except enrolment.EnrolmentError as exc:
+    except RuleError as exc:
         db.session.rollback()
         if exc.status == 404:
             abort(404)
@@ -223,7 +224,7 @@ def cancel(token: str):  # type: ignore[no-untyped-def]
     form = CancelRegistrationForm()
     if not form.validate():
         return _render(registration, token, cancel_form=form, status=422)
-    if enrolment.cancel_registration(db.session, registration, clock.now()):
+    if lifecycle.cancel_registration(db.session, registration, clock.now()):
         db.session.commit()
         flash(_("Your registration has been cancelled."))
     return redirect(url_for("manage.show", token=token), code=303)

@@ -13,9 +13,10 @@ from symposium import clock, page_cache
 from symposium.extensions import db
 from symposium.filters import localised_name
 from symposium.models import Event, Session
+from symposium.services.core.errors import RuleError
 from symposium.services.programme import calendar
 from symposium.services.programme import public as programme
-from symposium.services.registration import lifecycle as enrolment
+from symposium.services.registration import places, validation
 
 bp = Blueprint("programme", __name__)
 
@@ -39,8 +40,8 @@ def _load_event(slug: str) -> Event:
 
 def _is_open(event: Event | programme.EventHead) -> bool:
     try:
-        enrolment.check_open(event, clock.now())
-    except enrolment.EnrolmentError:
+        validation.check_open(event, clock.now())
+    except RuleError:
         return False
     return True
 
@@ -87,7 +88,7 @@ def _render_event(slug: str, is_open: bool) -> str:
         form=form,
         filtered=theme is not None or profession is not None,
         days=programme.timeline(sessions, event.timezone),
-        places_left=enrolment.places_left(db.session, event.sessions),
+        places_left=places.places_left(db.session, event.sessions),
         registration_open=is_open,
     )
 
@@ -136,6 +137,6 @@ def session(slug: str, session_id: int) -> str:
         "programme/session.html",
         event=event,
         session=found,
-        places_left=enrolment.places_left(db.session, [found]),
+        places_left=places.places_left(db.session, [found]),
         registration_open=_is_open(event),
     )

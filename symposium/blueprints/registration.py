@@ -29,8 +29,9 @@ from symposium import clock
 from symposium.extensions import db, limiter
 from symposium.filters import localised_name
 from symposium.models import Event, Profession
+from symposium.services.core.errors import RuleError
 from symposium.services.programme import public as programme
-from symposium.services.registration import lifecycle as enrolment
+from symposium.services.registration import lifecycle, places, validation
 
 bp = Blueprint("registration", __name__)
 
@@ -91,7 +92,7 @@ def build_form(event: Event, profession: Profession) -> Any:
             ),
         )
     for round_ in event.rounds:
-        options = [s for s in round_.sessions if enrolment.enrollable(s) and s.admits(profession)]
+        options = [s for s in round_.sessions if validation.enrollable(s) and s.admits(profession)]
         if options:
             choices = [SelectChoice("", _l("No workshop in this round"))]
             choices += [SelectChoice(str(s.id), s.title) for s in options]
@@ -103,7 +104,7 @@ def build_form(event: Event, profession: Profession) -> Any:
     groups = [
         s
         for s in event.sessions
-        if s.round_id is None and enrolment.enrollable(s) and s.admits(profession)
+        if s.round_id is None and validation.enrollable(s) and s.admits(profession)
     ]
     if groups:
         Form.groups = MultiCheckboxField(
@@ -134,8 +135,8 @@ def register(slug: str) -> Response | str | tuple[str, int]:
     event = _event(slug)
     now = clock.now()
     try:
-        enrolment.check_open(event, now)
-    except enrolment.EnrolmentError as exc:
+        validation.check_open(event, now)
+    except RuleError as exc:
         return render_template("registration/closed.html", event=event, reason=exc), 409
 
     profession = _profession(event, request.values.get("profession"))
@@ -149,14 +150,14 @@ def register(slug: str) -> Response | str | tuple[str, int]:
             form.validate()
         return render_template("registration/profession.html", event=event, form=form)
 
-    places = enrolment.places_left(db.session, event.sessions)
+    left = places.places_left(db.session, event.sessions)
     form = build_form(event, profession)()
     if request.method == "GET":
         form.profession.data = profession.code
         form.submission_key.data = secrets.token_urlsafe(24)
     else:
         form_ok = form.validate()
-        data = enrolment.RegistrationInput(
+        data = validation.RegistrationInput(
             name=form.name.data or "",
             email=form.email.data or "",
             profession=profession.code,
@@ -174,15 +175,15 @@ def register(slug: str) -> Response | str | tuple[str, int]:
         try:
             if not form_ok:
                 # Show the rules' verdicts too, so every problem is reported in one go.
-                enrolment.validate(db.session, event, data)
-                raise enrolment.RegistrationInvalid([])
-            outcome = enrolment.register(
+                validation.validate(db.session, event, data)
+                raise validation.RegistrationInvalid([])
+            outcome = lifecycle.register(
                 db.session, event, data, now, current_app.config["SECRET_KEY"]
             )
-        except enrolment.RegistrationInvalid as exc:
+        except validation.RegistrationInvalid as exc:
             db.session.rollback()
             _attach(form, exc.errors)
-        except enrolment.EnrolmentError as exc:
+        except RuleError as exc:
             db.session.rollback()
             _attach(form, [exc])
         else:
@@ -198,7 +199,7 @@ def register(slug: str) -> Response | str | tuple[str, int]:
             form=form,
             round_fields=[f for f in form if f.name.startswith("round_")],
             profession=profession,
-            places=places,
+            places=left,
             sessions={s.id: s for s in event.sessions},
         ),
         status,
@@ -212,7 +213,7 @@ def _chosen(form: Any) -> list[int]:
     return [int(v) for v in values if str(v).isdigit()]
 
 
-def _attach(form: Any, errors: list[enrolment.EnrolmentError]) -> None:
+def _attach(form: Any, errors: list[RuleError]) -> None:
     """Show each service error next to its field (or above the form when it has none)."""
     form.form_errors = []
     for error in errors:

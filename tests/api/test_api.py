@@ -35,7 +35,7 @@ from symposium.models import (
     SessionKind,
 )
 from symposium.services.mail import outbox as mail
-from symposium.services.registration import lifecycle as enrolment
+from symposium.services.registration import lifecycle
 from tests.conftest import make_app, registration_data
 
 # --------------------------------------------------------------------------- schema validation
@@ -405,7 +405,7 @@ def test_a_cancelled_registration_is_taken_up_again(
 ) -> None:
     klein, groot = small_event["klein"], small_event["groot"]
     first = registered(post(client, registration_data(1, sessions=[klein])))
-    enrolment.cancel_registration(db.session, db.session.get(Registration, first["id"]), clock())
+    lifecycle.cancel_registration(db.session, db.session.get(Registration, first["id"]), clock())
     db.session.commit()
     assert places_left(client, "klein") == 10
 

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from symposium.models import Enrolment, Event, OutboxMessage, Role, Session, User
 from symposium.services.accounts import access
-from symposium.services.registration import lifecycle as enrolment
+from symposium.services.registration import lifecycle, validation
 from tests.conftest import FreshContextClient, make_app, registration_data
 
 PASSWORD = "correct horse battery"
@@ -127,8 +127,8 @@ def test_raising_capacity_promotes_and_lowering_below_confirmed_is_refused(
     event = db.session.get(Event, small_event["event"])
     ook = small_event["ook-r2"]
     for n in range(3):
-        data = enrolment.RegistrationInput(**registration_data(n), sessions=[ook])
-        enrolment.register(db.session, event, data, clock.now, "test")
+        data = validation.RegistrationInput(**registration_data(n), sessions=[ook])
+        lifecycle.register(db.session, event, data, clock.now, "test")
         db.session.commit()
     login(client, "organiser@example.org")
     page = client.get("/admin/events/klein/").get_data(as_text=True)
@@ -194,8 +194,8 @@ def test_every_back_office_route_declares_who_may_use_it(app) -> None:
 
 def test_walk_every_route_as_every_persona(app, db, people, small_event, clock) -> None:
     event = db.session.get(Event, small_event["event"])
-    data = enrolment.RegistrationInput(**registration_data(1), sessions=[small_event["klein"]])
-    registration = enrolment.register(db.session, event, data, clock.now, "test").registration
+    data = validation.RegistrationInput(**registration_data(1), sessions=[small_event["klein"]])
+    registration = lifecycle.register(db.session, event, data, clock.now, "test").registration
     db.session.commit()
     values = {
         "slug": "klein",

@@ -25,15 +25,15 @@ from symposium.models import (
 from symposium.services.accounts import access
 from symposium.services.backoffice import dashboard
 from symposium.services.mail import outbox as mail
-from symposium.services.registration import lifecycle as enrolment
+from symposium.services.registration import lifecycle, validation
 from tests.backoffice.test_admin import PASSWORD, login
 from tests.conftest import registration_data
 
 
 def register(db, event, n, profession, sessions, when, clock):  # type: ignore[no-untyped-def]
     clock.now = when
-    data = enrolment.RegistrationInput(**registration_data(n, profession), sessions=sessions)
-    outcome = enrolment.register(db.session, event, data, clock.now, "test")
+    data = validation.RegistrationInput(**registration_data(n, profession), sessions=sessions)
+    outcome = lifecycle.register(db.session, event, data, clock.now, "test")
     db.session.commit()
     return outcome.registration
 
@@ -54,7 +54,7 @@ def scenario(app, db, small_event, clock):  # type: ignore[no-untyped-def]
     register(db, event, 3, "huisarts", [klein, ook], utc(2026, 11, 21, 23, 30), clock)
     register(db, event, 4, "huisarts", [klein], utc(2026, 11, 22, 9), clock)
     clock.now = utc(2026, 11, 23, 12)
-    enrolment.cancel_registration(db.session, p1, clock.now)
+    lifecycle.cancel_registration(db.session, p1, clock.now)
     db.session.commit()
     mail.render_pending(db.session)  # written when sent; write them now to read them
     sent = db.session.scalars(

@@ -25,7 +25,7 @@ from symposium.models import (
 )
 from symposium.services.accounts import access
 from symposium.services.backoffice import exports
-from symposium.services.registration import lifecycle as enrolment
+from symposium.services.registration import lifecycle, validation
 from tests.backoffice.test_admin import PASSWORD, login
 from tests.conftest import registration_data
 
@@ -51,8 +51,8 @@ def accounts(db, small_event, load_example, clock):  # type: ignore[no-untyped-d
 
 
 def register(db, event, n, sessions, clock, **extra):  # type: ignore[no-untyped-def]
-    data = enrolment.RegistrationInput(**registration_data(n, **extra), sessions=sessions)
-    outcome = enrolment.register(db.session, event, data, clock.now, "test")
+    data = validation.RegistrationInput(**registration_data(n, **extra), sessions=sessions)
+    outcome = lifecycle.register(db.session, event, data, clock.now, "test")
     db.session.commit()
     return outcome.registration
 
@@ -79,7 +79,7 @@ def test_registrations_csv_has_bom_and_keeps_dutch_names(
         name=ZOE, organisation="GGZ Noord, Groningen", identifiers={"BIG": "01234567890"},
     )  # fmt: skip
     gone = register(db, klein, 2, [small_event["psy"]], clock, name="Ærnout Ünal")
-    enrolment.cancel_registration(db.session, gone, clock.now)
+    lifecycle.cancel_registration(db.session, gone, clock.now)
     db.session.commit()
 
     response = organiser.get("/admin/events/klein/registrations.csv?lang=en")
@@ -153,7 +153,7 @@ def test_xlsx_writer_refuses_aware_datetimes() -> None:
 def test_group_sessions_get_one_column(db, app, load_example, clock) -> None:
     load_example("welzijn-op-recept.toml")
     event = db.session.scalars(select(Event).where(Event.slug == "welzijn-op-recept-2027")).one()
-    groups = [s for s in event.sessions if enrolment.enrollable(s)]
+    groups = [s for s in event.sessions if validation.enrollable(s)]
     clock.now = (event.registration_opens_at or clock.now) + timedelta(minutes=1)
     with app.test_request_context("/?lang=en"):
         table = exports.registrations_table(db.session, event)
@@ -176,9 +176,9 @@ def lined_up(db, accounts, small_event, clock):  # type: ignore[no-untyped-def]
     people = {
         name: register(db, klein, n, [session_id], clock, name=name) for n, name in enumerate(names)
     }
-    enrolment.cancel_enrolment(db.session, people["Cees"], people["Cees"].enrolments[0].id,
+    lifecycle.cancel_enrolment(db.session, people["Cees"], people["Cees"].enrolments[0].id,
                                clock.now)  # fmt: skip
-    enrolment.cancel_registration(db.session, people["Bert"], clock.now)
+    lifecycle.cancel_registration(db.session, people["Bert"], clock.now)
     db.session.commit()
     return session_id
 

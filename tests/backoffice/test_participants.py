@@ -7,7 +7,8 @@ from sqlalchemy import select
 
 from symposium.models import AuditEntry, Enrolment, Event, OutboxMessage, Role
 from symposium.services.accounts import access
-from symposium.services.registration import lifecycle as enrolment
+from symposium.services.core.errors import RuleError
+from symposium.services.registration import lifecycle, places, validation
 from tests.backoffice.test_admin import PASSWORD, login, token
 from tests.conftest import registration_data
 
@@ -23,8 +24,8 @@ def org(app, db, small_event, clock):  # type: ignore[no-untyped-def]
 
 
 def register(db, event, clock, n, *session_ids, **extra):  # type: ignore[no-untyped-def]
-    data = enrolment.RegistrationInput(**registration_data(n, **extra), sessions=list(session_ids))
-    outcome = enrolment.register(db.session, event, data, clock.now, "test")
+    data = validation.RegistrationInput(**registration_data(n, **extra), sessions=list(session_ids))
+    outcome = lifecycle.register(db.session, event, data, clock.now, "test")
     db.session.commit()
     return outcome.registration
 
@@ -142,10 +143,10 @@ def test_a_move_and_its_override_are_one_transaction(db, org, small_event, clock
     ook, groot = small_event["ook-r2"], small_event["groot"]
     register(db, org, clock, "holder", ook)
     me = register(db, org, clock, "me", groot)
-    moved = enrolment.change_session(db.session, me, ook, clock.now)
+    moved = lifecycle.change_session(db.session, me, ook, clock.now)
     assert moved.status == "waitlisted"
-    with pytest.raises(enrolment.EnrolmentError):
-        enrolment.promote_by_hand(db.session, moved, clock.now)  # no place, no override
+    with pytest.raises(RuleError):
+        places.promote_by_hand(db.session, moved, clock.now)  # no place, no override
     db.session.rollback()
     live = db.session.scalars(
         select(Enrolment.session_id).where(

@@ -71,7 +71,7 @@ def test_register_see_status_and_switch_workshop(page, live_server, load_example
     from sqlalchemy import select
 
     from symposium.models import Event, Session
-    from symposium.services.registration import lifecycle as enrolment
+    from symposium.services.registration import lifecycle, validation
     from tests.conftest import registration_data
 
     load_example("7roses-symposium.toml")
@@ -80,8 +80,8 @@ def test_register_see_status_and_switch_workshop(page, live_server, load_example
         select(Session).where(Session.key == "oefenen-in-kleine-groep")
     ).one()
     for n in range(small.capacity):  # fill the small workshop so the next one waits
-        data = enrolment.RegistrationInput(**registration_data(n), sessions=[small.id])
-        enrolment.register(db.session, event, data, event.registration_opens_at, "test")
+        data = validation.RegistrationInput(**registration_data(n), sessions=[small.id])
+        lifecycle.register(db.session, event, data, event.registration_opens_at, "test")
         db.session.commit()
 
     page.goto(f"{live_server}/events/7roses-2027/")
@@ -119,7 +119,7 @@ def test_organiser_raises_capacity_and_sees_the_promotion(
 ) -> None:
     from symposium.models import Event, Role
     from symposium.services.accounts import access
-    from symposium.services.registration import lifecycle as enrolment
+    from symposium.services.registration import lifecycle, validation
     from tests.conftest import registration_data
 
     event = db.session.get(Event, small_event["event"])
@@ -128,8 +128,10 @@ def test_organiser_raises_capacity_and_sees_the_promotion(
         password="organiser-pass",
     )  # fmt: skip
     for n in range(2):  # "ook-r2" has one place: the second person waits
-        data = enrolment.RegistrationInput(**registration_data(n), sessions=[small_event["ook-r2"]])
-        enrolment.register(db.session, event, data, clock.now, "test")
+        data = validation.RegistrationInput(
+            **registration_data(n), sessions=[small_event["ook-r2"]]
+        )
+        lifecycle.register(db.session, event, data, clock.now, "test")
         db.session.commit()
 
     page.goto(f"{live_server}/admin/")

@@ -23,12 +23,12 @@ def test_demo_loads_both_examples_and_serves(app, db, monkeypatch) -> None:
 
 
 def test_outbox_lists_and_shows_queued_mail(app, db, small_event, clock) -> None:
-    from symposium.services.registration import lifecycle as enrolment
+    from symposium.services.registration import lifecycle, validation
     from tests.conftest import registration_data
 
     event = db.session.get(Event, small_event["event"])
-    enrolment.register(
-        db.session, event, enrolment.RegistrationInput(**registration_data(1)), clock.now, "t"
+    lifecycle.register(
+        db.session, event, validation.RegistrationInput(**registration_data(1)), clock.now, "t"
     )
     db.session.commit()
     runner = app.test_cli_runner()
@@ -42,12 +42,12 @@ def test_outbox_lists_and_shows_queued_mail(app, db, small_event, clock) -> None
 
 def test_outbox_shows_failed_mail_with_its_error(app, db, small_event, clock) -> None:
     from symposium.models import OutboxMessage, OutboxStatus
-    from symposium.services.registration import lifecycle as enrolment
+    from symposium.services.registration import lifecycle, validation
     from tests.conftest import registration_data
 
     event = db.session.get(Event, small_event["event"])
-    enrolment.register(
-        db.session, event, enrolment.RegistrationInput(**registration_data(1)), clock.now, "t"
+    lifecycle.register(
+        db.session, event, validation.RegistrationInput(**registration_data(1)), clock.now, "t"
     )
     message = db.session.scalars(select(OutboxMessage)).one()
     message.status, message.attempts = OutboxStatus.FAILED, 8

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from symposium.models import Event, OutboxMessage, OutboxStatus
 from symposium.services.mail import delivery
-from symposium.services.registration import lifecycle as enrolment
+from symposium.services.registration import lifecycle, validation
 from tests.conftest import registration_data
 
 
@@ -62,8 +62,8 @@ def queue(db, small_event, clock):  # type: ignore[no-untyped-def]
     def queue(n: int = 1) -> list[OutboxMessage]:
         event = db.session.get(Event, small_event["event"])
         for i in range(n):
-            data = enrolment.RegistrationInput(**registration_data(i))
-            enrolment.register(db.session, event, data, clock.now, "test")
+            data = validation.RegistrationInput(**registration_data(i))
+            lifecycle.register(db.session, event, data, clock.now, "test")
             db.session.commit()
         return db.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)).all()
 

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from symposium.models import Event, OutboxMessage, Registration
 from symposium.services.mail import delivery
 from symposium.services.mail import outbox as mail
-from symposium.services.registration import lifecycle as enrolment
+from symposium.services.registration import lifecycle, validation
 from tests.conftest import SMALL_EVENT, registration_data
 from tests.mail.test_delivery import Recorder, free_port
 from tests.programme import ical_check
@@ -21,9 +21,9 @@ from tests.programme import ical_check
 
 def register(db, small_event, clock, n, *keys):  # type: ignore[no-untyped-def]
     event = db.session.get(Event, small_event["event"])
-    data = enrolment.RegistrationInput(**registration_data(n))
+    data = validation.RegistrationInput(**registration_data(n))
     data.sessions = [small_event[k] for k in keys]
-    outcome = enrolment.register(db.session, event, data, clock.now, "test")
+    outcome = lifecycle.register(db.session, event, data, clock.now, "test")
     db.session.commit()
     return outcome
 
@@ -58,7 +58,7 @@ def test_cancel_and_promotion_follow_with_the_same_uid(app, db, small_event, clo
     holder = register(db, small_event, clock, "holder", "ook-r2").registration
     waiting = register(db, small_event, clock, "waiting", "ook-r2").registration
     held = next(e for e in holder.enrolments if e.is_live)
-    enrolment.cancel_enrolment(db.session, holder, held.id, clock.now)
+    lifecycle.cancel_enrolment(db.session, holder, held.id, clock.now)
     db.session.commit()
 
     (cancel,) = mails(db, "enrolment_cancelled")
@@ -73,11 +73,11 @@ def test_cancel_and_promotion_follow_with_the_same_uid(app, db, small_event, clo
     assert str(vevent["UID"]) == f"r{waiting.id}-s{small_event['ook-r2']}@symposium.localhost"
 
     # Enrolling again in the same session continues the SEQUENCE of the same UID.
-    enrolment.change_session(db.session, holder, small_event["groot"], clock.now)
+    lifecycle.change_session(db.session, holder, small_event["groot"], clock.now)
     db.session.commit()
-    enrolment.cancel_registration(db.session, waiting, clock.now)
+    lifecycle.cancel_registration(db.session, waiting, clock.now)
     db.session.commit()
-    enrolment.change_session(db.session, holder, small_event["ook-r2"], clock.now)
+    lifecycle.change_session(db.session, holder, small_event["ook-r2"], clock.now)
     db.session.commit()
     changed = mails(db, "changed")[-1]
     (vevent,) = events_of(changed.calendar)

@@ -16,8 +16,8 @@ from icalendar import Calendar, Timezone
 from symposium.models import Event, Meeting, Registration, Session, SessionKind
 from symposium.services.programme import calendar
 from symposium.services.programme.calendar import Method
-from symposium.services.registration import lifecycle as enrolment
-from symposium.services.registration.lifecycle import RegistrationInput
+from symposium.services.registration import lifecycle
+from symposium.services.registration.validation import RegistrationInput
 from tests.conftest import registration_data
 from tests.programme import ical_check
 
@@ -79,7 +79,7 @@ def event(db, small_event) -> Event:  # type: ignore[no-untyped-def]
 def registration(db, event, small_event, clock) -> Registration:  # type: ignore[no-untyped-def]
     data = RegistrationInput(**registration_data(1, name=NAME))
     data.sessions = [small_event["klein"], small_event["groot"]]
-    outcome = enrolment.register(db.session, event, data, clock.now, "test")
+    outcome = lifecycle.register(db.session, event, data, clock.now, "test")
     db.session.commit()
     return outcome.registration
 
@@ -226,10 +226,10 @@ def test_waitlisted_sessions_are_not_on_the_calendar(  # type: ignore[no-untyped
 ) -> None:
     data = RegistrationInput(**registration_data(2))
     data.sessions = [small_event["ook-r2"]]
-    enrolment.register(db.session, event, data, clock.now, "test")
+    lifecycle.register(db.session, event, data, clock.now, "test")
     data = RegistrationInput(**registration_data(3))
     data.sessions = [small_event["ook-r2"]]  # capacity 1: waitlisted
-    third = enrolment.register(db.session, event, data, clock.now, "test").registration
+    third = lifecycle.register(db.session, event, data, clock.now, "test").registration
     db.session.commit()
     sessions = calendar.confirmed_sessions(third)
     assert [s.key for s in sessions] == ["opening"]
@@ -448,7 +448,7 @@ def test_invite_for_a_group_session_has_one_event_per_meeting(  # type: ignore[n
     clock.now = datetime(2027, 2, 1, 12, 0, tzinfo=UTC)
     data = RegistrationInput(**registration_data(5, "overig"))
     data.sessions = [veilig.id]
-    registration = enrolment.register(db.session, event, data, clock.now, "test").registration
+    registration = lifecycle.register(db.session, event, data, clock.now, "test").registration
     db.session.commit()
     ical = request(registration, clock.now)
     cal = assert_valid(ical)

@@ -243,13 +243,13 @@ def test_quota_respects_event_professions_and_hours_must_be_finite(app, tmp_path
 
 
 def _register(db, clock, event_slug: str, session_key: str, n: int):  # type: ignore[no-untyped-def]
-    from symposium.services.registration import lifecycle as enrolment
+    from symposium.services.registration import lifecycle, validation
     from tests.conftest import registration_data
 
     event = db.session.scalars(select(Event).where(Event.slug == event_slug)).one()
     session = next(s for s in event.sessions if s.key == session_key)
-    data = enrolment.RegistrationInput(**registration_data(n), sessions=[session.id])
-    enrolment.register(db.session, event, data, clock.now, "test")
+    data = validation.RegistrationInput(**registration_data(n), sessions=[session.id])
+    lifecycle.register(db.session, event, data, clock.now, "test")
     db.session.commit()
 
 

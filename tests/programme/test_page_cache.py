@@ -8,8 +8,8 @@ from sqlalchemy import event as sa_event
 from sqlalchemy import select
 
 from symposium.models import Event, Session
-from symposium.services.registration import lifecycle as enrolment
-from symposium.services.registration.lifecycle import RegistrationInput
+from symposium.services.registration import lifecycle
+from symposium.services.registration.validation import RegistrationInput
 from tests.conftest import registration_data
 
 URL = "/events/klein/"
@@ -19,7 +19,7 @@ def take_place(db, small_event, clock, n: int) -> None:
     data = RegistrationInput(**registration_data(n))
     data.sessions = [small_event["ook-r2"]]
     event = db.session.get(Event, small_event["event"])
-    enrolment.register(db.session, event, data, clock.now, "test")
+    lifecycle.register(db.session, event, data, clock.now, "test")
     db.session.commit()
 
 

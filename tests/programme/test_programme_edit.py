@@ -7,8 +7,9 @@ from sqlalchemy import select
 
 from symposium.models import AuditEntry, Event, OutboxMessage, Role, Session
 from symposium.services.accounts import access
+from symposium.services.core.errors import RuleError
 from symposium.services.mail import outbox as mail
-from symposium.services.registration import lifecycle as enrolment
+from symposium.services.registration import lifecycle, validation
 from tests.backoffice.test_admin import PASSWORD, login, token
 from tests.conftest import registration_data
 
@@ -24,8 +25,8 @@ def organiser(client, db, small_event, clock):  # type: ignore[no-untyped-def]
 
 
 def register(db, event, clock, n, *ids):  # type: ignore[no-untyped-def]
-    data = enrolment.RegistrationInput(**registration_data(n), sessions=list(ids))
-    enrolment.register(db.session, event, data, clock.now, "test")
+    data = validation.RegistrationInput(**registration_data(n), sessions=list(ids))
+    lifecycle.register(db.session, event, data, clock.now, "test")
     db.session.commit()
 
 
@@ -62,10 +63,10 @@ def test_moving_a_workshop_sends_its_registrants_an_update(
 def test_capacity_and_quota_limits_in_the_form(client, db, organiser, small_event, clock):
     klein = small_event["klein"]
     for n in range(2):
-        data = enrolment.RegistrationInput(
+        data = validation.RegistrationInput(
             **registration_data(f"gp{n}", "huisarts"), sessions=[klein]
         )
-        enrolment.register(db.session, organiser, data, clock.now, "test")
+        lifecycle.register(db.session, organiser, data, clock.now, "test")
         db.session.commit()
     register(db, organiser, clock, "late-gp-style", klein)
     url = f"/admin/events/klein/sessions/{klein}/edit"
@@ -192,9 +193,9 @@ def test_cancelling_a_session_tells_everyone_and_takes_no_one(
     ).all()
     assert [m.calendar_method for m in notices] == ["CANCEL", None]  # only the held place
     # Nobody can take it any more, in the API or on the public pages.
-    data = enrolment.RegistrationInput(**registration_data("late"), sessions=[ook])
-    with pytest.raises(enrolment.EnrolmentError) as raised:
-        enrolment.register(db.session, event, data, clock.now, "test")
+    data = validation.RegistrationInput(**registration_data("late"), sessions=[ook])
+    with pytest.raises(RuleError) as raised:
+        lifecycle.register(db.session, event, data, clock.now, "test")
     assert raised.value.code == "session_cancelled"
     db.session.rollback()
     api = client.get("/api/v1/events/klein").get_json()

@@ -21,11 +21,12 @@ from symposium.models import (
     Session,
     SessionQuota,
 )
+from symposium.services.core.errors import RuleError
 from symposium.services.mail import delivery
 from symposium.services.mail import outbox as mail
 from symposium.services.programme import rules as programme_rules
-from symposium.services.registration import lifecycle as enrolment
-from symposium.services.registration.lifecycle import EnrolmentError, RegistrationInput
+from symposium.services.registration import lifecycle, places
+from symposium.services.registration.validation import RegistrationInput
 from tests.conftest import registration_data
 
 SECRET = "test"
@@ -52,7 +53,7 @@ def register(db, event_id: int, n: int, *session_ids: int, profession: str = "gz
     data = RegistrationInput(**registration_data(n, profession))
     data.sessions = list(session_ids)
     event = db.session.get(Event, event_id)
-    outcome = enrolment.register(
+    outcome = lifecycle.register(
         db.session, event, data, event.starts_at - timedelta(days=7), SECRET
     )
     db.session.commit()
@@ -115,7 +116,7 @@ def test_the_rules_follow_a_change_at_once(db, small_event) -> None:
     psychiater = db.session.scalars(select(Profession).where(Profession.code == "psychiater")).one()
     session.professions.append(psychiater)
     db.session.commit()
-    with pytest.raises(EnrolmentError) as refused:
+    with pytest.raises(RuleError) as refused:
         register(db, small_event["event"], 2, small_event["klein"], profession="huisarts")
     assert refused.value.code == "not_eligible"
 
@@ -129,8 +130,8 @@ def test_a_change_committed_while_waiting_for_the_lock_is_seen(app, db, small_ev
         other.commit()
     data = RegistrationInput(**registration_data(1))
     data.sessions = [small_event["klein"]]
-    with pytest.raises(EnrolmentError) as refused:
-        enrolment.register(db.session, event, data, event.starts_at - timedelta(days=7), SECRET)
+    with pytest.raises(RuleError) as refused:
+        lifecycle.register(db.session, event, data, event.starts_at - timedelta(days=7), SECRET)
     db.session.rollback()
     assert refused.value.code == "session_cancelled"
     assert db.session.scalar(select(Registration.id)) is None
@@ -146,7 +147,7 @@ def test_mail_is_written_when_sent_with_the_places_as_they_were(app, db, small_e
     ).one()
     assert queued.render_context is not None and queued.body_text == ""
 
-    enrolment.cancel_registration(db.session, first.registration, first.registration.created_at)
+    lifecycle.cancel_registration(db.session, first.registration, first.registration.created_at)
     db.session.commit()  # the second person is promoted before their first mail went out
     assert mail.render_pending(db.session) == 4
     db.session.commit()
@@ -221,8 +222,8 @@ def test_programme_changes_lock_the_event_row_before_sessions(db, small_event) -
         "sessions",
     ]
     for change in (
-        lambda: enrolment.change_capacity(db.session, session, 12, now),
-        lambda: enrolment.cancel_session(db.session, session, now),
+        lambda: places.change_capacity(db.session, session, 12, now),
+        lambda: lifecycle.cancel_session(db.session, session, now),
     ):
         taken = locks_taken(db, change)
         db.session.commit()
@@ -238,7 +239,7 @@ def test_mail_about_a_session_dropped_from_the_event_file_is_still_sent(
     ook = small_event["ook-r2"]
     holder = register(db, small_event["event"], 1, ook).registration
     session = db.session.get(Session, ook)
-    enrolment.cancel_session(db.session, session, holder.created_at)
+    lifecycle.cancel_session(db.session, session, holder.created_at)
     db.session.commit()
     path = tmp_path / "zonder.toml"
     path.write_text(SMALL_EVENT.split('[[sessions]]\nkey = "ook-r2"')[0])
@@ -285,7 +286,7 @@ def test_a_rolled_back_registration_leaves_nothing_behind_in_the_session(db, sma
     for attempt in range(2):
         data = RegistrationInput(**registration_data(1))
         data.sessions = [small_event["groot"]]
-        outcome = enrolment.register(db.session, event, data, now, SECRET)
+        outcome = lifecycle.register(db.session, event, data, now, SECRET)
         assert outcome.created
         db.session.rollback()  # e.g. the API's idempotency conflict
         assert outcome.registration not in db.session, attempt

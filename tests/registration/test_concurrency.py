@@ -5,13 +5,14 @@ engine as under gunicorn; on SQLite they are threads, each with its own app cont
 own session. Barriers make the workers arrive together, and the assertions are on the final
 state only, so nothing depends on timing.
 
-In worker processes ``enrolment.lock_capacity`` (the name as enrolment.py imported it) is
-wrapped only to *gate* it: every worker waits at a barrier before it takes the lock, so each
-round of registrations reaches the lock at the same moment. The oversell test runs the same
-harness with the lock left out, which shows that the race the lock closes is real.
+In worker processes ``lock_capacity`` (the name as ``registration.lifecycle`` and
+``registration.places`` imported it) is wrapped only to *gate* it: every worker waits at a
+barrier before it takes the lock, so each round of registrations reaches the lock at the same
+moment. The oversell test runs the same harness with the lock left out, which shows that the
+race the lock closes is real.
 
 The interleaving tests pause one request right before its write transaction (a gate in front of
-``enrolment.begin_write``) while another request runs and commits: what the first request
+``lifecycle.begin_write``) while another request runs and commits: what the first request
 checked before its transaction began may then no longer hold.
 """
 
@@ -41,8 +42,9 @@ from symposium.models import (
     RegistrationStatus,
     Session,
 )
-from symposium.services.registration import lifecycle as enrolment
-from symposium.services.registration.lifecycle import EnrolmentError, RegistrationInput
+from symposium.services.core.errors import RuleError
+from symposium.services.registration import lifecycle, places
+from symposium.services.registration.validation import RegistrationInput
 from tests.conftest import FrozenClock, make_app, registration_data
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)  # the conftest clock: registration is open
@@ -87,7 +89,7 @@ def apply_ops(event_id: int, ops: Iterable[Op], wait: Callable[[], Any] | None =
                     **registration_data(person, profession),
                     sessions=[] if session_id is None else [session_id],
                 )
-                outcome: Any = enrolment.register(db, event, data, now, secret).created
+                outcome: Any = lifecycle.register(db, event, data, now, secret).created
             else:
                 # Like the manage link: find the registration first, then act on it.
                 registration = db.scalars(
@@ -96,7 +98,7 @@ def apply_ops(event_id: int, ops: Iterable[Op], wait: Callable[[], Any] | None =
                     )
                 ).one()
                 if op == "cancel_registration":
-                    outcome = enrolment.cancel_registration(db, registration, now)
+                    outcome = lifecycle.cancel_registration(db, registration, now)
                 elif op == "cancel_enrolment":  # the form posts the enrolment's id
                     enrolment_id = db.scalar(
                         select(Enrolment.id).where(
@@ -104,12 +106,12 @@ def apply_ops(event_id: int, ops: Iterable[Op], wait: Callable[[], Any] | None =
                             Enrolment.status != EnrolmentStatus.CANCELLED,
                         )
                     )
-                    outcome = enrolment.cancel_enrolment(db, registration, enrolment_id, now)
+                    outcome = lifecycle.cancel_enrolment(db, registration, enrolment_id, now)
                 else:
                     (session_id,) = args
-                    changed = enrolment.change_session(db, registration, session_id, now)
+                    changed = lifecycle.change_session(db, registration, session_id, now)
                     outcome = changed.status
-        except EnrolmentError as exc:
+        except RuleError as exc:
             db.rollback()
             outcome = exc.code
         else:
@@ -129,9 +131,9 @@ def _init_worker(url: str, barrier: Any, locking: bool) -> None:
         app=make_app(url, CLOCK=FrozenClock(NOW)),
         barrier=barrier,
         lock_waits=0,
-        take=enrolment.lock_capacity if locking else capacities_without_lock,
+        take=places.lock_capacity if locking else capacities_without_lock,
     )
-    enrolment.lock_capacity = _gated_lock_capacity
+    lifecycle.lock_capacity = places.lock_capacity = _gated_lock_capacity
 
 
 def capacities_without_lock(db, event, session_ids):  # type: ignore[no-untyped-def]
@@ -248,7 +250,7 @@ def register_in_order(db, event_id: int, people: Iterable[int], session_id: int)
     event = db.session.get(Event, event_id)
     for person in people:
         data = RegistrationInput(**registration_data(person), sessions=[session_id])
-        enrolment.register(db.session, event, data, NOW, current_app.config["SECRET_KEY"])
+        lifecycle.register(db.session, event, data, NOW, current_app.config["SECRET_KEY"])
         db.session.commit()
 
 
@@ -448,7 +450,7 @@ def test_without_the_lock_places_are_oversold(db, migrated_url, small_event) -> 
 def run_interleaved(app: Flask, event_id: int, first: Op, second: Op, monkeypatch) -> tuple:  # type: ignore[no-untyped-def]
     """``second`` does its checks and pauses right before its write transaction begins; then
     ``first`` runs and commits; then ``second`` goes on. Returns both outcomes."""
-    real_begin_write = enrolment.begin_write
+    real_begin_write = lifecycle.begin_write
     paused, first_done = threading.Event(), threading.Event()
     gate = threading.local()
 
@@ -459,7 +461,7 @@ def run_interleaved(app: Flask, event_id: int, first: Op, second: Op, monkeypatc
             assert first_done.wait(TIMEOUT)
         real_begin_write(db)
 
-    monkeypatch.setattr(enrolment, "begin_write", gated_begin_write)
+    monkeypatch.setattr(lifecycle, "begin_write", gated_begin_write)
 
     def run(op: Op, pause: bool) -> Any:
         gate.pause = pause

@@ -15,13 +15,10 @@ from symposium.models import (
     Registration,
     Session,
 )
+from symposium.services.core.errors import RuleError
 from symposium.services.mail import outbox as mail
-from symposium.services.registration import lifecycle as enrolment
-from symposium.services.registration.lifecycle import (
-    EnrolmentError,
-    RegistrationInput,
-    RegistrationInvalid,
-)
+from symposium.services.registration import lifecycle, links, places, validation
+from symposium.services.registration.validation import RegistrationInput, RegistrationInvalid
 from tests.conftest import registration_data
 
 SECRET = "test"
@@ -39,7 +36,7 @@ def register(db, event, clock):  # type: ignore[no-untyped-def]
     def register(n, *session_ids, profession="gz-psycholoog", **extra):  # type: ignore[no-untyped-def]
         data = RegistrationInput(**registration_data(n, profession, **extra))
         data.sessions = list(session_ids)
-        outcome = enrolment.register(db.session, event, data, clock.now, SECRET)
+        outcome = lifecycle.register(db.session, event, data, clock.now, SECRET)
         db.session.commit()
         return outcome
 
@@ -70,7 +67,7 @@ def test_places_are_confirmed_until_full_then_waitlisted(db, register, small_eve
     rows = statuses(db, klein)
     assert [s for _, s, _ in rows].count("confirmed") == 10
     assert rows[-2:] == [("deelnemer10", "waitlisted", 1), ("deelnemer11", "waitlisted", 2)]
-    assert enrolment.places_left(db.session, [db.session.get(Session, klein)]) == {klein: 0}
+    assert places.places_left(db.session, [db.session.get(Session, klein)]) == {klein: 0}
 
 
 def test_quota_waitlists_a_profession_while_places_are_free(db, register, small_event) -> None:
@@ -96,7 +93,7 @@ def test_promotion_skips_a_profession_whose_quota_is_full(db, register, small_ev
         ("deelnemerlate", "waitlisted", 2),
     ]
 
-    enrolment.cancel_enrolment(db.session, gz[0], live(gz[0], klein).id, clock.now)
+    lifecycle.cancel_enrolment(db.session, gz[0], live(gz[0], klein).id, clock.now)
     db.session.commit()
     rows = statuses(db, klein)
     assert ("deelnemerlate", "confirmed", None) in rows
@@ -105,7 +102,7 @@ def test_promotion_skips_a_profession_whose_quota_is_full(db, register, small_ev
     gp0 = db.session.scalars(
         select(Registration).where(Registration.email == "deelnemergp0@example.org")
     ).one()
-    enrolment.cancel_registration(db.session, gp0, clock.now)
+    lifecycle.cancel_registration(db.session, gp0, clock.now)
     db.session.commit()
     assert ("deelnemergp2", "confirmed", None) in statuses(db, klein)
     promotions = db.session.scalars(
@@ -127,7 +124,7 @@ def test_raising_capacity_promotes_through_the_same_rule(db, register, small_eve
     session = db.session.get(Session, ook)
     session.capacity = 2
     db.session.flush()
-    promoted = enrolment.fill_places(db.session, [ook], clock.now, "promoted:capacity_raised")
+    promoted = places.fill_places(db.session, [ook], clock.now, "promoted:capacity_raised")
     db.session.commit()
     assert [e.registration.email for e in promoted] == ["deelnemer1@example.org"]
     assert statuses(db, ook)[-1] == ("deelnemer2", "waitlisted", 1)
@@ -136,13 +133,13 @@ def test_raising_capacity_promotes_through_the_same_rule(db, register, small_eve
 def test_switch_to_a_free_workshop_releases_the_old_place(db, register, small_event, clock):
     groot, ook = small_event["groot"], small_event["ook-r2"]
     me = register("me", groot).registration
-    result = enrolment.change_session(db.session, me, ook, clock.now)
+    result = lifecycle.change_session(db.session, me, ook, clock.now)
     db.session.commit()
     assert result.status is EnrolmentStatus.CONFIRMED
     assert statuses(db, groot) == []
     assert statuses(db, ook) == [("deelnemerme", "confirmed", None)]
     # Submitting the same switch again changes nothing.
-    again = enrolment.change_session(db.session, me, ook, clock.now)
+    again = lifecycle.change_session(db.session, me, ook, clock.now)
     db.session.commit()
     assert again.id == result.id
     assert db.session.scalar(select(func.count()).select_from(Enrolment)) == 2
@@ -152,13 +149,13 @@ def test_waitlisted_switch_keeps_the_old_place_until_promoted(db, register, smal
     groot, ook = small_event["groot"], small_event["ook-r2"]
     holder = register("holder", ook).registration
     me = register("me", groot).registration
-    switch = enrolment.change_session(db.session, me, ook, clock.now)
+    switch = lifecycle.change_session(db.session, me, ook, clock.now)
     db.session.commit()
     assert switch.status is EnrolmentStatus.WAITLISTED and switch.waitlist_position == 1
     assert switch.replaces is not None and switch.replaces.session_id == groot
     assert live(me, groot).status is EnrolmentStatus.CONFIRMED  # still has the old place
 
-    enrolment.cancel_registration(db.session, holder, clock.now)
+    lifecycle.cancel_registration(db.session, holder, clock.now)
     db.session.commit()
     db.session.expire_all()
     assert statuses(db, ook) == [("deelnemerme", "confirmed", None)]
@@ -173,9 +170,9 @@ def test_cancelling_the_old_place_turns_a_pending_switch_into_a_plain_choice(
     groot, ook = small_event["groot"], small_event["ook-r2"]
     register("holder", ook)
     me = register("me", groot).registration
-    switch = enrolment.change_session(db.session, me, ook, clock.now)
+    switch = lifecycle.change_session(db.session, me, ook, clock.now)
     db.session.commit()
-    enrolment.cancel_enrolment(db.session, me, live(me, groot).id, clock.now)
+    lifecycle.cancel_enrolment(db.session, me, live(me, groot).id, clock.now)
     db.session.commit()
     db.session.refresh(switch)
     assert switch.replaces_id is None and switch.status is EnrolmentStatus.WAITLISTED
@@ -184,12 +181,12 @@ def test_cancelling_the_old_place_turns_a_pending_switch_into_a_plain_choice(
 def test_cancel_is_idempotent(db, register, small_event, clock) -> None:
     me = register("me", small_event["klein"]).registration
     enrolment_id = live(me, small_event["klein"]).id
-    assert enrolment.cancel_enrolment(db.session, me, enrolment_id, clock.now) is True
+    assert lifecycle.cancel_enrolment(db.session, me, enrolment_id, clock.now) is True
     db.session.commit()
-    assert enrolment.cancel_enrolment(db.session, me, enrolment_id, clock.now) is False
-    assert enrolment.cancel_registration(db.session, me, clock.now) is True
+    assert lifecycle.cancel_enrolment(db.session, me, enrolment_id, clock.now) is False
+    assert lifecycle.cancel_registration(db.session, me, clock.now) is True
     db.session.commit()
-    assert enrolment.cancel_registration(db.session, me, clock.now) is False
+    assert lifecycle.cancel_registration(db.session, me, clock.now) is False
     kinds = db.session.scalars(select(OutboxMessage.kind)).all()
     assert kinds.count("enrolment_cancelled") == 1 and kinds.count("registration_cancelled") == 1
 
@@ -213,7 +210,7 @@ def test_one_registration_per_address_and_a_resubmit_creates_nothing(db, registe
 
 def test_a_cancelled_registration_can_register_again(db, register, small_event, clock) -> None:
     me = register("me", small_event["klein"]).registration
-    enrolment.cancel_registration(db.session, me, clock.now)
+    lifecycle.cancel_registration(db.session, me, clock.now)
     db.session.commit()
     again = register("me", small_event["groot"])
     assert again.created and again.registration.id == me.id and again.registration.is_active
@@ -229,13 +226,13 @@ def test_manage_token_is_long_random_and_stored_only_as_hash(db, register, small
     stored = db.session.get(Registration, outcome.registration.id)
     assert stored.token_hash == hashlib.sha256(token.encode()).hexdigest()
     assert token not in repr(db.session.execute(select(Registration.__table__)).all())
-    assert enrolment.find_by_token(db.session, token).id == stored.id
-    assert enrolment.find_by_token(db.session, token[:-1] + "x") is None
+    assert links.find_by_token(db.session, token).id == stored.id
+    assert links.find_by_token(db.session, token[:-1] + "x") is None
 
 
 def test_rolled_back_registration_queues_no_mail(db, event, clock) -> None:
     data = RegistrationInput(**registration_data("ghost"))
-    enrolment.register(db.session, event, data, clock.now, SECRET)
+    lifecycle.register(db.session, event, data, clock.now, SECRET)
     db.session.rollback()
     assert db.session.scalar(select(func.count()).select_from(OutboxMessage)) == 0
     assert db.session.scalar(select(func.count()).select_from(Registration)) == 0
@@ -268,7 +265,7 @@ def test_mail_is_in_the_registrants_language(db, register, small_event) -> None:
 def test_bad_fields_are_refused_with_their_field(db, event, clock, changes, code, field) -> None:
     data = RegistrationInput(**{**registration_data("x"), **changes})
     with pytest.raises(RegistrationInvalid) as raised:
-        enrolment.register(db.session, event, data, clock.now, SECRET)
+        lifecycle.register(db.session, event, data, clock.now, SECRET)
     assert (code, field) in [(e.code, e.field) for e in raised.value.errors]
     db.session.rollback()
     assert db.session.scalar(select(func.count()).select_from(Registration)) == 0
@@ -277,7 +274,7 @@ def test_bad_fields_are_refused_with_their_field(db, event, clock, changes, code
 def test_all_field_problems_are_reported_at_once(db, event, clock) -> None:
     data = RegistrationInput(**{**registration_data("x"), "name": "", "email": "nope"})
     with pytest.raises(RegistrationInvalid) as raised:
-        enrolment.register(db.session, event, data, clock.now, SECRET)
+        lifecycle.register(db.session, event, data, clock.now, SECRET)
     assert {e.field for e in raised.value.errors} >= {"name", "email"}
 
 
@@ -292,8 +289,8 @@ def test_all_field_problems_are_reported_at_once(db, event, clock) -> None:
 def test_choices_that_break_a_rule(db, event, clock, small_event, keys, profession, code) -> None:
     data = RegistrationInput(**registration_data("x", profession))
     data.sessions = [small_event[k] for k in keys]
-    with pytest.raises(EnrolmentError) as raised:
-        enrolment.register(db.session, event, data, clock.now, SECRET)
+    with pytest.raises(RuleError) as raised:
+        lifecycle.register(db.session, event, data, clock.now, SECRET)
     assert raised.value.code == code
 
 
@@ -308,19 +305,19 @@ def test_overlapping_sessions_conflict() -> None:
     b = Session(title="B", starts_at=at + timedelta(hours=1), ends_at=at + timedelta(hours=3))
     c = Session(title="C", starts_at=at + timedelta(hours=2), ends_at=at + timedelta(hours=3))
     a, b, c = (SessionRule.of(s) for s in (a, b, c))
-    assert enrolment.overlaps(a, b)
-    assert not enrolment.overlaps(a, c)
+    assert validation.overlaps(a, b)
+    assert not validation.overlaps(a, c)
 
 
 def test_registration_window_and_status(db, event, clock) -> None:
     data = RegistrationInput(**registration_data("x"))
     clock.now = event.registration_closes_at + timedelta(minutes=1)
-    with pytest.raises(EnrolmentError) as raised:
-        enrolment.register(db.session, event, data, clock.now, SECRET)
+    with pytest.raises(RuleError) as raised:
+        lifecycle.register(db.session, event, data, clock.now, SECRET)
     assert (raised.value.code, raised.value.status) == ("registration_closed", 409)
     clock.now = event.registration_opens_at - timedelta(minutes=1)
-    with pytest.raises(EnrolmentError) as raised:
-        enrolment.register(db.session, event, data, clock.now, SECRET)
+    with pytest.raises(RuleError) as raised:
+        lifecycle.register(db.session, event, data, clock.now, SECRET)
     assert raised.value.code == "registration_not_open"
 
 
@@ -329,6 +326,6 @@ def test_event_capacity_is_a_hard_limit(db, event, register, clock) -> None:
     db.session.commit()
     register(1)
     register(2)
-    with pytest.raises(EnrolmentError) as raised:
+    with pytest.raises(RuleError) as raised:
         register(3)
     assert raised.value.code == "event_full"

@@ -32,10 +32,11 @@ from symposium.extensions import db
 from symposium.models import Event, EventStatus, Session, SessionKind
 from symposium.services.accounts import access
 from symposium.services.core import audit
+from symposium.services.core.errors import RuleError
 from symposium.services.programme import editing as programme_edit
 from symposium.services.programme import public as programme
 from symposium.services.programme.event_files import localise
-from symposium.services.registration import lifecycle as enrolment
+from symposium.services.registration import lifecycle, places
 
 
 class CapacityForm(FlaskForm):
@@ -55,7 +56,7 @@ class CapacityForm(FlaskForm):
 @requires(access.MANAGE)
 def event(event: Event) -> str:
     sessions = [s for s in event.sessions if s.kind is not SessionKind.PLENARY]
-    counts = enrolment.session_counts(db.session, [s.id for s in sessions])
+    counts = places.session_counts(db.session, [s.id for s in sessions])
     forms = {s.id: CapacityForm(capacity=s.capacity, prefix=f"s{s.id}") for s in sessions}
     return render_template(
         "admin/event.html",
@@ -78,8 +79,8 @@ def session_capacity(event: Event, session_id: int) -> Response:
         now = clock.now()
         before = session.capacity
         try:
-            promoted = enrolment.change_capacity(db.session, session, form.capacity.data, now)
-        except enrolment.EnrolmentError as exc:
+            promoted = places.change_capacity(db.session, session, form.capacity.data, now)
+        except RuleError as exc:
             db.session.rollback()
             flash(str(exc.message), "error")
         else:
@@ -198,7 +199,7 @@ def session_edit(event: Event, session_id: int) -> Response | str | tuple[str, i
             changes = _changes(form, event)
             now = clock.now()
             result = programme_edit.update_session(db.session, session, changes, now)
-        except enrolment.EnrolmentError as exc:
+        except RuleError as exc:
             db.session.rollback()
             _show_error(form, exc)
         else:
@@ -259,7 +260,7 @@ def _instant(field: Any, event: Event) -> datetime | None:
     try:
         return localise(field.data, event.tz)
     except ValueError as exc:
-        raise enrolment.EnrolmentError("invalid_time", str(exc), field.name) from exc
+        raise RuleError("invalid_time", str(exc), field.name) from exc
 
 
 class StatusForm(FlaskForm):
@@ -300,7 +301,7 @@ def _local(value: datetime | None, event: Event) -> datetime | None:
     return value.astimezone(event.tz).replace(tzinfo=None) if value else None
 
 
-def _show_error(form: Any, exc: enrolment.EnrolmentError) -> None:
+def _show_error(form: Any, exc: RuleError) -> None:
     field = exc.field if exc.field and exc.field in form else None
     if field:
         form[field].errors = [*form[field].errors, str(exc.message)]
@@ -374,10 +375,10 @@ def event_new() -> Response | str | tuple[str, int]:
                 starts_at=localise(form.starts_at.data, zone),
                 ends_at=localise(form.ends_at.data, zone),
             )
-        except (enrolment.EnrolmentError, ValueError) as exc:
+        except (RuleError, ValueError) as exc:
             db.session.rollback()
             if isinstance(exc, ValueError):
-                exc = enrolment.EnrolmentError("invalid_time", str(exc), "starts_at")
+                exc = RuleError("invalid_time", str(exc), "starts_at")
             _show_error(form, exc)
         else:
             now = clock.now()
@@ -427,7 +428,7 @@ def event_edit(event: Event) -> Response | str | tuple[str, int]:
                 "capacity": form.capacity.data,
             }
             before = programme_edit.update_event(db.session, event, values)
-        except enrolment.EnrolmentError as exc:
+        except RuleError as exc:
             db.session.rollback()
             _show_error(form, exc)
         else:
@@ -473,7 +474,7 @@ def _round_view(event: Event, round_id: int | None) -> Response | str | tuple[st
                 ends_at=_instant(form.ends_at, event),
                 now=now,
             )
-        except enrolment.EnrolmentError as exc:
+        except RuleError as exc:
             db.session.rollback()
             _show_error(form, exc)
         else:
@@ -524,7 +525,7 @@ def session_new(event: Event) -> Response | str | tuple[str, int]:
                 round_=round_,
                 changes=changes,
             )
-        except enrolment.EnrolmentError as exc:
+        except RuleError as exc:
             db.session.rollback()
             _show_error(form, exc)
         else:
@@ -555,7 +556,7 @@ def session_cancel(event: Event, session_id: int) -> Response:
             url_for("admin.session_edit", slug=event.slug, session_id=session.id), code=303
         )
     now = clock.now()
-    told = enrolment.cancel_session(db.session, session, now)
+    told = lifecycle.cancel_session(db.session, session, now)
     audit.record(
         db.session,
         user=current_user,

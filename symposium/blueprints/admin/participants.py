@@ -21,7 +21,8 @@ from symposium.models import Enrolment, EnrolmentStatus, Event, Registration
 from symposium.services.accounts import access
 from symposium.services.backoffice import participants as finder
 from symposium.services.core import audit
-from symposium.services.registration import lifecycle as enrolment
+from symposium.services.core.errors import RuleError
+from symposium.services.registration import lifecycle, places, validation
 
 
 class SearchForm(FlaskForm):
@@ -151,7 +152,7 @@ def participant(event: Event, registration_id: int) -> str:
     move.session_id.choices = [
         SelectChoice(str(s.id), s.title + (f" ({s.round.title})" if s.round else ""))
         for s in event.sessions
-        if enrolment.enrollable(s)
+        if validation.enrollable(s)
     ]
     return render_template(
         "admin/participant.html",
@@ -160,7 +161,7 @@ def participant(event: Event, registration_id: int) -> str:
         move_form=move,
         promote_form=PromoteForm(),
         action_form=ActionForm(),
-        places=enrolment.places_left(db.session, event.sessions),
+        places=places.places_left(db.session, event.sessions),
         can_override=access.is_admin(current_user),
     )
 
@@ -172,7 +173,7 @@ def participant_cancel(event: Event, registration_id: int) -> Response:
     if not ActionForm().validate():
         abort(400)
     now, before = clock.now(), _statuses(registration)
-    if enrolment.cancel_registration(db.session, registration, now):
+    if lifecycle.cancel_registration(db.session, registration, now):
         _record(event, registration, now, action="registration_cancelled", before=before)
         db.session.commit()
         flash(_("The registration has been cancelled."))
@@ -187,7 +188,7 @@ def participant_cancel_session(event: Event, registration_id: int, enrolment_id:
     if not ActionForm().validate():
         abort(400)
     now, before = clock.now(), _statuses(registration)
-    if enrolment.cancel_enrolment(db.session, registration, chosen.id, now):
+    if lifecycle.cancel_enrolment(db.session, registration, chosen.id, now):
         _record(event, registration, now, action="session_cancelled", before=before)
         db.session.commit()
         flash(_("The session has been cancelled."))
@@ -207,10 +208,10 @@ def participant_move(event: Event, registration_id: int) -> Response:
         return _back(event, registration)
     now, before = clock.now(), _statuses(registration)
     try:
-        moved = enrolment.change_session(db.session, registration, int(form.session_id.data), now)
+        moved = lifecycle.change_session(db.session, registration, int(form.session_id.data), now)
         if form.override.data and moved.status is EnrolmentStatus.WAITLISTED:
-            enrolment.promote_by_hand(db.session, moved, now, override=True)
-    except enrolment.EnrolmentError as exc:
+            places.promote_by_hand(db.session, moved, now, override=True)
+    except RuleError as exc:
         db.session.rollback()
         flash(str(exc.message), "error")
         return _back(event, registration)
@@ -247,8 +248,8 @@ def participant_promote(event: Event, registration_id: int, enrolment_id: int) -
         return _back(event, registration)
     now, before = clock.now(), _statuses(registration)
     try:
-        enrolment.promote_by_hand(db.session, chosen, now, override=bool(form.override.data))
-    except enrolment.EnrolmentError as exc:
+        places.promote_by_hand(db.session, chosen, now, override=bool(form.override.data))
+    except RuleError as exc:
         db.session.rollback()
         flash(str(exc.message), "error")
         return _back(event, registration)
@@ -272,7 +273,7 @@ def participant_resend(event: Event, registration_id: int) -> Response:
     if not ActionForm().validate():
         abort(400)
     now = clock.now()
-    enrolment.resend_link(db.session, registration, now)
+    lifecycle.resend_link(db.session, registration, now)
     _record(event, registration, now, action="manage_link_resent")
     db.session.commit()
     flash(_("The manage link has been sent again."))

@@ -31,7 +31,7 @@ from symposium.models import (
     Session,
     SessionQuota,
 )
-from symposium.services.registration import lifecycle as enrolment
+from symposium.services.registration import places, validation
 
 # A session is "near full" from this share of its capacity on (and when full, of course).
 NEAR_FULL = 0.9
@@ -59,8 +59,8 @@ class SessionFill:
 
     @property
     def full(self) -> bool:
-        """No place left for anyone (the capacity rule of ``enrolment.has_place``)."""
-        return not enrolment.has_place(self.capacity, self.confirmed, None, 0)
+        """No place left for anyone (the capacity rule of ``places.has_place``)."""
+        return not places.has_place(self.capacity, self.confirmed, None, 0)
 
     @property
     def near_full(self) -> bool:
@@ -93,8 +93,8 @@ class QuotaUse:
 
     @property
     def reached(self) -> bool:
-        """The quota admits nobody more of this profession (``enrolment.has_place``)."""
-        return not enrolment.has_place(None, 0, self.places, self.used)
+        """The quota admits nobody more of this profession (``places.has_place``)."""
+        return not places.has_place(None, 0, self.places, self.used)
 
     @property
     def over(self) -> bool:
@@ -237,8 +237,8 @@ def registrations_per_day(db: DbSession, event: Event, now: datetime) -> list[Da
 def session_fill(db: DbSession, event: Event) -> list[RoundFill]:
     """Confirmed, waitlisted and capacity of every chosen session, grouped by round.
 
-    Plenary sessions are left out (nobody chooses them; ``enrolment.enrollable``). Two
-    statements: the sessions with their rounds, and ``enrolment.session_counts``.
+    Plenary sessions are left out (nobody chooses them; ``validation.enrollable``). Two
+    statements: the sessions with their rounds, and ``places.session_counts``.
     """
     sessions = [
         s
@@ -248,9 +248,9 @@ def session_fill(db: DbSession, event: Event) -> list[RoundFill]:
             .options(joinedload(Session.round))
             .order_by(Session.position, Session.id)
         )
-        if enrolment.enrollable(s)
+        if validation.enrollable(s)
     ]
-    counts = enrolment.session_counts(db, [s.id for s in sessions])
+    counts = places.session_counts(db, [s.id for s in sessions])
     groups: dict[int | None, list[SessionFill]] = defaultdict(list)
     rounds: dict[int, Round] = {}
     for s in sessions:

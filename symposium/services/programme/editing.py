@@ -1,7 +1,7 @@
 """Changing a published programme from the back-office, under the same rules as event files.
 
-Both paths (forms and ``load-event``) go through :func:`enrolment.limit_problems`,
-:func:`enrolment.fill_places` and :func:`enrolment.sessions_rescheduled`, so they can never
+Both paths (forms and ``load-event``) go through :func:`places.limit_problems`,
+:func:`places.fill_places` and :func:`lifecycle.sessions_rescheduled`, so they can never
 disagree about what a capacity change or a moved session means for registrants.
 """
 
@@ -28,8 +28,9 @@ from symposium.models import (
     SessionKind,
     SessionQuota,
 )
+from symposium.services.core.errors import RuleError
 from symposium.services.core.locking import begin_write, lock_programme
-from symposium.services.registration import lifecycle as enrolment
+from symposium.services.registration import lifecycle, places
 
 
 def schedule(session: Session) -> tuple[object, ...]:
@@ -85,11 +86,11 @@ def update_session(
     lock_programme(db, session.event_id, [session.id])
     db.refresh(session)
     quotas = {p.id: n for p, n in changes.quotas.items()}
-    for where, confirmed in enrolment.limit_problems(db, session.id, changes.capacity, quotas):
+    for where, confirmed in places.limit_problems(db, session.id, changes.capacity, quotas):
         if where.startswith("quotas."):
             profession = next(p for p in changes.quotas if p.id == int(where[7:]))
             where = f"quota_{profession.code}"
-        raise enrolment.limit_error(where, confirmed)
+        raise places.limit_error(where, confirmed)
     check_times(changes.starts_at, changes.ends_at)
     before, moved_from = _snapshot(session), schedule(session)
     session.title = changes.title
@@ -101,18 +102,18 @@ def update_session(
     session.hours = changes.hours
     session.professions = changes.professions
     current = {q.profession_id: q for q in session.quotas}
-    for profession, places in changes.quotas.items():
+    for profession, n in changes.quotas.items():
         if profession.id in current:
-            current.pop(profession.id).places = places
+            current.pop(profession.id).places = n
         else:
-            session.quotas.append(SessionQuota(profession=profession, places=places))
+            session.quotas.append(SessionQuota(profession=profession, places=n))
     for stale in current.values():
         session.quotas.remove(stale)
     db.flush()
-    promoted = enrolment.fill_places(db, [session.id], now, "promoted:limit_raised")
+    promoted = places.fill_places(db, [session.id], now, "promoted:limit_raised")
     updates = 0
     if schedule(session) != moved_from:
-        updates = enrolment.sessions_rescheduled(db, [session.id], now)
+        updates = lifecycle.sessions_rescheduled(db, [session.id], now)
     return SessionUpdate(before, _snapshot(session), promoted, updates)
 
 
@@ -124,12 +125,12 @@ def set_status(db: DbSession, event: Event, status: EventStatus, now: datetime) 
     event.status = status
     db.flush()
     if status is EventStatus.CANCELLED and was is not EventStatus.CANCELLED:
-        return enrolment.event_cancelled(db, event, now)
+        return lifecycle.event_cancelled(db, event, now)
     return 0
 
 
-def _refuse(code: str, message: object, field: str) -> enrolment.EnrolmentError:
-    return enrolment.EnrolmentError(code, message, field)
+def _refuse(code: str, message: object, field: str) -> RuleError:
+    return RuleError(code, message, field)
 
 
 def check_times(start: datetime | None, end: datetime | None, field: str = "ends_at") -> None:
@@ -178,7 +179,7 @@ def update_event(db: DbSession, event: Event, values: dict[str, Any]) -> dict[st
             )
         )
         if values["capacity"] < active:
-            raise enrolment.limit_error("capacity", active)
+            raise places.limit_error("capacity", active)
     before = {}
     for name, value in values.items():
         if getattr(event, name) != value:
@@ -214,7 +215,7 @@ def save_round(
     round_.starts_at, round_.ends_at = starts_at, ends_at
     db.flush()
     moved = [s.id for s in round_.sessions if schedule(s) != before[s.id]]
-    return round_, enrolment.sessions_rescheduled(db, moved, now) if moved else 0
+    return round_, lifecycle.sessions_rescheduled(db, moved, now) if moved else 0
 
 
 def create_session(
@@ -249,8 +250,8 @@ def create_session(
         professions=changes.professions,
         position=len(event.sessions),
     )
-    for profession, places in changes.quotas.items():
-        session.quotas.append(SessionQuota(profession=profession, places=places))
+    for profession, n in changes.quotas.items():
+        session.quotas.append(SessionQuota(profession=profession, places=n))
     db.add(session)
     db.flush()
     return session

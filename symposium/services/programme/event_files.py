@@ -36,13 +36,8 @@ from symposium.services.core.locking import begin_write, lock_programme
 from symposium.services.mail import outbox as mail
 from symposium.services.programme.catalogue import ensure_catalogue
 from symposium.services.programme.editing import schedule
-from symposium.services.registration.lifecycle import (
-    event_cancelled,
-    fill_places,
-    limit_problems,
-    live_enrolments,
-    sessions_rescheduled,
-)
+from symposium.services.registration.lifecycle import event_cancelled, sessions_rescheduled
+from symposium.services.registration.places import fill_places, limit_problems, live_enrolments
 
 SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")

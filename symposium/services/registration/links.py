@@ -1,0 +1,37 @@
+"""A registration's personal links: the manage page and the calendar feed (see core.tokens)."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session as DbSession
+
+from symposium.models import Registration
+from symposium.services.core.tokens import new_nonce, token_for, token_hash
+
+
+def manage_token(secret_key: str, registration: Registration) -> str:
+    return token_for(secret_key, registration.token_nonce)
+
+
+def feed_token(secret_key: str, registration: Registration) -> str:
+    return token_for(secret_key, registration.feed_nonce, "feed")
+
+
+def renew_feed_token(db: DbSession, registration: Registration, secret_key: str) -> str:
+    """Revoke the calendar feed's address (a leaked link) and return the new token."""
+    registration.feed_nonce = new_nonce()
+    token = feed_token(secret_key, registration)
+    registration.feed_token_hash = token_hash(token)
+    return token
+
+
+def find_by_feed_token(db: DbSession, token: str) -> Registration | None:
+    return db.scalars(
+        select(Registration).where(Registration.feed_token_hash == token_hash(token))
+    ).one_or_none()
+
+
+def find_by_token(db: DbSession, token: str) -> Registration | None:
+    return db.scalars(
+        select(Registration).where(Registration.token_hash == token_hash(token))
+    ).one_or_none()

@@ -1,0 +1,219 @@
+"""What a registration must contain: fields, register numbers, and a valid choice of sessions.
+
+The one home of eligibility (who may join which session, one per round, no overlaps) and of
+when an event takes registrations. Reads the programme from its cached rules
+(``programme.rules``), so a warm check runs no queries.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from email_validator import EmailNotValidError, validate_email
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import Session as DbSession
+
+from symposium.models import Event, EventStatus, Session, SessionKind
+from symposium.services.core.errors import RuleError
+from symposium.services.programme.public import EventHead
+from symposium.services.programme.rules import ProfessionRule, SessionRule, rules_for
+
+LANGUAGES = ("nl", "en")
+
+
+PHONE = re.compile(r"\+?[0-9 ()./-]{6,40}")
+
+
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # tab and newlines are fine
+
+
+LIMITS = {"name": 200, "organisation": 200, "phone": 40, "needs": 2000, "identifier": 40}
+
+
+class RegistrationInvalid(RuleError):
+    """Several fields are wrong at once; ``errors`` has one entry per problem."""
+
+    def __init__(self, errors: list[RuleError]):
+        first = errors[0] if errors else RuleError("invalid", "Invalid input.")
+        super().__init__(first.code, first.message, first.field, first.status)
+        self.errors = errors
+
+
+@dataclass
+class RegistrationInput:
+    name: str
+    email: str
+    profession: str
+    consent: bool
+    organisation: str = ""
+    phone: str = ""
+    needs: str = ""
+    language: str = "nl"
+    identifiers: dict[str, str] = field(default_factory=dict)
+    sessions: list[int] = field(default_factory=list)
+    submission_key: str | None = None
+
+
+def enrollable(session: Session | SessionRule) -> bool:
+    """Plenary sessions are for everyone registered; workshops and groups are chosen.
+
+    A cancelled session takes no one.
+    """
+    return session.kind is not SessionKind.PLENARY and not session.is_cancelled
+
+
+def check_open(event: Event | EventHead, now: datetime) -> None:
+    """Refuse when the event does not take registrations at ``now``."""
+    if event.status is EventStatus.CANCELLED:
+        raise RuleError("event_cancelled", _l("This event has been cancelled."), status=409)
+    if event.status is not EventStatus.PUBLISHED:
+        raise RuleError("registration_closed", _l("Registration is closed."), status=409)
+    if event.registration_opens_at is not None and now < event.registration_opens_at:
+        raise RuleError("registration_not_open", _l("Registration has not opened yet."), status=409)
+    closes = event.registration_closes_at or event.starts_at
+    if now > closes or now > event.starts_at:
+        raise RuleError("registration_closed", _l("Registration is closed."), status=409)
+
+
+def overlaps(a: SessionRule, b: SessionRule) -> bool:
+    return any(s1 < e2 and s2 < e1 for s1, e1 in a.intervals for s2, e2 in b.intervals)
+
+
+def check_choice(
+    event_id: int,
+    profession: ProfessionRule,
+    chosen: list[SessionRule],
+    field_name: str = "sessions",
+) -> None:
+    """Eligibility, one session per round and no two overlapping sessions."""
+    seen_rounds: dict[int, SessionRule] = {}
+    for i, session in enumerate(chosen):
+        if session.event_id != event_id:
+            raise RuleError("unknown_session", _l("Unknown session."), field_name)
+        if session.is_cancelled:
+            raise RuleError("session_cancelled", _l("This session has been cancelled."), field_name)
+        if not enrollable(session):
+            raise RuleError("not_enrollable", _l("Plenary sessions need no choice."), field_name)
+        if not session.admits(profession.id):
+            raise RuleError(
+                "not_eligible",
+                _l("%(profession)s may not join “%(session)s”.",
+                   profession=profession.name(_locale()), session=session.title),
+                field_name,
+            )  # fmt: skip
+        if session.round_id is not None:
+            if session.round_id in seen_rounds:
+                raise RuleError(
+                    "round_conflict",
+                    _l("Choose one session per round (%(round)s).", round=session.round_title),
+                    field_name,
+                )
+            seen_rounds[session.round_id] = session
+        for other in chosen[:i]:
+            if overlaps(session, other):
+                raise RuleError(
+                    "time_conflict",
+                    _l("“%(a)s” and “%(b)s” take place at the same time.", a=other.title,
+                       b=session.title),
+                    field_name,
+                )  # fmt: skip
+
+
+def _locale() -> str:
+    from flask_babel import get_locale
+
+    return str(get_locale() or "nl")
+
+
+@dataclass
+class Checked:
+    email: str
+    profession: ProfessionRule
+    identifiers: dict[str, str]
+    sessions: list[SessionRule]
+
+
+def validate(db: DbSession, event: Event, data: RegistrationInput) -> Checked:
+    """Check every field; raise :class:`RegistrationInvalid` listing all problems.
+
+    Reads the programme from its cached copy (``programme_rules``): no queries once warm.
+    """
+    errors: list[RuleError] = []
+
+    def fail(code: str, message: object, field_name: str) -> None:
+        errors.append(RuleError(code, message, field_name))
+
+    texts = {k: getattr(data, k) for k in ("name", "email", "organisation", "phone", "needs")}
+    texts |= {f"identifier_{code}": value for code, value in data.identifiers.items()}
+    for key, value in texts.items():
+        if CONTROL.search(value):
+            fail("invalid_text", _l("Remove the invisible control characters."), key)
+
+    name = data.name.strip()
+    if not name:
+        fail("invalid_name", _l("Enter your name."), "name")
+    for key in ("name", "organisation", "phone", "needs"):
+        if len(getattr(data, key)) > LIMITS[key]:
+            fail(
+                "field_too_long",
+                _l("At most %(num)d characters.", num=LIMITS[key]),
+                key,
+            )
+    email = ""
+    try:
+        email = validate_email(data.email.strip(), check_deliverability=False).normalized.lower()
+    except EmailNotValidError:
+        fail("invalid_email", _l("Enter a valid e-mail address."), "email")
+    if data.phone.strip() and not PHONE.fullmatch(data.phone.strip()):
+        fail("invalid_phone", _l("Enter a phone number with digits only."), "phone")
+    if data.language not in LANGUAGES:
+        fail("invalid_language", _l("Choose Dutch (nl) or English (en)."), "language")
+    if not data.consent:
+        fail("consent_required", _l("Please agree to the privacy statement."), "consent")
+
+    programme = rules_for(db, event)
+    profession = programme.professions.get(data.profession)
+    if profession is None:
+        fail("invalid_profession", _l("Choose a profession from the list."), "profession")
+
+    identifiers: dict[str, str] = {}
+    if profession is not None:
+        for register in profession.registers:
+            value = re.sub(r"\s", "", data.identifiers.get(register.code, ""))
+            where = f"identifier_{register.code}"
+            if not value:
+                continue
+            if len(value) > LIMITS["identifier"] or (
+                register.pattern is not None and not register.pattern.fullmatch(value)
+            ):
+                fail("invalid_identifier", register.identifier_hint(_locale()), where)
+            else:
+                identifiers[register.code] = value
+        if (
+            profession.registers
+            and not identifiers
+            and not any(e.field and e.field.startswith("identifier_") for e in errors)
+        ):
+            first = profession.registers[0]
+            fail(
+                "identifier_required",
+                _l("Enter your %(identifier)s, needed for your accreditation points.",
+                   identifier=first.identifier_name(_locale())),
+                f"identifier_{first.code}",
+            )  # fmt: skip
+
+    ids = list(dict.fromkeys(data.sessions))
+    chosen = [programme.sessions[i] for i in ids if i in programme.sessions]
+    if len(chosen) != len(ids):
+        fail("unknown_session", _l("Unknown session."), "sessions")
+    elif profession is not None:
+        try:
+            check_choice(event.id, profession, chosen)
+        except RuleError as exc:
+            errors.append(exc)
+    if errors:
+        raise RegistrationInvalid(errors)
+    assert profession is not None
+    return Checked(email, profession, identifiers, chosen)
