@@ -18,8 +18,7 @@ from symposium.extensions import db
 from symposium.models import Event, OutboxStatus, Role
 from symposium.services.accounts import access
 from symposium.services.core import audit
-from symposium.services.mail import delivery
-from symposium.services.mail import outbox as mail
+from symposium.services.mail import delivery, outbox, render
 from symposium.services.programme.event_files import EventFileError, load_event_file
 
 EXAMPLES = ROOT / "examples"
@@ -85,15 +84,15 @@ def register_cli(app: Flask) -> None:
         help="Which messages to list: failed ones show their last error.",
     )
     @click.option("--show", "show_id", type=int, help="Print one message in full.")
-    def outbox(status: str, show_id: int | None) -> None:
+    def list_outbox(status: str, show_id: int | None) -> None:
         """List the outbox: what waits to be sent, or what failed and why."""
-        messages = mail.by_status(db.session, OutboxStatus(status))
+        messages = outbox.by_status(db.session, OutboxStatus(status))
         if show_id is not None:
             message = next((m for m in messages if m.id == show_id), None)
             if message is None:
                 raise click.ClickException(f"no {status} message {show_id}")
             if message.render_context is not None:  # written when sent; do it now to show it
-                mail.render(db.session, message)
+                render.render(db.session, message)
                 db.session.commit()
             click.echo(f"To: {message.to_address}\nSubject: {message.subject}\n")
             click.echo(message.body_text)

@@ -17,7 +17,7 @@ from symposium.blueprints.registration import registration_limit
 from symposium.extensions import csrf, db, limiter
 from symposium.models import Event, IdempotencyKey, Registration, Session
 from symposium.services.core.errors import RuleError
-from symposium.services.mail.outbox import external_url
+from symposium.services.core.urls import external_url
 from symposium.services.programme import public as programme
 from symposium.services.registration import lifecycle, places, validation
 

@@ -23,8 +23,8 @@ from symposium import clock
 from symposium.extensions import db
 from symposium.models import EnrolmentStatus, Registration
 from symposium.services.core.errors import RuleError
-from symposium.services.mail import outbox as mail
-from symposium.services.mail.outbox import external_url
+from symposium.services.core.urls import external_url
+from symposium.services.mail import render
 from symposium.services.programme import calendar
 from symposium.services.registration import lifecycle, links, places, validation
 
@@ -111,7 +111,7 @@ def _render(registration: Registration, token: str, cancel_form=None, status: in
 def _own_calendar(registration: Registration, token: str) -> Response:
     """The registrant's confirmed programme, plenary sessions included (METHOD:PUBLISH)."""
     confirmed = [e for e in registration.enrolments if e.status is EnrolmentStatus.CONFIRMED]
-    sequences = mail.sequences(registration, confirmed)
+    sequences = render.sequences(registration, confirmed)
     body = calendar.invite(
         registration,
         calendar.confirmed_sessions(registration),
@@ -119,7 +119,7 @@ def _own_calendar(registration: Registration, token: str) -> Response:
         sequence=lambda uid: sequences.get(uid, 0),
         manage_url=external_url("manage.show", token=token),
         now=clock.now(),
-        organizer_email=mail.sender_address(),
+        organizer_email=render.sender_address(),
     )
     return Response(body, mimetype="text/calendar", headers={"Cache-Control": "no-store"})
 

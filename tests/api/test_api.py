@@ -34,7 +34,7 @@ from symposium.models import (
     Session,
     SessionKind,
 )
-from symposium.services.mail import outbox as mail
+from symposium.services.mail import render
 from symposium.services.registration import lifecycle
 from tests.conftest import make_app, registration_data
 
@@ -172,7 +172,7 @@ def rows(db) -> dict[str, int]:
 
 
 def outbox(db, kind: str | None = None) -> list[OutboxMessage]:
-    mail.render_pending(db.session)  # written when sent; write them now to read them
+    render.render_pending(db.session)  # written when sent; write them now to read them
     query = select(OutboxMessage).order_by(OutboxMessage.id)
     if kind is not None:
         query = query.where(OutboxMessage.kind == kind)

@@ -24,7 +24,7 @@ from symposium.models import (
 )
 from symposium.services.accounts import access
 from symposium.services.backoffice import dashboard
-from symposium.services.mail import outbox as mail
+from symposium.services.mail import outbox, render
 from symposium.services.registration import lifecycle, validation
 from tests.backoffice.test_admin import PASSWORD, login
 from tests.conftest import registration_data
@@ -56,7 +56,7 @@ def scenario(app, db, small_event, clock):  # type: ignore[no-untyped-def]
     clock.now = utc(2026, 11, 23, 12)
     lifecycle.cancel_registration(db.session, p1, clock.now)
     db.session.commit()
-    mail.render_pending(db.session)  # written when sent; write them now to read them
+    render.render_pending(db.session)  # written when sent; write them now to read them
     sent = db.session.scalars(
         select(OutboxMessage).where(OutboxMessage.kind == "registered").order_by(OutboxMessage.id)
     ).all()
@@ -64,7 +64,7 @@ def scenario(app, db, small_event, clock):  # type: ignore[no-untyped-def]
     sent[1].attempts = 5
     sent[1].last_error = "550 5.1.1 mailbox unavailable"
     # Mail tied to no registration (a password reset) is no event's business.
-    stray = mail.compose(
+    stray = outbox.compose(
         to_address="admin@example.org",
         language="nl",
         kind="password_reset",

@@ -11,8 +11,7 @@ from icalendar import Calendar
 from sqlalchemy import select
 
 from symposium.models import Event, OutboxMessage, Registration
-from symposium.services.mail import delivery
-from symposium.services.mail import outbox as mail
+from symposium.services.mail import delivery, render
 from symposium.services.registration import lifecycle, validation
 from tests.conftest import SMALL_EVENT, registration_data
 from tests.mail.test_delivery import Recorder, free_port
@@ -29,7 +28,7 @@ def register(db, small_event, clock, n, *keys):  # type: ignore[no-untyped-def]
 
 
 def mails(db, kind: str) -> list[OutboxMessage]:  # type: ignore[no-untyped-def]
-    mail.render_pending(db.session)  # written when sent; write them now to read them
+    render.render_pending(db.session)  # written when sent; write them now to read them
     return db.session.scalars(
         select(OutboxMessage).where(OutboxMessage.kind == kind).order_by(OutboxMessage.id)
     ).all()

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from symposium.models import AuditEntry, Event, OutboxMessage, Role, Session
 from symposium.services.accounts import access
 from symposium.services.core.errors import RuleError
-from symposium.services.mail import outbox as mail
+from symposium.services.mail import render
 from symposium.services.registration import lifecycle, validation
 from tests.backoffice.test_admin import PASSWORD, login, token
 from tests.conftest import registration_data
@@ -49,7 +49,7 @@ def test_moving_a_workshop_sends_its_registrants_an_update(
     data["room"] = "Zaal 9"
     response = client.post(url, data=data)
     assert response.status_code == 303, response.get_data(as_text=True)[:2000]
-    mail.render_pending(db.session)  # written when sent; write them now to read them
+    render.render_pending(db.session)  # written when sent; write them now to read them
     (update,) = db.session.scalars(
         select(OutboxMessage).where(OutboxMessage.kind == "session_changed")
     ).all()

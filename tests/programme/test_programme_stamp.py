@@ -22,8 +22,7 @@ from symposium.models import (
     SessionQuota,
 )
 from symposium.services.core.errors import RuleError
-from symposium.services.mail import delivery
-from symposium.services.mail import outbox as mail
+from symposium.services.mail import delivery, render
 from symposium.services.programme import rules as programme_rules
 from symposium.services.registration import lifecycle, places
 from symposium.services.registration.validation import RegistrationInput
@@ -149,7 +148,7 @@ def test_mail_is_written_when_sent_with_the_places_as_they_were(app, db, small_e
 
     lifecycle.cancel_registration(db.session, first.registration, first.registration.created_at)
     db.session.commit()  # the second person is promoted before their first mail went out
-    assert mail.render_pending(db.session) == 4
+    assert render.render_pending(db.session) == 4
     db.session.commit()
 
     registered, promoted = db.session.scalars(
@@ -258,9 +257,9 @@ def test_mail_about_a_session_dropped_from_the_event_file_is_still_sent(
 
 def test_a_written_message_is_not_written_again(app, db, small_event) -> None:
     register(db, small_event["event"], 1, small_event["groot"])
-    assert mail.render_pending(db.session) == 1
+    assert render.render_pending(db.session) == 1
     db.session.commit()
-    assert mail.render_pending(db.session) == 0  # stored as SQL NULL, not JSON null
+    assert render.render_pending(db.session) == 0  # stored as SQL NULL, not JSON null
 
 
 def test_a_database_error_while_writing_mail_is_retried_not_failed(
@@ -273,7 +272,7 @@ def test_a_database_error_while_writing_mail_is_retried_not_failed(
     def database_gone(db, message):  # type: ignore[no-untyped-def]
         raise OperationalError("SELECT 1", {}, Exception("server closed the connection"))
 
-    monkeypatch.setattr(mail, "rendered", database_gone)
+    monkeypatch.setattr(render, "rendered", database_gone)
     result = delivery.drain(db.session, Recorder(), app.config, person.created_at)
     assert (result.sent, result.retried, result.failed) == (0, 1, 0)
     message = db.session.scalars(select(OutboxMessage)).one()

@@ -16,7 +16,7 @@ from symposium.models import (
     Session,
 )
 from symposium.services.core.errors import RuleError
-from symposium.services.mail import outbox as mail
+from symposium.services.mail import render
 from symposium.services.registration import lifecycle, links, places, validation
 from symposium.services.registration.validation import RegistrationInput, RegistrationInvalid
 from tests.conftest import registration_data
@@ -203,7 +203,7 @@ def test_one_registration_per_address_and_a_resubmit_creates_nothing(db, registe
     kinds = db.session.scalars(select(OutboxMessage.kind).order_by(OutboxMessage.id)).all()
     assert kinds == ["registered", "manage_link"]
     # The re-sent link is the same working link.
-    mail.render_pending(db.session)  # written when sent; write them now to read them
+    render.render_pending(db.session)  # written when sent; write them now to read them
     link = db.session.scalars(select(OutboxMessage.body_text).order_by(OutboxMessage.id)).all()[1]
     assert first.token in link
 
@@ -241,7 +241,7 @@ def test_rolled_back_registration_queues_no_mail(db, event, clock) -> None:
 def test_mail_is_in_the_registrants_language(db, register, small_event) -> None:
     register("en", small_event["klein"], language="en")
     register("nl", small_event["klein"])
-    mail.render_pending(db.session)  # written when sent; write them now to read them
+    render.render_pending(db.session)  # written when sent; write them now to read them
     subjects = dict(
         db.session.execute(select(OutboxMessage.to_address, OutboxMessage.subject)).all()
     )

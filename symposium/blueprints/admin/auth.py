@@ -19,7 +19,7 @@ from symposium.blueprints.admin import bp, public, requires
 from symposium.extensions import db, limiter
 from symposium.models import User
 from symposium.services.accounts import access
-from symposium.services.mail import outbox as mail
+from symposium.services.mail import outbox
 
 
 class LoginForm(FlaskForm):
@@ -79,7 +79,7 @@ def queue_password_link(user: User, kind: str, subject: str, now: datetime) -> N
     link = url_for("admin.password_reset_confirm", token=token, _external=True)
     body = render_template(f"mail/{kind}.txt", user=user, link=link)
     db.session.add(
-        mail.compose(
+        outbox.compose(
             to_address=user.email, language="nl", kind=kind, subject=subject, body=body, now=now
         )
     )

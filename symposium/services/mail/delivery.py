@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session as DbSession
 
 from symposium.models import OutboxMessage, OutboxStatus
 from symposium.services.core.locking import begin_write
-from symposium.services.mail import outbox as mail
+from symposium.services.mail import render
 
 
 class TemporaryFailure(Exception):
@@ -178,7 +178,7 @@ def drain(
                 break
             if row.render_context is not None:
                 try:
-                    values = mail.rendered(db, row)  # reads only: no write lock held meanwhile
+                    values = render.rendered(db, row)  # reads only: no write lock held meanwhile
                 except SQLAlchemyError:
                     db.rollback()  # the database, not the message: its lease ends, then a retry
                     result.retried += 1

@@ -33,7 +33,7 @@ from symposium.models import (
     Theme,
 )
 from symposium.services.core.locking import begin_write, lock_programme
-from symposium.services.mail import outbox as mail
+from symposium.services.mail import render
 from symposium.services.programme.catalogue import ensure_catalogue
 from symposium.services.programme.editing import schedule
 from symposium.services.registration.lifecycle import event_cancelled, sessions_rescheduled
@@ -636,7 +636,7 @@ def apply_spec(db: DbSession, spec: EventSpec, now: datetime) -> LoadResult:
     dropped = [s for s in event.sessions if s.key not in wanted_sessions]
     # Their (cancelled) enrolments go with them: write the mail about those places first.
     if dropped:
-        mail.render_pending(db, [s.id for s in dropped])
+        render.render_pending(db, [s.id for s in dropped])
     for session in dropped:
         event.sessions.remove(session)
         changes["deleted sessions"] += 1

@@ -29,7 +29,7 @@ from symposium.services.core.errors import RuleError
 from symposium.services.core.locking import begin_write, lock_capacity
 from symposium.services.core.rows import loaded
 from symposium.services.core.tokens import new_nonce, token_for, token_hash
-from symposium.services.mail import outbox as mail
+from symposium.services.mail import outbox
 from symposium.services.programme.rules import ProfessionRule, SessionRule
 from symposium.services.registration.links import manage_token
 from symposium.services.registration.places import (
@@ -149,7 +149,7 @@ def register(
         return _already_registered(db, existing, data, now, secret_key)
     confirmed = [e for e in enrolments if e.status is EnrolmentStatus.CONFIRMED]
     invite = ("REQUEST", confirmed) if confirmed else None
-    mail.queue(db, registration, "registered", now, invite=invite)
+    outbox.queue(db, registration, "registered", now, invite=invite)
     return RegistrationOutcome(registration, manage_token(secret_key, registration), created=True)
 
 
@@ -189,12 +189,12 @@ def _already_registered(
     token = manage_token(secret, existing)
     if data.submission_key and existing.submission_key == data.submission_key:
         return RegistrationOutcome(existing, token, created=False, resubmitted=True)
-    mail.queue(db, existing, "manage_link", now)
+    outbox.queue(db, existing, "manage_link", now)
     return RegistrationOutcome(existing, token, created=False)
 
 
 def resend_link(db: DbSession, registration: Registration, now: datetime) -> None:
-    mail.queue(db, registration, "manage_link", now)
+    outbox.queue(db, registration, "manage_link", now)
 
 
 def _require_active(registration: Registration) -> None:
@@ -246,7 +246,7 @@ def change_session(
         released = release(db, old, now, "switched")
     db.flush()
     invite = ("REQUEST", [enrolment]) if confirmed else None
-    mail.queue(db, registration, "changed", now, enrolment=enrolment, old=old, invite=invite)
+    outbox.queue(db, registration, "changed", now, enrolment=enrolment, old=old, invite=invite)
     if released:
         calendar_cancel(db, old, now)
     return enrolment
@@ -266,7 +266,7 @@ def cancel_enrolment(
     held_place = release(db, enrolment, now, "cancelled_by_registrant")
     db.flush()
     invite = ("CANCEL", [enrolment]) if held_place else None
-    mail.queue(db, registration, "enrolment_cancelled", now, enrolment=enrolment, invite=invite)
+    outbox.queue(db, registration, "enrolment_cancelled", now, enrolment=enrolment, invite=invite)
     return True
 
 
@@ -295,7 +295,7 @@ def cancel_registration(db: DbSession, registration: Registration, now: datetime
     fill_places(db, freed, now, "promoted:registration_cancelled")
     held = [e for e in live if e.session_id in freed]
     invite = ("CANCEL", held) if held else None
-    mail.queue(db, registration, "registration_cancelled", now, invite=invite)
+    outbox.queue(db, registration, "registration_cancelled", now, invite=invite)
     return True
 
 
@@ -315,7 +315,7 @@ def sessions_rescheduled(db: DbSession, session_ids: Iterable[int], now: datetim
     ).all()
     for enrolment in enrolments:
         enrolment.ical_sequence += 1
-        mail.queue(
+        outbox.queue(
             db,
             enrolment.registration,
             "session_changed",
@@ -346,7 +346,7 @@ def cancel_session(db: DbSession, session: Session, now: datetime) -> int:
         for switch in switches_for(db, enrolment):
             switch.replaces = None
         held = cancel_place(enrolment, now, "session_cancelled") is EnrolmentStatus.CONFIRMED
-        mail.queue(
+        outbox.queue(
             db,
             enrolment.registration,
             "session_cancelled",
@@ -369,7 +369,7 @@ def event_cancelled(db: DbSession, event: Event, now: datetime) -> int:
         held = [e for e in registration.enrolments if e.status is EnrolmentStatus.CONFIRMED]
         for enrolment in held:
             enrolment.ical_sequence += 1
-        mail.queue(
+        outbox.queue(
             db,
             registration,
             "event_cancelled",

@@ -28,7 +28,7 @@ from symposium.models import (
 from symposium.services.core.errors import RuleError
 from symposium.services.core.locking import begin_write, lock_capacity, lock_programme
 from symposium.services.core.rows import loaded
-from symposium.services.mail import outbox as mail
+from symposium.services.mail import outbox
 
 
 def has_place(
@@ -252,7 +252,7 @@ def promote_by_hand(
     enrolment.waitlist_position = None
     enrolment.changed_at = now
     _log(enrolment, EnrolmentStatus.WAITLISTED, "override" if override else "promoted:by_hand", now)
-    mail.queue(
+    outbox.queue(
         db, registration, "promoted", now, enrolment=enrolment, invite=("REQUEST", [enrolment])
     )
     old = enrolment.replaces
@@ -297,7 +297,7 @@ def fill_places(
                 promoted.append(enrolment)
                 old = enrolment.replaces
                 registration = enrolment.registration
-                mail.queue(
+                outbox.queue(
                     db,
                     registration,
                     "promoted",
@@ -350,7 +350,7 @@ def renumber(db: DbSession, session_id: int) -> None:
 
 def calendar_cancel(db: DbSession, enrolment: Enrolment, now: datetime) -> None:
     """Take a released place off the registrant's calendar."""
-    mail.queue(
+    outbox.queue(
         db,
         enrolment.registration,
         "calendar_cancelled",

@@ -1,0 +1,193 @@
+"""Write a queued message: subject, text, HTML and calendar invitation, in its language.
+
+Messages about a registration are rendered just before they are sent (the delivery worker
+calls :func:`rendered`), from what :func:`~symposium.services.mail.outbox.queue` stored, so
+the request that caused them does not pay for it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from email.utils import parseaddr
+from typing import Any
+
+from flask import current_app, render_template
+from flask_babel import force_locale
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from sqlalchemy.orm import Session as DbSession
+
+from symposium.models import Enrolment, EnrolmentStatus, OutboxMessage, Registration
+from symposium.services.core.urls import external_url
+from symposium.services.programme import calendar
+from symposium.services.registration.links import manage_token
+
+SUBJECTS = {
+    "registered": _l("Your registration for %(event)s"),
+    "manage_link": _l("Your link for %(event)s"),
+    "promoted": _l("You have a place: %(session)s"),
+    "changed": _l("Your programme for %(event)s has changed"),
+    "enrolment_cancelled": _l("Cancelled: %(session)s"),
+    "registration_cancelled": _l("Your registration for %(event)s is cancelled"),
+    "calendar_cancelled": _l("Removed from your calendar: %(session)s"),
+    "session_changed": _l("Changed: %(session)s"),
+    "session_cancelled": _l("Cancelled: %(session)s"),
+    "event_cancelled": _l("Cancelled: %(event)s"),
+}
+
+
+def rendered(db: DbSession, message: OutboxMessage) -> dict[str, Any]:
+    """A queued message's subject, text, HTML and calendar, from the current programme.
+
+    Only reads (the caller stores the result, see :func:`render`). Times and rooms are
+    today's (a session moved since is shown where it is now); the places an invitation
+    names and their SEQUENCEs are those stored by :func:`queue`.
+    """
+    context = message.render_context
+    if context is None:
+        return {}
+    registration = db.get(Registration, message.registration_id)
+    if registration is None:
+        raise LookupError("the registration of this message no longer exists")
+    enrolment = _as_queued(db, context["enrolment"]) if context.get("enrolment") else None
+    places = [_as_queued(db, state) for state in context.get("places", [])]
+    old = db.get(Enrolment, context["old"]) if context.get("old") else None
+    event = registration.event
+    manage_url = external_url(
+        "manage.show", token=manage_token(current_app.config["SECRET_KEY"], registration)
+    )
+    with force_locale(registration.language):
+        session_title = enrolment.session.title if enrolment is not None else ""
+        subject = str(SUBJECTS[message.kind] % {"event": event.title, "session": session_title})
+        body = render_template(
+            f"mail/{message.kind}.txt",
+            registration=registration,
+            event=event,
+            manage_url=manage_url,
+            enrolment=enrolment,
+            old=old,
+            places=places,
+        )
+    values: dict[str, Any] = {
+        "subject": subject,
+        "body_text": body,
+        "body_html": html_body(subject, body, registration.language),
+        "render_context": None,
+    }
+    if "invite" in context:
+        stored = {int(k): v for k, v in context["invite"]["sequences"].items()}
+        enrolments = [e for e in registration.enrolments if e.id in stored]
+        values["calendar"] = invitation(
+            registration,
+            context["invite"]["method"],
+            enrolments,
+            message.created_at,
+            manage_url,
+            sequence_of=stored,
+        )
+    return values
+
+
+def render(db: DbSession, message: OutboxMessage) -> None:
+    """Write a queued message now (see :func:`rendered`)."""
+    for name, value in rendered(db, message).items():
+        setattr(message, name, value)
+
+
+class AsQueued:
+    """An enrolment as it stood when its message was queued (status, position, switch)."""
+
+    def __init__(self, enrolment: Enrolment, status: str, position: int | None, replaces: Any):
+        self.enrolment = enrolment
+        self.status = EnrolmentStatus(status)
+        self.waitlist_position = position
+        self.replaces = replaces
+
+    def __getattr__(self, name: str) -> Any:  # session, ids, sequence: the enrolment's own
+        return getattr(self.enrolment, name)
+
+
+def _as_queued(db: DbSession, state: list[Any]) -> AsQueued:
+    enrolment_id, status, position, replaces_id = state
+    enrolment = db.get(Enrolment, enrolment_id)
+    if enrolment is None:
+        raise LookupError(f"enrolment {enrolment_id} of this message no longer exists")
+    replaces = db.get(Enrolment, replaces_id) if replaces_id else None
+    return AsQueued(enrolment, status, position, replaces)
+
+
+def render_pending(db: DbSession, session_ids: list[int] | None = None) -> int:
+    """Write every queued message not written yet; returns how many.
+
+    With ``session_ids``, only those of registrants with a place in these sessions: called
+    before sessions are deleted, since their enrolments go with them and a message about a
+    place (a cancellation and its calendar CANCEL above all) must still be written. Without,
+    all of them (the CLI and tests read messages whole).
+    """
+    query = select(OutboxMessage).where(OutboxMessage.render_context.is_not(None))
+    if session_ids is not None:
+        query = query.where(
+            OutboxMessage.registration_id.in_(
+                select(Enrolment.registration_id).where(Enrolment.session_id.in_(session_ids))
+            )
+        )
+    pending = db.scalars(query.order_by(OutboxMessage.id)).all()
+    for message in pending:
+        render(db, message)
+    return len(pending)
+
+
+def html_body(subject: str, body: str, language: str) -> str:
+    """The HTML alternative of a plain-text body (paragraphs kept, links made clickable)."""
+    with force_locale(language):
+        return render_template(
+            "mail/layout.html",
+            subject=subject,
+            language=language,
+            paragraphs=[
+                [line.strip() for line in block.splitlines() if line.strip()]
+                for block in body.split("\n\n")
+                if block.strip()
+            ],
+        )
+
+
+def sender_address() -> str:
+    """The bare address of MAIL_SENDER: also the invitations' ORGANIZER, as iMIP expects."""
+    return parseaddr(current_app.config["MAIL_SENDER"])[1]
+
+
+def sequences(
+    registration: Registration,
+    enrolments: list[Enrolment],
+    sequence_of: dict[int, int] | None = None,
+) -> dict[str, int]:
+    """Calendar UID -> SEQUENCE of these places (a group's meetings share their place's).
+
+    ``sequence_of`` (enrolment id -> SEQUENCE) overrides the places' current ones.
+    """
+    return {
+        calendar.invite_uid(registration, item): (sequence_of or {}).get(e.id, e.ical_sequence)
+        for e in enrolments
+        for item in (e.session.meetings or [e.session])
+    }
+
+
+def invitation(
+    registration: Registration,
+    method: str,
+    enrolments: list[Enrolment],
+    now: datetime,
+    manage_url: str,
+    sequence_of: dict[int, int] | None = None,
+) -> str:
+    """The calendar for these places, each VEVENT carrying its place's SEQUENCE."""
+    return calendar.invite(
+        registration,
+        [e.session for e in enrolments],
+        method=method,
+        sequence=sequences(registration, enrolments, sequence_of).__getitem__,
+        manage_url=manage_url,
+        now=now,
+        organizer_email=sender_address(),
+    ).decode()
