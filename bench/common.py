@@ -106,7 +106,7 @@ def prepare_database(dsn: str, event_files: Sequence[Path], instance_dir: str) -
 
     from symposium import clock, create_app
     from symposium.extensions import db
-    from symposium.services.programme.event_files import load_event_file
+    from symposium.services.programme.event_loading import load_event_file
 
     app = create_app(app_config(dsn), instance_path=instance_dir)
     with app.app_context():

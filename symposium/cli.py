@@ -19,7 +19,8 @@ from symposium.models import Event, OutboxStatus, Role
 from symposium.services.accounts import access
 from symposium.services.core import audit
 from symposium.services.mail import delivery, outbox, render
-from symposium.services.programme.event_files import EventFileError, load_event_file
+from symposium.services.programme.event_files import EventFileError
+from symposium.services.programme.event_loading import load_event_file
 
 EXAMPLES = ROOT / "examples"
 # The demo's own account, documented in the README; never create it outside the demo.

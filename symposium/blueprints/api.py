@@ -18,7 +18,7 @@ from symposium.extensions import csrf, db, limiter
 from symposium.models import Event, IdempotencyKey, Registration, Session
 from symposium.services.core.errors import RuleError
 from symposium.services.core.urls import external_url
-from symposium.services.programme import public as programme
+from symposium.services.programme import public
 from symposium.services.registration import lifecycle, places, validation
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -70,7 +70,7 @@ def openapi() -> ResponseReturnValue:
 
 @bp.get("/events/<slug>")
 def event(slug: str) -> ResponseReturnValue:
-    found = programme.public_event(db.session, slug)
+    found = public.public_event(db.session, slug)
     if found is None:
         return error(404, "event_not_found", "No such event.")
     left = places.places_left(db.session, found.sessions)
@@ -107,7 +107,7 @@ def event(slug: str) -> ResponseReturnValue:
                     for r in p.registers
                 ],
             }
-            for p in programme.admitted_professions(db.session, found)
+            for p in public.admitted_professions(db.session, found)
         ],
         rounds=[
             {

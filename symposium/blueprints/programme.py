@@ -14,8 +14,7 @@ from symposium.extensions import db
 from symposium.filters import localised_name
 from symposium.models import Event, Session
 from symposium.services.core.errors import RuleError
-from symposium.services.programme import calendar
-from symposium.services.programme import public as programme
+from symposium.services.programme import calendar, public
 from symposium.services.registration import places, validation
 
 bp = Blueprint("programme", __name__)
@@ -32,13 +31,13 @@ class ProgrammeFilterForm(FlaskForm):
 
 
 def _load_event(slug: str) -> Event:
-    event = programme.public_event(db.session, slug)
+    event = public.public_event(db.session, slug)
     if event is None:
         abort(404)
     return event
 
 
-def _is_open(event: Event | programme.EventHead) -> bool:
+def _is_open(event: Event | public.EventHead) -> bool:
     try:
         validation.check_open(event, clock.now())
     except RuleError:
@@ -48,7 +47,7 @@ def _is_open(event: Event | programme.EventHead) -> bool:
 
 @bp.get("/")
 def index() -> str:
-    events = programme.upcoming_events(db.session, clock.now())
+    events = public.upcoming_events(db.session, clock.now())
     return render_template("programme/index.html", events=events)
 
 
@@ -58,7 +57,7 @@ FILTER_ARGS = frozenset({"theme", "profession", "lang"})
 @bp.get("/events/<slug>/")
 def event(slug: str) -> Response:
     """The programme, rendered once per programme stamp, language and filter (page_cache)."""
-    head = programme.public_event_head(db.session, slug)
+    head = public.public_event_head(db.session, slug)
     if head is None:
         abort(404)
     is_open = _is_open(head)
@@ -68,8 +67,8 @@ def event(slug: str) -> Response:
 
 def _render_event(slug: str, is_open: bool) -> str:
     event = _load_event(slug)
-    themes = programme.event_themes(event)
-    professions = programme.admitted_professions(db.session, event)
+    themes = public.event_themes(event)
+    professions = public.admitted_professions(db.session, event)
     form = ProgrammeFilterForm(request.args)
     form.theme.choices = [SelectChoice("", _l("All themes"))] + [
         SelectChoice(t.code, localised_name(t)) for t in themes
@@ -81,13 +80,13 @@ def _render_event(slug: str, is_open: bool) -> str:
     if form.validate():
         theme = next((t for t in themes if t.code == form.theme.data), None)
         profession = next((p for p in professions if p.code == form.profession.data), None)
-    sessions = programme.filter_sessions(event.sessions, theme, profession)
+    sessions = public.filter_sessions(event.sessions, theme, profession)
     return render_template(
         "programme/event.html",
         event=event,
         form=form,
         filtered=theme is not None or profession is not None,
-        days=programme.timeline(sessions, event.timezone),
+        days=public.timeline(sessions, event.timezone),
         places_left=places.places_left(db.session, event.sessions),
         registration_open=is_open,
     )

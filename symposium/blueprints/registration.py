@@ -30,7 +30,7 @@ from symposium.extensions import db, limiter
 from symposium.filters import localised_name
 from symposium.models import Event, Profession
 from symposium.services.core.errors import RuleError
-from symposium.services.programme import public as programme
+from symposium.services.programme import public
 from symposium.services.registration import lifecycle, places, validation
 
 bp = Blueprint("registration", __name__)
@@ -116,7 +116,7 @@ def build_form(event: Event, profession: Profession) -> Any:
 
 
 def _event(slug: str) -> Event:
-    event = programme.public_event(db.session, slug)
+    event = public.public_event(db.session, slug)
     if event is None:
         abort(404)
     return event
@@ -125,7 +125,7 @@ def _event(slug: str) -> Event:
 def _profession(event: Event, code: str | None) -> Profession | None:
     if not code:
         return None
-    admitted = programme.admitted_professions(db.session, event)
+    admitted = public.admitted_professions(db.session, event)
     return next((p for p in admitted if p.code == code), None)
 
 
@@ -144,7 +144,7 @@ def register(slug: str) -> Response | str | tuple[str, int]:
         form = ProfessionForm(request.args)
         form.profession.choices = [SelectChoice("", _l("Choose…"))] + [
             SelectChoice(p.code, localised_name(p))
-            for p in programme.admitted_professions(db.session, event)
+            for p in public.admitted_professions(db.session, event)
         ]
         if request.args.get("profession"):
             form.validate()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import re
 import uuid
 from collections.abc import Collection
 from datetime import datetime
@@ -24,6 +25,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from symposium.models.base import Base, UTCDateTime, str_enum
 from symposium.models.catalogue import Profession, Theme
+
+# An event's address in URLs and event files: lower-case words joined by single hyphens.
+SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 
 
 class EventStatus(enum.StrEnum):

@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.exc import StatementError
 
+from symposium.clock import localise
 from symposium.models import Event, Session
-from symposium.services.programme.event_files import localise
 
 AMS = ZoneInfo("Europe/Amsterdam")
 

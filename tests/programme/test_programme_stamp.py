@@ -23,7 +23,7 @@ from symposium.models import (
 )
 from symposium.services.core.errors import RuleError
 from symposium.services.mail import delivery, render
-from symposium.services.programme import rules as programme_rules
+from symposium.services.programme import rules
 from symposium.services.registration import lifecycle, places
 from symposium.services.registration.validation import RegistrationInput
 from tests.conftest import registration_data
@@ -123,7 +123,7 @@ def test_the_rules_follow_a_change_at_once(db, small_event) -> None:
 def test_a_change_committed_while_waiting_for_the_lock_is_seen(app, db, small_event) -> None:
     """The request read the event (and its stamp) before an organiser cancelled the session."""
     event = db.session.get(Event, small_event["event"])
-    programme_rules.rules_for(db.session, event)  # cached at the old stamp
+    rules.rules_for(db.session, event)  # cached at the old stamp
     with OrmSession(db.engine) as other:  # the organiser, in another connection
         other.get(Session, small_event["klein"]).cancelled_at = event.starts_at - timedelta(days=9)
         other.commit()

@@ -28,14 +28,13 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from symposium import clock
 from symposium.blueprints.admin import bp, requires, session_or_404
+from symposium.clock import localise
 from symposium.extensions import db
 from symposium.models import Event, EventStatus, Session, SessionKind
 from symposium.services.accounts import access
 from symposium.services.core import audit
 from symposium.services.core.errors import RuleError
-from symposium.services.programme import editing as programme_edit
-from symposium.services.programme import public as programme
-from symposium.services.programme.event_files import localise
+from symposium.services.programme import editing, public
 from symposium.services.registration import lifecycle, places
 
 
@@ -159,7 +158,7 @@ class NewSessionFields:
 
 def session_form(event: Event, session: Session, creating: bool = False) -> Any:
     """The session form with one quota field per profession the event admits."""
-    admitted = programme.admitted_professions(db.session, event)
+    admitted = public.admitted_professions(db.session, event)
 
     bases = (NewSessionFields, SessionForm) if creating else (SessionForm,)
     Form = type("SessionEditForm", bases, {})
@@ -198,7 +197,7 @@ def session_edit(event: Event, session_id: int) -> Response | str | tuple[str, i
         try:
             changes = _changes(form, event)
             now = clock.now()
-            result = programme_edit.update_session(db.session, session, changes, now)
+            result = editing.update_session(db.session, session, changes, now)
         except RuleError as exc:
             db.session.rollback()
             _show_error(form, exc)
@@ -235,8 +234,8 @@ def session_edit(event: Event, session_id: int) -> Response | str | tuple[str, i
     )
 
 
-def _changes(form: Any, event: Event) -> programme_edit.SessionChanges:
-    return programme_edit.SessionChanges(
+def _changes(form: Any, event: Event) -> editing.SessionChanges:
+    return editing.SessionChanges(
         title=form.title.data.strip(),
         description=(form.description.data or "").strip(),
         room=(form.room.data or "").strip(),
@@ -281,7 +280,7 @@ def event_status(event: Event) -> Response:
     if not form.validate():
         abort(400)
     now, before = clock.now(), event.status.value
-    notices = programme_edit.set_status(db.session, event, EventStatus(form.status.data), now)
+    notices = editing.set_status(db.session, event, EventStatus(form.status.data), now)
     if event.status.value != before:
         audit.record(
             db.session,
@@ -368,7 +367,7 @@ def event_new() -> Response | str | tuple[str, int]:
     if form.validate_on_submit():
         zone = Event(timezone="Europe/Amsterdam").tz
         try:
-            created = programme_edit.create_event(
+            created = editing.create_event(
                 db.session,
                 slug=form.slug.data.strip(),
                 title=form.title.data.strip(),
@@ -427,7 +426,7 @@ def event_edit(event: Event) -> Response | str | tuple[str, int]:
                 "registration_closes_at": _instant(form.registration_closes_at, event),
                 "capacity": form.capacity.data,
             }
-            before = programme_edit.update_event(db.session, event, values)
+            before = editing.update_event(db.session, event, values)
         except RuleError as exc:
             db.session.rollback()
             _show_error(form, exc)
@@ -464,7 +463,7 @@ def _round_view(event: Event, round_id: int | None) -> Response | str | tuple[st
     if form.validate_on_submit():
         now = clock.now()
         try:
-            saved, updates = programme_edit.save_round(
+            saved, updates = editing.save_round(
                 db.session,
                 event,
                 round_,
@@ -517,7 +516,7 @@ def session_new(event: Event) -> Response | str | tuple[str, int]:
         try:
             changes = _changes(form, event)
             round_ = next((r for r in event.rounds if str(r.id) == form.round_id.data), None)
-            created = programme_edit.create_session(
+            created = editing.create_session(
                 db.session,
                 event,
                 key=form.key.data.strip(),

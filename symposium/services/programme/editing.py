@@ -28,6 +28,7 @@ from symposium.models import (
     SessionKind,
     SessionQuota,
 )
+from symposium.models.event import SLUG
 from symposium.services.core.errors import RuleError
 from symposium.services.core.locking import begin_write, lock_programme
 from symposium.services.registration import lifecycle, places
@@ -148,8 +149,6 @@ def create_event(
     timezone: str = "Europe/Amsterdam",
 ) -> Event:
     """A new draft event; the slug is the one the event file would use."""
-    from symposium.services.programme.event_files import SLUG
-
     if not SLUG.fullmatch(slug):
         raise _refuse(
             "invalid_slug", _l("Use lower-case letters, digits and single hyphens."), "slug"
