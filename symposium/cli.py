@@ -17,7 +17,6 @@ from symposium.config import ROOT
 from symposium.extensions import db
 from symposium.models import Event, OutboxStatus, Role
 from symposium.services.accounts import access
-from symposium.services.core import audit
 from symposium.services.mail import delivery, outbox, render
 from symposium.services.programme.event_files import EventFileError
 from symposium.services.programme.event_loading import load_event_file
@@ -44,16 +43,6 @@ def _load(path: Path | str) -> None:
         for problem in exc.problems:
             click.echo(f"  {problem}", err=True)
         raise click.exceptions.Exit(1) from exc
-    if result.changed:
-        audit.record(
-            db.session,
-            user=None,
-            event=result.event,
-            action="event_file_loaded",
-            target=str(path),
-            after=dict(result.changes),
-            now=clock.now(),
-        )
     db.session.commit()
     click.echo(result.summary())
 
@@ -148,8 +137,8 @@ def register_cli(app: Flask) -> None:
         if not generate_password:
             password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
         try:
-            user, generated = access.create_user(
-                db.session, email, Role(role), clock.now(), event=event, name=name,
+            user, generated = access.grant_role(
+                db.session, None, email, Role(role), clock.now(), event=event, name=name,
                 password=password,
             )  # fmt: skip
         except access.AccessError as exc:

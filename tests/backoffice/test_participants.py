@@ -146,7 +146,7 @@ def test_a_move_and_its_override_are_one_transaction(db, org, small_event, clock
     moved = lifecycle.change_session(db.session, me, ook, clock.now)
     assert moved.status == "waitlisted"
     with pytest.raises(RuleError):
-        places.promote_by_hand(db.session, moved, clock.now)  # no place, no override
+        places.promote_by_hand(db.session, None, moved, clock.now)  # no place, no override
     db.session.rollback()
     live = db.session.scalars(
         select(Enrolment.session_id).where(

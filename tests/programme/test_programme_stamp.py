@@ -221,8 +221,8 @@ def test_programme_changes_lock_the_event_row_before_sessions(db, small_event) -
         "sessions",
     ]
     for change in (
-        lambda: places.change_capacity(db.session, session, 12, now),
-        lambda: lifecycle.cancel_session(db.session, session, now),
+        lambda: places.change_capacity(db.session, None, session, 12, now),
+        lambda: lifecycle.cancel_session(db.session, None, session, now),
     ):
         taken = locks_taken(db, change)
         db.session.commit()
@@ -238,7 +238,7 @@ def test_mail_about_a_session_dropped_from_the_event_file_is_still_sent(
     ook = small_event["ook-r2"]
     holder = register(db, small_event["event"], 1, ook).registration
     session = db.session.get(Session, ook)
-    lifecycle.cancel_session(db.session, session, holder.created_at)
+    lifecycle.cancel_session(db.session, None, session, holder.created_at)
     db.session.commit()
     path = tmp_path / "zonder.toml"
     path.write_text(SMALL_EVENT.split('[[sessions]]\nkey = "ook-r2"')[0])

@@ -8,16 +8,18 @@ One module per area: auth (sign-in, passwords), events (capacities), and so on.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import wraps
-from typing import Any
+from typing import Any, Generic, TypeVar
 
-from flask import Blueprint, abort
+from flask import Blueprint, abort, flash
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from symposium.extensions import db, login_manager
 from symposium.models import Event, Session, User
 from symposium.services.accounts import access
+from symposium.services.core.errors import RuleError
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -65,6 +67,46 @@ def requires(permission: str) -> Callable[[Callable[..., Any]], Callable[..., An
     return decorate
 
 
+T = TypeVar("T")
+
+
+@dataclass
+class Outcome(Generic[T]):
+    """What :func:`perform` did: ``ok`` and the service's result, or the rule that refused."""
+
+    ok: bool
+    value: T | None = None
+    error: RuleError | None = None
+
+
+def show_error(form: Any, exc: RuleError) -> None:
+    """A rule's refusal next to the field it names, else at the top of the form."""
+    name = exc.field if exc.field and exc.field in form else None
+    if name:
+        form[name].errors = [*form[name].errors, str(exc.message)]
+    else:
+        form.form_errors.append(str(exc.message))
+
+
+def perform(action: Callable[[], T], form: Any = None) -> Outcome[T]:
+    """Run one back-office action: the service call, then commit; on a rule's refusal roll
+    back (nothing half-done stays) and show why, next to the form's field or as a notice.
+
+    The request is the transaction boundary: services flush, this commits.
+    """
+    try:
+        value = action()
+    except RuleError as exc:
+        db.session.rollback()
+        if form is not None:
+            show_error(form, exc)
+        else:
+            flash(str(exc.message), "error")
+        return Outcome(False, error=exc)
+    db.session.commit()
+    return Outcome(True, value)
+
+
 from symposium.blueprints.admin import (  # noqa: E402  (routes register on bp)
     auth,
     dashboard,
@@ -75,13 +117,16 @@ from symposium.blueprints.admin import (  # noqa: E402  (routes register on bp)
 )
 
 __all__ = [
+    "Outcome",
     "auth",
     "bp",
     "dashboard",
     "events",
     "exports",
     "participants",
+    "perform",
     "public",
     "requires",
+    "show_error",
     "users",
 ]

@@ -15,7 +15,7 @@ from wtforms import EmailField, PasswordField
 from wtforms.validators import EqualTo, InputRequired, Length
 
 from symposium import clock
-from symposium.blueprints.admin import bp, public, requires
+from symposium.blueprints.admin import bp, perform, public, requires
 from symposium.extensions import db, limiter
 from symposium.models import User
 from symposium.services.accounts import access
@@ -32,9 +32,7 @@ class ResetRequestForm(FlaskForm):
 
 
 class NewPasswordForm(FlaskForm):
-    password = PasswordField(
-        _l("New password"), validators=[InputRequired(), Length(min=10, max=200)]
-    )
+    password = PasswordField(_l("New password"), validators=[InputRequired(), Length(max=200)])
     confirm = PasswordField(
         _l("Repeat the new password"),
         validators=[InputRequired(), EqualTo("password", _l("The passwords differ."))],
@@ -114,11 +112,14 @@ def password_reset_confirm(token: str) -> Response | str | tuple[str, int]:
         return render_template("admin/reset_invalid.html"), 404
     form = NewPasswordForm()
     if form.validate_on_submit():
-        user.set_password(form.password.data)
-        db.session.commit()
-        flash(_("Your new password is set; sign in with it."))
-        return redirect(url_for("admin.login"), code=303)
-    return render_template("admin/password_new.html", form=form)
+        done = perform(
+            lambda: access.set_password(db.session, user, form.password.data, clock.now()), form
+        )
+        if done.ok:
+            flash(_("Your new password is set; sign in with it."))
+            return redirect(url_for("admin.login"), code=303)
+    status = 422 if form.errors or form.form_errors else 200
+    return render_template("admin/password_new.html", form=form), status
 
 
 @bp.get("/")

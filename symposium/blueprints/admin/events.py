@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from flask import abort, flash, redirect, render_template, url_for
 from flask_babel import get_locale
@@ -27,7 +28,7 @@ from wtforms.validators import InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from symposium import clock
-from symposium.blueprints.admin import bp, requires, session_or_404
+from symposium.blueprints.admin import bp, perform, requires, session_or_404
 from symposium.clock import localise
 from symposium.extensions import db
 from symposium.models import Event, EventStatus, Session, SessionKind
@@ -75,33 +76,17 @@ def session_capacity(event: Event, session_id: int) -> Response:
     if not form.validate():
         flash(" ".join(str(e) for e in form.capacity.errors) or _("Invalid capacity."), "error")
     else:
-        now = clock.now()
-        before = session.capacity
-        try:
-            promoted = places.change_capacity(db.session, session, form.capacity.data, now)
-        except RuleError as exc:
-            db.session.rollback()
-            flash(str(exc.message), "error")
-        else:
-            audit.record(
-                db.session,
-                user=current_user,
-                event=event,
-                action="capacity_changed",
-                target=f"session {session.key}",
-                before={"capacity": before},
-                after={
-                    "capacity": session.capacity,
-                    "promoted": [e.registration.email for e in promoted],
-                },
-                now=now,
+        done = perform(
+            lambda: places.change_capacity(
+                db.session, current_user, session, form.capacity.data, clock.now()
             )
-            db.session.commit()
+        )
+        if done.ok:
             flash(
                 _(
                     "Capacity of “%(session)s” saved; %(num)d promoted from the waiting list.",
                     session=session.title,
-                    num=len(promoted),
+                    num=len(done.value or []),
                 )
             )
     return redirect(url_for("admin.event", slug=event.slug), code=303)
@@ -194,25 +179,13 @@ def session_edit(event: Event, session_id: int) -> Response | str | tuple[str, i
     session = session_or_404(event, session_id)
     form = session_form(event, session)
     if form.validate_on_submit():
-        try:
-            changes = _changes(form, event)
-            now = clock.now()
-            result = editing.update_session(db.session, session, changes, now)
-        except RuleError as exc:
-            db.session.rollback()
-            _show_error(form, exc)
-        else:
-            audit.record(
-                db.session,
-                user=current_user,
-                event=event,
-                action="session_edited",
-                target=f"session {session.key}",
-                before=result.before,
-                after=result.after,
-                now=now,
-            )
-            db.session.commit()
+        done = perform(
+            lambda: editing.update_session(
+                db.session, current_user, session, _changes(form, event), clock.now()
+            ),
+            form,
+        )
+        if done.ok and (result := done.value) is not None:
             flash(
                 _(
                     "“%(session)s” saved: %(promoted)d promoted, %(updates)d calendar updates.",
@@ -252,12 +225,12 @@ def _changes(form: Any, event: Event) -> editing.SessionChanges:
     )
 
 
-def _instant(field: Any, event: Event) -> datetime | None:
+def _instant(field: Any, where: Event | ZoneInfo) -> datetime | None:
     """A wall-clock time from the form, in the event's zone (refusing DST gaps and repeats)."""
     if field.data is None:
         return None
     try:
-        return localise(field.data, event.tz)
+        return localise(field.data, where.tz if isinstance(where, Event) else where)
     except ValueError as exc:
         raise RuleError("invalid_time", str(exc), field.name) from exc
 
@@ -279,33 +252,19 @@ def event_status(event: Event) -> Response:
     form = StatusForm()
     if not form.validate():
         abort(400)
-    now, before = clock.now(), event.status.value
-    notices = editing.set_status(db.session, event, EventStatus(form.status.data), now)
-    if event.status.value != before:
-        audit.record(
-            db.session,
-            user=current_user,
-            event=event,
-            action="event_status",
-            before={"status": before},
-            after={"status": event.status.value},
-            now=now,
+    before = event.status
+    done = perform(
+        lambda: editing.set_status(
+            db.session, current_user, event, EventStatus(form.status.data), clock.now()
         )
-        db.session.commit()
-        flash(_("Status saved; %(num)d cancellation notices queued.", num=notices))
+    )
+    if done.ok and event.status is not before:
+        flash(_("Status saved; %(num)d cancellation notices queued.", num=done.value))
     return redirect(url_for("admin.event", slug=event.slug), code=303)
 
 
 def _local(value: datetime | None, event: Event) -> datetime | None:
     return value.astimezone(event.tz).replace(tzinfo=None) if value else None
-
-
-def _show_error(form: Any, exc: RuleError) -> None:
-    field = exc.field if exc.field and exc.field in form else None
-    if field:
-        form[field].errors = [*form[field].errors, str(exc.message)]
-    else:
-        form.form_errors.append(str(exc.message))
 
 
 class RequiredTimes:
@@ -366,30 +325,19 @@ def event_new() -> Response | str | tuple[str, int]:
     form = NewEventForm()
     if form.validate_on_submit():
         zone = Event(timezone="Europe/Amsterdam").tz
-        try:
-            created = editing.create_event(
+        done = perform(
+            lambda: editing.create_event(
                 db.session,
+                current_user,
                 slug=form.slug.data.strip(),
                 title=form.title.data.strip(),
-                starts_at=localise(form.starts_at.data, zone),
-                ends_at=localise(form.ends_at.data, zone),
-            )
-        except (RuleError, ValueError) as exc:
-            db.session.rollback()
-            if isinstance(exc, ValueError):
-                exc = RuleError("invalid_time", str(exc), "starts_at")
-            _show_error(form, exc)
-        else:
-            now = clock.now()
-            audit.record(
-                db.session,
-                user=current_user,
-                event=created,
-                action="event_created",
-                after={"slug": created.slug, "title": created.title},
-                now=now,
-            )
-            db.session.commit()
+                starts_at=_instant(form.starts_at, zone),
+                ends_at=_instant(form.ends_at, zone),
+                now=clock.now(),
+            ),
+            form,
+        )
+        if done.ok and (created := done.value) is not None:
             return redirect(url_for("admin.event_edit", slug=created.slug), code=303)
         return render_template("admin/form.html", form=form, heading=_("New event")), 422
     return render_template("admin/form.html", form=form, heading=_("New event"))
@@ -407,7 +355,8 @@ def event_edit(event: Event) -> Response | str | tuple[str, int]:
         registration_closes_at=_local(event.registration_closes_at, event),
     )
     if form.validate_on_submit():
-        try:
+
+        def save() -> dict[str, Any]:
             values = {
                 "title": form.title.data.strip(),
                 "subtitle": (form.subtitle.data or "").strip(),
@@ -426,22 +375,9 @@ def event_edit(event: Event) -> Response | str | tuple[str, int]:
                 "registration_closes_at": _instant(form.registration_closes_at, event),
                 "capacity": form.capacity.data,
             }
-            before = editing.update_event(db.session, event, values)
-        except RuleError as exc:
-            db.session.rollback()
-            _show_error(form, exc)
-        else:
-            if before:
-                audit.record(
-                    db.session,
-                    user=current_user,
-                    event=event,
-                    action="event_edited",
-                    before=before,
-                    after={k: str(values[k]) for k in before},
-                    now=clock.now(),
-                )
-            db.session.commit()
+            return editing.update_event(db.session, current_user, event, values, clock.now())
+
+        if perform(save, form).ok:
             flash(_("The event has been saved."))
             return redirect(url_for("admin.event", slug=event.slug), code=303)
         return render_template("admin/form.html", form=form, heading=event.title, event=event), 422
@@ -461,32 +397,21 @@ def _round_view(event: Event, round_id: int | None) -> Response | str | tuple[st
     )
     heading = round_.title if round_ else _("New round")
     if form.validate_on_submit():
-        now = clock.now()
-        try:
-            saved, updates = editing.save_round(
+        done = perform(
+            lambda: editing.save_round(
                 db.session,
+                current_user,
                 event,
                 round_,
                 key=form.key.data.strip(),
                 title=form.title.data.strip(),
                 starts_at=_instant(form.starts_at, event),
                 ends_at=_instant(form.ends_at, event),
-                now=now,
-            )
-        except RuleError as exc:
-            db.session.rollback()
-            _show_error(form, exc)
-        else:
-            audit.record(
-                db.session,
-                user=current_user,
-                event=event,
-                action="round_created" if round_ is None else "round_edited",
-                target=f"round {saved.key}",
-                after={"title": saved.title, "calendar_updates": updates},
-                now=now,
-            )
-            db.session.commit()
+                now=clock.now(),
+            ),
+            form,
+        )
+        if done.ok:
             flash(_("The round has been saved."))
             return redirect(url_for("admin.event", slug=event.slug), code=303)
         return render_template("admin/form.html", form=form, heading=heading, event=event), 422
@@ -513,31 +438,21 @@ def session_new(event: Event) -> Response | str | tuple[str, int]:
         SelectChoice(str(r.id), r.title) for r in event.rounds
     ]
     if form.validate_on_submit():
-        try:
-            changes = _changes(form, event)
-            round_ = next((r for r in event.rounds if str(r.id) == form.round_id.data), None)
-            created = editing.create_session(
+        round_ = next((r for r in event.rounds if str(r.id) == form.round_id.data), None)
+        done = perform(
+            lambda: editing.create_session(
                 db.session,
+                current_user,
                 event,
                 key=form.key.data.strip(),
                 kind=SessionKind(form.kind.data),
                 round_=round_,
-                changes=changes,
-            )
-        except RuleError as exc:
-            db.session.rollback()
-            _show_error(form, exc)
-        else:
-            audit.record(
-                db.session,
-                user=current_user,
-                event=event,
-                action="session_created",
-                target=f"session {created.key}",
-                after={"title": created.title},
+                changes=_changes(form, event),
                 now=clock.now(),
-            )
-            db.session.commit()
+            ),
+            form,
+        )
+        if done.ok:
             flash(_("The session has been saved."))
             return redirect(url_for("admin.event", slug=event.slug), code=303)
         return render_template("admin/session_edit.html", event=event, session=None, form=form), 422
@@ -554,21 +469,15 @@ def session_cancel(event: Event, session_id: int) -> Response:
         return redirect(
             url_for("admin.session_edit", slug=event.slug, session_id=session.id), code=303
         )
-    now = clock.now()
-    told = lifecycle.cancel_session(db.session, session, now)
-    audit.record(
-        db.session,
-        user=current_user,
-        event=event,
-        action="session_cancelled",
-        target=f"session {session.key}",
-        after={"registrants_told": told},
-        now=now,
-    )
-    db.session.commit()
-    flash(
-        _("“%(session)s” is cancelled; %(num)d registrants told.", session=session.title, num=told)
-    )
+    done = perform(lambda: lifecycle.cancel_session(db.session, current_user, session, clock.now()))
+    if done.ok:
+        flash(
+            _(
+                "“%(session)s” is cancelled; %(num)d registrants told.",
+                session=session.title,
+                num=done.value,
+            )
+        )
     return redirect(url_for("admin.event", slug=event.slug), code=303)
 
 

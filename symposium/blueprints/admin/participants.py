@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -15,13 +13,11 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, Optional
 
 from symposium import clock
-from symposium.blueprints.admin import bp, requires
+from symposium.blueprints.admin import bp, perform, requires
 from symposium.extensions import db
 from symposium.models import Enrolment, EnrolmentStatus, Event, Registration
 from symposium.services.accounts import access
 from symposium.services.backoffice import participants as finder
-from symposium.services.core import audit
-from symposium.services.core.errors import RuleError
 from symposium.services.registration import lifecycle, places, validation
 
 
@@ -78,54 +74,15 @@ def _enrolment(registration: Registration, enrolment_id: int) -> Enrolment:
     return found
 
 
-def _statuses(registration: Registration) -> dict[str, str]:
-    return {
-        e.session.key: (f"{e.status}" + (f" {e.waitlist_position}" if e.waitlist_position else ""))
-        for e in registration.enrolments
-        if e.is_live
-    }
-
-
-def _record(
-    event: Event,
-    registration: Registration,
-    now: datetime,
-    *,
-    action: str,
-    before: dict[str, str] | None = None,
-    note: str = "",
-) -> None:
-    """The audit entry of an action on someone's registration: statuses before and after."""
-    audit.record(
-        db.session,
-        user=current_user,
-        event=event,
-        action=action,
-        target=f"registration {registration.id} {registration.email}",
-        before=before,
-        after=_statuses(registration),
-        note=note,
-        now=now,
-    )
-
-
 def _back(event: Event, registration: Registration) -> Response:
     return redirect(
         url_for("admin.participant", slug=event.slug, registration_id=registration.id), code=303
     )
 
 
-def _override_allowed(form: OverrideMixin) -> bool:
-    """An override needs an admin and a written reason; says why not otherwise."""
-    if not form.override.data:
-        return True
-    if not access.is_admin(current_user):
-        flash(_("Only an admin may go over capacity."), "error")
-        return False
-    if not (form.reason.data or "").strip():
-        flash(_("Write down why the capacity is overridden."), "error")
-        return False
-    return True
+def _override_reason(form: OverrideMixin) -> str | None:
+    """The written reason when the override box is ticked; the service checks both."""
+    return (form.reason.data or "") if form.override.data else None
 
 
 @bp.get("/events/<slug>/participants/")
@@ -172,10 +129,12 @@ def participant_cancel(event: Event, registration_id: int) -> Response:
     registration = _registration(event, registration_id)
     if not ActionForm().validate():
         abort(400)
-    now, before = clock.now(), _statuses(registration)
-    if lifecycle.cancel_registration(db.session, registration, now):
-        _record(event, registration, now, action="registration_cancelled", before=before)
-        db.session.commit()
+    done = perform(
+        lambda: lifecycle.cancel_registration(
+            db.session, registration, clock.now(), actor=current_user
+        )
+    )
+    if done.ok and done.value:
         flash(_("The registration has been cancelled."))
     return _back(event, registration)
 
@@ -187,10 +146,12 @@ def participant_cancel_session(event: Event, registration_id: int, enrolment_id:
     chosen = _enrolment(registration, enrolment_id)
     if not ActionForm().validate():
         abort(400)
-    now, before = clock.now(), _statuses(registration)
-    if lifecycle.cancel_enrolment(db.session, registration, chosen.id, now):
-        _record(event, registration, now, action="session_cancelled", before=before)
-        db.session.commit()
+    done = perform(
+        lambda: lifecycle.cancel_enrolment(
+            db.session, registration, chosen.id, clock.now(), actor=current_user
+        )
+    )
+    if done.ok and done.value:
         flash(_("The session has been cancelled."))
     return _back(event, registration)
 
@@ -204,35 +165,26 @@ def participant_move(event: Event, registration_id: int) -> Response:
     if not form.validate():
         flash(_("Choose a session."), "error")
         return _back(event, registration)
-    if not _override_allowed(form):
-        return _back(event, registration)
-    now, before = clock.now(), _statuses(registration)
-    try:
-        moved = lifecycle.change_session(db.session, registration, int(form.session_id.data), now)
-        if form.override.data and moved.status is EnrolmentStatus.WAITLISTED:
-            places.promote_by_hand(db.session, moved, now, override=True)
-    except RuleError as exc:
-        db.session.rollback()
-        flash(str(exc.message), "error")
-        return _back(event, registration)
-    _record(
-        event,
-        registration,
-        now,
-        action="moved_with_override" if form.override.data else "moved",
-        before=before,
-        note=(form.reason.data or "").strip(),
-    )
-    db.session.commit()
-    flash(
-        _(
-            "Moved to “%(session)s”: %(status)s.",
-            session=moved.session.title,
-            status=_("confirmed")
-            if moved.status is EnrolmentStatus.CONFIRMED
-            else _("waiting list, position %(n)d", n=moved.waitlist_position),
+    done = perform(
+        lambda: lifecycle.move(
+            db.session,
+            current_user,
+            registration,
+            int(form.session_id.data),
+            clock.now(),
+            override_reason=_override_reason(form),
         )
     )
+    if done.ok and (moved := done.value) is not None:
+        flash(
+            _(
+                "Moved to “%(session)s”: %(status)s.",
+                session=moved.session.title,
+                status=_("confirmed")
+                if moved.status is EnrolmentStatus.CONFIRMED
+                else _("waiting list, position %(n)d", n=moved.waitlist_position),
+            )
+        )
     return _back(event, registration)
 
 
@@ -244,25 +196,13 @@ def participant_promote(event: Event, registration_id: int, enrolment_id: int) -
     form = PromoteForm()
     if not form.validate():
         abort(400)
-    if not _override_allowed(form):
-        return _back(event, registration)
-    now, before = clock.now(), _statuses(registration)
-    try:
-        places.promote_by_hand(db.session, chosen, now, override=bool(form.override.data))
-    except RuleError as exc:
-        db.session.rollback()
-        flash(str(exc.message), "error")
-        return _back(event, registration)
-    _record(
-        event,
-        registration,
-        now,
-        action="promoted_with_override" if form.override.data else "promoted_by_hand",
-        before=before,
-        note=(form.reason.data or "").strip(),
+    done = perform(
+        lambda: places.promote_by_hand(
+            db.session, current_user, chosen, clock.now(), override_reason=_override_reason(form)
+        )
     )
-    db.session.commit()
-    flash(_("Promoted from the waiting list."))
+    if done.ok:
+        flash(_("Promoted from the waiting list."))
     return _back(event, registration)
 
 
@@ -272,9 +212,8 @@ def participant_resend(event: Event, registration_id: int) -> Response:
     registration = _registration(event, registration_id)
     if not ActionForm().validate():
         abort(400)
-    now = clock.now()
-    lifecycle.resend_link(db.session, registration, now)
-    _record(event, registration, now, action="manage_link_resent")
-    db.session.commit()
+    perform(
+        lambda: lifecycle.resend_link(db.session, registration, clock.now(), actor=current_user)
+    )
     flash(_("The manage link has been sent again."))
     return _back(event, registration)

@@ -15,12 +15,11 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length
 
 from symposium import clock
-from symposium.blueprints.admin import bp, requires
+from symposium.blueprints.admin import bp, perform, requires
 from symposium.blueprints.admin.auth import queue_password_link
 from symposium.extensions import db
 from symposium.models import Event, Membership, Role, User
 from symposium.services.accounts import access
-from symposium.services.core import audit
 
 
 class UserForm(FlaskForm):
@@ -57,32 +56,24 @@ def users() -> Response | str | tuple[str, int]:
     if form.validate_on_submit():
         now = clock.now()
         event = db.session.scalars(select(Event).where(Event.slug == form.event.data)).first()
-        try:
-            user, generated = access.create_user(
+
+        def grant() -> tuple[User, str | None]:
+            user, generated = access.grant_role(
                 db.session,
+                current_user,
                 form.email.data,
                 Role(form.role.data),
                 now,
                 event=event,
                 name=(form.name.data or "").strip(),
             )
-        except access.AccessError as exc:
-            db.session.rollback()
-            form.email.errors = [*form.email.errors, str(exc)]
-        else:
             if generated:  # a new account sets its own password through a one-time link
                 queue_password_link(user, "account_created", _("Your symposium account"), now)
-            audit.record(
-                db.session,
-                user=current_user,
-                event=event,
-                action="role_granted",
-                target=f"user {user.email}",
-                after={"role": form.role.data, "event": form.event.data or None},
-                now=now,
-            )
-            db.session.commit()
-            flash(_("%(email)s now has that role.", email=user.email))
+            return user, generated
+
+        done = perform(grant, form)
+        if done.ok and done.value is not None:
+            flash(_("%(email)s now has that role.", email=done.value[0].email))
             return redirect(url_for("admin.users"), code=303)
     accounts = db.session.scalars(
         select(User).options(selectinload(User.memberships)).order_by(User.email)
@@ -102,19 +93,6 @@ def revoke_role(membership_id: int) -> Response:
         abort(404)
     if not ActionForm().validate():
         abort(400)
-    if membership.user_id == current_user.id and membership.role is Role.ADMIN:
-        flash(_("You cannot take away your own admin role."), "error")
-        return redirect(url_for("admin.users"), code=303)
-    audit.record(
-        db.session,
-        user=current_user,
-        event=membership.event,
-        action="role_revoked",
-        target=f"user {membership.user.email}",
-        before={"role": membership.role.value},
-        now=clock.now(),
-    )
-    db.session.delete(membership)
-    db.session.commit()
-    flash(_("The role has been taken away."))
+    if perform(lambda: access.revoke_role(db.session, current_user, membership, clock.now())).ok:
+        flash(_("The role has been taken away."))
     return redirect(url_for("admin.users"), code=303)

@@ -1,4 +1,4 @@
-"""Who may do what in the back-office: the one home of the role rules."""
+"""Who may do what in the back-office: the one home of the role and password rules."""
 
 from __future__ import annotations
 
@@ -6,13 +6,16 @@ import secrets
 from datetime import datetime
 
 from email_validator import EmailNotValidError, validate_email
+from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
 from sqlalchemy import select
 from sqlalchemy.orm import Session as DbSession
 
 from symposium.models import Event, Membership, Role, User
+from symposium.services.core import audit
+from symposium.services.core.errors import RuleError
 
-# What a route needs; every back-office view declares one (see blueprints/admin.py).
+# What a route needs; every back-office view declares one (see blueprints/admin/__init__.py).
 MANAGE = "manage"  # an event's programme, capacities and participants
 CHECKIN = "checkin"  # an event's check-in pages
 USERS = "users"  # accounts
@@ -20,10 +23,29 @@ SIGNED_IN = "signed_in"  # any account (its own overview)
 CREATE_EVENT = "create_event"  # admins, and organisers of every event
 
 RESET_MAX_AGE = 3600  # seconds a password-reset link stays valid
+MIN_PASSWORD_LENGTH = 10
 
 
-class AccessError(ValueError):
-    pass
+class AccessError(RuleError):
+    """An account or role change that the rules refuse."""
+
+
+def check_password_rule(password: str) -> None:
+    """The one password rule, for new accounts and resets alike."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise AccessError(
+            "password_too_short",
+            _l("A password needs at least %(num)d characters.", num=MIN_PASSWORD_LENGTH),
+            "password",
+        )
+
+
+def set_password(db: DbSession, user: User, password: str, now: datetime) -> None:
+    """Give ``user`` a new password (from a reset link, or chosen with a new account)."""
+    check_password_rule(password)
+    user.set_password(password)
+    audit.record(db, user=user, event=None, action="password_set", target=f"user {user.email}",
+                 now=now)  # fmt: skip
 
 
 def roles_for(user: User, event: Event | None) -> set[Role]:
@@ -81,11 +103,13 @@ def create_user(
     try:
         address = validate_email(email, check_deliverability=False).normalized.lower()
     except EmailNotValidError as exc:
-        raise AccessError(f"not an e-mail address: {email}") from exc
+        raise AccessError("invalid_email", _l("Enter a valid e-mail address."), "email") from exc
     if role is Role.ADMIN and event is not None:
-        raise AccessError("admin is a global role; give no event")
-    if password is not None and len(password) < 10:
-        raise AccessError("a password needs at least 10 characters")
+        raise AccessError(
+            "admin_is_global", _l("Admin is a role for all events; choose no event."), "event"
+        )
+    if password is not None:
+        check_password_rule(password)
     user = db.scalars(select(User).where(User.email == address)).one_or_none()
     generated = None
     if user is None:
@@ -100,6 +124,40 @@ def create_user(
         user.memberships.append(Membership(role=role, event=event))
     db.flush()
     return user, generated
+
+
+def grant_role(
+    db: DbSession,
+    actor: User | None,
+    email: str,
+    role: Role,
+    now: datetime,
+    *,
+    event: Event | None = None,
+    name: str = "",
+    password: str | None = None,
+) -> tuple[User, str | None]:
+    """:func:`create_user` by someone (an admin, or None for the CLI), in the audit trail."""
+    user, generated = create_user(db, email, role, now, event=event, name=name, password=password)
+    audit.record(
+        db, user=actor, event=event, action="role_granted", target=f"user {user.email}",
+        after={"role": role.value, "event": event.slug if event else None}, now=now,
+    )  # fmt: skip
+    return user, generated
+
+
+def revoke_role(db: DbSession, actor: User, membership: Membership, now: datetime) -> None:
+    """Take a role away; nobody takes away their own admin role (someone must stay admin)."""
+    if membership.user_id == actor.id and membership.role is Role.ADMIN:
+        raise AccessError(
+            "own_admin_role", _l("You cannot take away your own admin role."), status=409
+        )
+    audit.record(
+        db, user=actor, event=membership.event, action="role_revoked",
+        target=f"user {membership.user.email}", before={"role": membership.role.value}, now=now,
+    )  # fmt: skip
+    db.delete(membership)
+    db.flush()
 
 
 def authenticate(db: DbSession, email: str, password: str, now: datetime) -> User | None:

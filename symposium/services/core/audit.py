@@ -1,4 +1,8 @@
-"""The audit trail: one call per organiser action, in the same transaction as the change."""
+"""The audit trail: one entry per action of a back-office user, in the same transaction.
+
+Services write it (never views), so a form, the API and the CLI leave the same trail. The
+actor is the signed-in user, or None for the system (the CLI, an event file, a worker).
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session as DbSession
 from sqlalchemy.orm import selectinload
 
-from symposium.models import AuditEntry, Event, User
+from symposium.models import AuditEntry, Event, Registration, User
 
 
 def record(
@@ -48,4 +52,37 @@ def for_event(db: DbSession, event: Event, limit: int = 500) -> list[AuditEntry]
             .order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
             .limit(limit)
         )
+    )
+
+
+def registration_statuses(registration: Registration) -> dict[str, str]:
+    """Where someone stands, per session key: ``confirmed`` or ``waitlisted 3``."""
+    return {
+        e.session.key: (f"{e.status}" + (f" {e.waitlist_position}" if e.waitlist_position else ""))
+        for e in registration.enrolments
+        if e.is_live
+    }
+
+
+def record_participant(
+    db: DbSession,
+    actor: User | None,
+    registration: Registration,
+    action: str,
+    now: datetime,
+    *,
+    before: dict[str, str] | None = None,
+    note: str = "",
+) -> AuditEntry:
+    """An action on someone's registration, with their statuses before and after it."""
+    return record(
+        db,
+        user=actor,
+        event=registration.event,
+        action=action,
+        target=f"registration {registration.id} {registration.email}",
+        before=before,
+        after=registration_statuses(registration),
+        note=note,
+        now=now,
     )

@@ -27,8 +27,10 @@ from symposium.models import (
     Session,
     SessionKind,
     SessionQuota,
+    User,
 )
 from symposium.models.event import SLUG
+from symposium.services.core import audit
 from symposium.services.core.errors import RuleError
 from symposium.services.core.locking import begin_write, lock_programme
 from symposium.services.registration import lifecycle, places
@@ -79,7 +81,7 @@ def _snapshot(session: Session) -> dict[str, Any]:
 
 
 def update_session(
-    db: DbSession, session: Session, changes: SessionChanges, now: datetime
+    db: DbSession, actor: User | None, session: Session, changes: SessionChanges, now: datetime
 ) -> SessionUpdate:
     """Apply an organiser's edit: refuse limits below what is confirmed, promote into new room,
     and send updated invitations when the time or room moved."""
@@ -115,16 +117,27 @@ def update_session(
     updates = 0
     if schedule(session) != moved_from:
         updates = lifecycle.sessions_rescheduled(db, [session.id], now)
-    return SessionUpdate(before, _snapshot(session), promoted, updates)
+    result = SessionUpdate(before, _snapshot(session), promoted, updates)
+    audit.record(
+        db, user=actor, event=session.event, action="session_edited",
+        target=f"session {session.key}", before=result.before, after=result.after, now=now,
+    )  # fmt: skip
+    return result
 
 
-def set_status(db: DbSession, event: Event, status: EventStatus, now: datetime) -> int:
+def set_status(
+    db: DbSession, actor: User | None, event: Event, status: EventStatus, now: datetime
+) -> int:
     """Publish, unpublish or cancel; cancelling withdraws every invitation. Returns notices."""
     if event.status is status:
         return 0
     was = event.status
     event.status = status
     db.flush()
+    audit.record(
+        db, user=actor, event=event, action="event_status",
+        before={"status": was.value}, after={"status": status.value}, now=now,
+    )  # fmt: skip
     if status is EventStatus.CANCELLED and was is not EventStatus.CANCELLED:
         return lifecycle.event_cancelled(db, event, now)
     return 0
@@ -141,11 +154,13 @@ def check_times(start: datetime | None, end: datetime | None, field: str = "ends
 
 def create_event(
     db: DbSession,
+    actor: User | None,
     *,
     slug: str,
     title: str,
     starts_at: datetime,
     ends_at: datetime,
+    now: datetime,
     timezone: str = "Europe/Amsterdam",
 ) -> Event:
     """A new draft event; the slug is the one the event file would use."""
@@ -159,10 +174,16 @@ def create_event(
     event = Event(slug=slug, title=title, starts_at=starts_at, ends_at=ends_at, timezone=timezone)
     db.add(event)
     db.flush()
+    audit.record(
+        db, user=actor, event=event, action="event_created",
+        after={"slug": event.slug, "title": event.title}, now=now,
+    )  # fmt: skip
     return event
 
 
-def update_event(db: DbSession, event: Event, values: dict[str, Any]) -> dict[str, Any]:
+def update_event(
+    db: DbSession, actor: User | None, event: Event, values: dict[str, Any], now: datetime
+) -> dict[str, Any]:
     """Change an event's descriptive fields and window; returns what changed (before)."""
     check_times(values["starts_at"], values["ends_at"])
     check_times(
@@ -186,11 +207,17 @@ def update_event(db: DbSession, event: Event, values: dict[str, Any]) -> dict[st
             before[name] = old.isoformat() if isinstance(old, datetime) else old
             setattr(event, name, value)
     db.flush()
+    if before:
+        audit.record(
+            db, user=actor, event=event, action="event_edited", before=before,
+            after={k: str(values[k]) for k in before}, now=now,
+        )  # fmt: skip
     return before
 
 
 def save_round(
     db: DbSession,
+    actor: User | None,
     event: Event,
     round_: Round | None,
     *,
@@ -204,27 +231,36 @@ def save_round(
     check_times(starts_at, ends_at)
     if any(r.key == key and r is not round_ for r in event.rounds):
         raise _refuse("key_taken", _l("Another round already uses this key."), "key")
+    created, updates = round_ is None, 0
     if round_ is None:
         round_ = Round(event=event, key=key, title=title, starts_at=starts_at, ends_at=ends_at)
         db.add(round_)
         db.flush()
-        return round_, 0
-    before = {s.id: schedule(s) for s in round_.sessions}
-    round_.key, round_.title = key, title
-    round_.starts_at, round_.ends_at = starts_at, ends_at
-    db.flush()
-    moved = [s.id for s in round_.sessions if schedule(s) != before[s.id]]
-    return round_, lifecycle.sessions_rescheduled(db, moved, now) if moved else 0
+    else:
+        before = {s.id: schedule(s) for s in round_.sessions}
+        round_.key, round_.title = key, title
+        round_.starts_at, round_.ends_at = starts_at, ends_at
+        db.flush()
+        moved = [s.id for s in round_.sessions if schedule(s) != before[s.id]]
+        updates = lifecycle.sessions_rescheduled(db, moved, now) if moved else 0
+    audit.record(
+        db, user=actor, event=event, action="round_created" if created else "round_edited",
+        target=f"round {round_.key}", after={"title": round_.title, "calendar_updates": updates},
+        now=now,
+    )  # fmt: skip
+    return round_, updates
 
 
 def create_session(
     db: DbSession,
+    actor: User | None,
     event: Event,
     *,
     key: str,
     kind: SessionKind,
     round_: Round | None,
     changes: SessionChanges,
+    now: datetime,
 ) -> Session:
     """A new session, with the same fields the event file has."""
     if any(s.key == key for s in event.sessions):
@@ -253,4 +289,8 @@ def create_session(
         session.quotas.append(SessionQuota(profession=profession, places=n))
     db.add(session)
     db.flush()
+    audit.record(
+        db, user=actor, event=event, action="session_created", target=f"session {session.key}",
+        after={"title": session.title}, now=now,
+    )  # fmt: skip
     return session

@@ -27,7 +27,9 @@ from symposium.models import (
     Session,
     SessionQuota,
     Theme,
+    User,
 )
+from symposium.services.core import audit
 from symposium.services.core.locking import begin_write, lock_programme
 from symposium.services.mail import render
 from symposium.services.programme.catalogue import ensure_catalogue
@@ -59,7 +61,9 @@ class LoadResult:
         return f"{self.event.slug}: " + ", ".join(parts)
 
 
-def load_event_file(db: DbSession, path: str | Path, now: datetime) -> LoadResult:
+def load_event_file(
+    db: DbSession, path: str | Path, now: datetime, actor: User | None = None
+) -> LoadResult:
     """Validate ``path`` and create or update its event; the caller commits.
 
     Capacities are changed under the same locks as registrations: a limit below what is
@@ -69,7 +73,13 @@ def load_event_file(db: DbSession, path: str | Path, now: datetime) -> LoadResul
     begin_write(db)
     ensure_catalogue(db)
     spec = parse_file(path, db)
-    return apply_spec(db, spec, now)
+    result = apply_spec(db, spec, now)
+    if result.changed:
+        audit.record(
+            db, user=actor, event=result.event, action="event_file_loaded", target=str(path),
+            after=dict(result.changes), now=now,
+        )  # fmt: skip
+    return result
 
 
 def apply_spec(db: DbSession, spec: EventSpec, now: datetime) -> LoadResult:

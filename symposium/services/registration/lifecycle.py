@@ -24,7 +24,9 @@ from symposium.models import (
     Registration,
     RegistrationStatus,
     Session,
+    User,
 )
+from symposium.services.core import audit
 from symposium.services.core.errors import RuleError
 from symposium.services.core.locking import begin_write, lock_capacity
 from symposium.services.core.rows import loaded
@@ -35,10 +37,12 @@ from symposium.services.registration.links import manage_token
 from symposium.services.registration.places import (
     calendar_cancel,
     cancel_place,
+    check_override,
     count_places,
     fill_places,
     insert_places,
     lock_event_sessions,
+    promote_by_hand,
     release,
     renumber,
     switches_for,
@@ -193,8 +197,13 @@ def _already_registered(
     return RegistrationOutcome(existing, token, created=False)
 
 
-def resend_link(db: DbSession, registration: Registration, now: datetime) -> None:
+def resend_link(
+    db: DbSession, registration: Registration, now: datetime, *, actor: User | None = None
+) -> None:
+    """Mail the manage link again (asked for by the registrant, or sent by an organiser)."""
     outbox.queue(db, registration, "manage_link", now)
+    if actor is not None:
+        audit.record_participant(db, actor, registration, "manage_link_resent", now)
 
 
 def _require_active(registration: Registration) -> None:
@@ -252,10 +261,43 @@ def change_session(
     return enrolment
 
 
+def move(
+    db: DbSession,
+    actor: User | None,
+    registration: Registration,
+    session_id: int,
+    now: datetime,
+    *,
+    override_reason: str | None = None,
+) -> Enrolment:
+    """An organiser moves someone to another session; with ``override_reason`` (admins only)
+    into it even when it is full, instead of onto its waiting list."""
+    if override_reason is not None:
+        check_override(actor, override_reason)
+    before = audit.registration_statuses(registration)
+    moved = change_session(db, registration, session_id, now)
+    if override_reason is not None and moved.status is EnrolmentStatus.WAITLISTED:
+        promote_by_hand(db, actor, moved, now, override_reason=override_reason, audited=False)
+    audit.record_participant(
+        db, actor, registration, "moved" if override_reason is None else "moved_with_override",
+        now, before=before, note=(override_reason or "").strip(),
+    )  # fmt: skip
+    return moved
+
+
 def cancel_enrolment(
-    db: DbSession, registration: Registration, enrolment_id: int, now: datetime
+    db: DbSession,
+    registration: Registration,
+    enrolment_id: int,
+    now: datetime,
+    *,
+    actor: User | None = None,
 ) -> bool:
-    """Give up one session; False when it was already cancelled (a repeated submit)."""
+    """Give up one session; False when it was already cancelled (a repeated submit).
+
+    ``actor``: an organiser doing it for the registrant (audited); None for the registrant.
+    """
+    before = audit.registration_statuses(registration)
     begin_write(db)
     lock_event_sessions(db, registration.event)
     enrolment = db.get(Enrolment, enrolment_id)
@@ -267,11 +309,19 @@ def cancel_enrolment(
     db.flush()
     invite = ("CANCEL", [enrolment]) if held_place else None
     outbox.queue(db, registration, "enrolment_cancelled", now, enrolment=enrolment, invite=invite)
+    if actor is not None:
+        audit.record_participant(db, actor, registration, "session_cancelled", now, before=before)
     return True
 
 
-def cancel_registration(db: DbSession, registration: Registration, now: datetime) -> bool:
-    """Cancel the whole registration and free its places; False when already cancelled."""
+def cancel_registration(
+    db: DbSession, registration: Registration, now: datetime, *, actor: User | None = None
+) -> bool:
+    """Cancel the whole registration and free its places; False when already cancelled.
+
+    ``actor``: an organiser doing it for the registrant (audited); None for the registrant.
+    """
+    before = audit.registration_statuses(registration)
     begin_write(db)
     lock_event_sessions(db, registration.event)
     if not registration.is_active:
@@ -296,6 +346,10 @@ def cancel_registration(db: DbSession, registration: Registration, now: datetime
     held = [e for e in live if e.session_id in freed]
     invite = ("CANCEL", held) if held else None
     outbox.queue(db, registration, "registration_cancelled", now, invite=invite)
+    if actor is not None:
+        audit.record_participant(
+            db, actor, registration, "registration_cancelled", now, before=before
+        )
     return True
 
 
@@ -326,7 +380,7 @@ def sessions_rescheduled(db: DbSession, session_ids: Iterable[int], now: datetim
     return len(enrolments)
 
 
-def cancel_session(db: DbSession, session: Session, now: datetime) -> int:
+def cancel_session(db: DbSession, actor: User | None, session: Session, now: datetime) -> int:
     """Cancel a whole session: every place and waiting-list spot goes, invitations withdrawn.
 
     Returns the number of registrants told. A pending switch *from* this session keeps waiting
@@ -355,6 +409,10 @@ def cancel_session(db: DbSession, session: Session, now: datetime) -> int:
             invite=("CANCEL", [enrolment]) if held else None,
         )
     db.flush()
+    audit.record(
+        db, user=actor, event=session.event, action="session_cancelled",
+        target=f"session {session.key}", after={"registrants_told": len(live)}, now=now,
+    )  # fmt: skip
     return len(live)
 
 

@@ -24,7 +24,10 @@ from symposium.models import (
     Registration,
     Session,
     SessionQuota,
+    User,
 )
+from symposium.services.accounts import access
+from symposium.services.core import audit
 from symposium.services.core.errors import RuleError
 from symposium.services.core.locking import begin_write, lock_capacity, lock_programme
 from symposium.services.core.rows import loaded
@@ -211,7 +214,7 @@ def limit_error(field: str, confirmed: int) -> RuleError:
 
 
 def change_capacity(
-    db: DbSession, session: Session, capacity: int | None, now: datetime
+    db: DbSession, actor: User | None, session: Session, capacity: int | None, now: datetime
 ) -> list[Enrolment]:
     """Set a session's capacity: never below what is confirmed; new room goes to the waiting list.
 
@@ -222,20 +225,51 @@ def change_capacity(
     db.refresh(session)
     for field_name, confirmed in limit_problems(db, session.id, capacity, {}):
         raise limit_error(field_name, confirmed)
+    before = session.capacity
     session.capacity = capacity
     db.flush()
-    return fill_places(db, [session.id], now, "promoted:capacity_raised")
+    promoted = fill_places(db, [session.id], now, "promoted:capacity_raised")
+    audit.record(
+        db, user=actor, event=session.event, action="capacity_changed",
+        target=f"session {session.key}", before={"capacity": before},
+        after={"capacity": capacity, "promoted": [e.registration.email for e in promoted]},
+        now=now,
+    )  # fmt: skip
+    return promoted
+
+
+def check_override(actor: User | None, reason: str | None) -> None:
+    """Going over capacity is an admin's decision, and it needs a written reason."""
+    if actor is None or not access.is_admin(actor):
+        raise RuleError(
+            "override_not_allowed", _l("Only an admin may go over capacity."), "override", 403
+        )
+    if not (reason or "").strip():
+        raise RuleError(
+            "override_reason_required", _l("Write down why the capacity is overridden."), "reason"
+        )
 
 
 def promote_by_hand(
-    db: DbSession, enrolment: Enrolment, now: datetime, *, override: bool = False
+    db: DbSession,
+    actor: User | None,
+    enrolment: Enrolment,
+    now: datetime,
+    *,
+    override_reason: str | None = None,
+    audited: bool = True,
 ) -> None:
     """Confirm one waitlisted registrant, out of list order.
 
-    Without ``override`` only when the capacity and quota rule has a place for them; with it
-    (an admin's decision, recorded with a reason by the caller) even over capacity.
+    Only when the capacity and quota rule has a place for them; with ``override_reason``
+    (an admin's decision, see :func:`check_override`) even over capacity. ``audited=False``
+    when the caller records the whole action itself (a move that ends in this promotion).
     """
+    override = override_reason is not None
+    if override:
+        check_override(actor, override_reason)
     registration = enrolment.registration
+    before = audit.registration_statuses(registration)
     begin_write(db)
     lock_event_sessions(db, registration.event)
     if enrolment.status is not EnrolmentStatus.WAITLISTED:
@@ -260,6 +294,11 @@ def promote_by_hand(
         calendar_cancel(db, old, now)
     renumber(db, session.id)
     db.flush()
+    if audited:
+        audit.record_participant(
+            db, actor, registration, "promoted_with_override" if override else "promoted_by_hand",
+            now, before=before, note=(override_reason or "").strip(),
+        )  # fmt: skip
 
 
 def fill_places(
