@@ -77,13 +77,11 @@ def _render(registration: Registration, token: str, cancel_form=None, status: in
         validation.check_open(event, clock.now())
     except RuleError:
         open_for_changes = False
+    taken = {e.session_id for e in live}
     available_groups = [
         s
-        for s in event.sessions
-        if s.round_id is None
-        and validation.enrollable(s)
-        and s.admits(registration.profession)
-        and s.id not in {e.session_id for e in live}
+        for s in validation.choosable(event.sessions, registration.profession)
+        if s.round_id is None and s.id not in taken
     ]
     page = render_template(
         "manage/show.html",

@@ -92,7 +92,7 @@ def build_form(event: Event, profession: Profession) -> Any:
             ),
         )
     for round_ in event.rounds:
-        options = [s for s in round_.sessions if validation.enrollable(s) and s.admits(profession)]
+        options = validation.choosable(round_.sessions, profession)
         if options:
             choices = [SelectChoice("", _l("No workshop in this round"))]
             choices += [SelectChoice(str(s.id), s.title) for s in options]
@@ -101,11 +101,7 @@ def build_form(event: Event, profession: Profession) -> Any:
                 f"round_{round_.id}",
                 RadioField(round_.title, choices=choices, default="", validate_choice=True),
             )
-    groups = [
-        s
-        for s in event.sessions
-        if s.round_id is None and validation.enrollable(s) and s.admits(profession)
-    ]
+    groups = [s for s in validation.choosable(event.sessions, profession) if s.round_id is None]
     if groups:
         Form.groups = MultiCheckboxField(
             _l("Groups"),

@@ -1,0 +1,1 @@
+"""Back-office accounts: roles, what each may do, passwords."""

@@ -1,0 +1,1 @@
+"""What organisers look at: the dashboard, participant lists and search, exports."""

@@ -35,13 +35,13 @@ from symposium.models import (
     Enrolment,
     EnrolmentStatus,
     Event,
-    Profession,
     Registration,
     RegistrationStatus,
     Round,
     Session,
     SessionKind,
 )
+from symposium.services.backoffice.participants import participant_rows
 
 Value = str | int | datetime | None
 
@@ -135,21 +135,7 @@ def registrations_table(db: DbSession, event: Event) -> Table:
         s.round_id is None and s.kind is not SessionKind.PLENARY for s in sessions.values()
     )
 
-    registrations = db.execute(
-        select(
-            Registration.id,
-            Registration.name,
-            Registration.email,
-            Profession.name_nl,
-            Registration.organisation,
-            Registration.identifiers,
-            Registration.created_at,
-            Registration.status,
-        )
-        .join(Profession, Profession.id == Registration.profession_id)
-        .where(Registration.event_id == event.id)
-        .order_by(Registration.id)
-    ).all()
+    registrations = db.execute(participant_rows(event).order_by(Registration.id)).all()
     enrolments = db.execute(
         select(
             Enrolment.registration_id,
@@ -203,7 +189,7 @@ def registrations_table(db: DbSession, event: Event) -> Table:
                 r.id,
                 r.name,
                 r.email,
-                r.name_nl,
+                r.profession,
                 r.organisation,
                 *(identifiers.get(code) for code in codes),
                 _naive_local(r.created_at, event.timezone),
@@ -220,37 +206,16 @@ def session_participants(db: DbSession, event: Event, session: Session) -> list[
 
     Cancelled enrolments (and so cancelled registrations) are left out.
     """
-    if session.event_id != event.id:
-        raise ValueError("the session belongs to another event")
-    rows = db.execute(
-        select(
-            Registration.id,
-            Registration.name,
-            Registration.email,
-            Profession.name_nl,
-            Registration.organisation,
-            Registration.identifiers,
-            Enrolment.status,
-            Enrolment.waitlist_position,
-            Registration.created_at,
-        )
-        .select_from(Enrolment)
-        .join(Registration, Registration.id == Enrolment.registration_id)
-        .join(Profession, Profession.id == Registration.profession_id)
-        .where(
-            Enrolment.session_id == session.id,
-            Enrolment.status.in_([EnrolmentStatus.CONFIRMED, EnrolmentStatus.WAITLISTED]),
-        )
-    ).all()
+    rows = db.execute(participant_rows(event, session)).all()
     participants = [
         Participant(
             registration_id=row.id,
             name=row.name,
             email=row.email,
-            profession=row.name_nl,
+            profession=row.profession,
             organisation=row.organisation,
             identifiers=row.identifiers or {},
-            status=row.status,
+            status=row.enrolment_status,
             waitlist_position=row.waitlist_position,
             registered_at=row.created_at,
         )

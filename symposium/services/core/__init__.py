@@ -1,0 +1,1 @@
+"""What every feature uses: the audit trail, locks, rule errors, tokens, links."""

@@ -1,0 +1,2 @@
+"""Mail as data: queued with the change (outbox), written later (render), sent by a worker
+(delivery)."""

@@ -1,0 +1,2 @@
+"""The programme: catalogue, event files, back-office editing, cached rules, public pages and
+calendars."""

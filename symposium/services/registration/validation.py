@@ -8,6 +8,7 @@ when an event takes registrations. Reads the programme from its cached rules
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -15,7 +16,7 @@ from email_validator import EmailNotValidError, validate_email
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session as DbSession
 
-from symposium.models import Event, EventStatus, Session, SessionKind
+from symposium.models import Event, EventStatus, Profession, Session, SessionKind
 from symposium.services.core.errors import RuleError
 from symposium.services.programme.public import EventHead
 from symposium.services.programme.rules import ProfessionRule, SessionRule, rules_for
@@ -62,6 +63,12 @@ def enrollable(session: Session | SessionRule) -> bool:
     A cancelled session takes no one.
     """
     return session.kind is not SessionKind.PLENARY and not session.is_cancelled
+
+
+def choosable(sessions: Iterable[Session], profession: Profession) -> list[Session]:
+    """The sessions someone of ``profession`` may choose, in programme order: the one filter
+    the registration form, the manage page and the API offer choices with."""
+    return [s for s in sessions if enrollable(s) and s.admits(profession)]
 
 
 def check_open(event: Event | EventHead, now: datetime) -> None:
