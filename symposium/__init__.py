@@ -12,11 +12,12 @@ from flask_babel import get_locale
 from werkzeug.exceptions import HTTPException
 
 from symposium.config import (
-    ENV_KEYS,
     ROOT,
     ConfigError,
     Defaults,
+    check,
     default_database_url,
+    from_environment,
     normalise_database_url,
 )
 from symposium.extensions import babel, csrf, db, limiter, login_manager, migrate
@@ -37,11 +38,10 @@ def create_app(config: Mapping[str, Any] | None = None, instance_path: str | Non
     )
     app.config.from_object(Defaults)
     app.config.from_pyfile("config.py", silent=True)
-    for key in ENV_KEYS:
-        if os.environ.get(key):
-            app.config[key] = os.environ[key]
+    app.config.update(from_environment(os.environ))
     if config:
         app.config.update(config)
+    check(app.config)
 
     url = app.config.get("DATABASE_URL") or default_database_url(app.instance_path)
     app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(url)

@@ -52,7 +52,7 @@ def _deliver_forever(app: Flask, interval: float = 2.0) -> None:
     while True:
         with app.app_context():
             backend = delivery.backend_for(app.config, app.instance_path)
-            delivery.drain(db.session, backend, app.config, clock.now())
+            delivery.drain(db.session, backend, app.config, clock.now)
             db.session.remove()
         time.sleep(interval)
 
@@ -104,7 +104,7 @@ def register_cli(app: Flask) -> None:
         config = current_app.config
         while True:
             backend = delivery.backend_for(config, current_app.instance_path)
-            result = delivery.drain(db.session, backend, config, clock.now())
+            result = delivery.drain(db.session, backend, config, clock.now)
             if result.sent or result.retried or result.failed or once:
                 click.echo(
                     f"sent {result.sent}, retry later {result.retried}, failed {result.failed}"

@@ -1,10 +1,21 @@
-"""Configuration: defaults here, then ``instance/config.py``, then environment variables."""
+"""Configuration: defaults here, then ``instance/config.py``, then environment variables.
+
+Every setting an operator may set is listed in ``SETTINGS``: its environment variable has the
+same name, its value is converted to the type of the default, and a value that cannot run
+stops start-up with a ``ConfigError`` that names the setting and the value.
+"""
 
 from __future__ import annotations
 
 import os
+import types
+import typing
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
+
+import limits
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -17,6 +28,8 @@ class ConfigError(RuntimeError):
 
 class Defaults:
     SECRET_KEY: str | None = None
+    # None: SQLite in the instance folder.
+    DATABASE_URL: str | None = None
     SQLALCHEMY_ENGINE_OPTIONS: ClassVar[dict[str, Any]] = {"pool_pre_ping": True}
     SQLALCHEMY_TRACK_MODIFICATIONS = False
     BABEL_DEFAULT_LOCALE = "nl"
@@ -73,13 +86,133 @@ def default_database_url(instance_path: str) -> str:
     return "sqlite:///" + os.path.join(instance_path, "symposium.sqlite3")
 
 
-ENV_KEYS = (
-    "SECRET_KEY",
-    "DATABASE_URL",
-    "BASE_URL",
-    "MAIL_BACKEND",
-    "MAIL_SENDER",
-    "MAIL_SERVER",
-    "MAIL_USERNAME",
-    "MAIL_PASSWORD",
+TRUE = frozenset({"1", "true", "yes", "on"})
+FALSE = frozenset({"0", "false", "no", "off"})
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One setting read from the environment; its type is that of its default in ``Defaults``.
+
+    ``choices`` and ``minimum``/``maximum`` bound the value wherever it was set (environment,
+    ``instance/config.py`` or ``create_app``), so a typo cannot quietly fall back to a default.
+    """
+
+    name: str
+    choices: tuple[str, ...] = ()
+    minimum: int | None = None
+    maximum: int | None = None
+    rate_limit: bool = False
+
+    @property
+    def kind(self) -> type:
+        """``int``, ``bool`` or ``str``, from the annotation (``X | None``) or the default."""
+        hint = typing.get_type_hints(Defaults).get(self.name)
+        if isinstance(hint, types.UnionType):
+            (hint,) = (arg for arg in typing.get_args(hint) if arg is not type(None))
+        return hint or type(getattr(Defaults, self.name))
+
+    def parse(self, raw: str) -> Any:
+        """The value of the environment variable, or ConfigError naming it and what it holds."""
+        text = raw.strip()
+        if self.kind is bool:
+            if text.lower() in TRUE:
+                value: Any = True
+            elif text.lower() in FALSE:
+                value = False
+            else:
+                raise self.error(raw, "must be one of true/false, 1/0, yes/no, on/off")
+        elif self.kind is int:
+            try:
+                value = int(text)
+            except ValueError:
+                raise self.error(raw, "must be a whole number") from None
+        else:
+            value = raw
+        problem = self.problem(value)
+        if problem:
+            raise self.error(raw, problem)
+        return value
+
+    def problem(self, value: Any) -> str | None:
+        """What is wrong with a value of the right type, or None."""
+        if self.choices and value not in self.choices:
+            return "must be one of " + ", ".join(self.choices)
+        if isinstance(value, int) and not isinstance(value, bool):
+            if self.minimum is not None and value < self.minimum:
+                return f"must be at least {self.minimum}"
+            if self.maximum is not None and value > self.maximum:
+                return f"must be at most {self.maximum}"
+        if self.rate_limit and isinstance(value, str):
+            try:
+                limits.parse_many(value)
+            except ValueError:
+                return "must be rate limits such as '10 per minute;100 per hour'"
+        return None
+
+    def error(self, value: Any, problem: str) -> ConfigError:
+        return ConfigError(f"{self.name}={value!r}: {problem}")
+
+
+# Every setting read from the environment, documented in the README's configuration table.
+SETTINGS: tuple[Setting, ...] = (
+    Setting("SECRET_KEY"),
+    Setting("DATABASE_URL"),
+    Setting("BASE_URL"),
+    Setting("PAGE_CACHE_SECONDS", minimum=0),
+    Setting("SECURE_COOKIES"),
+    Setting("REGISTRATION_RATE_LIMIT", rate_limit=True),
+    Setting("LOGIN_RATE_LIMIT", rate_limit=True),
+    Setting("RATELIMIT_STORAGE_URI"),
+    Setting("MAIL_BACKEND", choices=("file", "smtp")),
+    Setting("MAIL_FILE_DIR"),
+    Setting("MAIL_SENDER"),
+    Setting("MAIL_DOMAIN"),
+    Setting("MAIL_SERVER"),
+    Setting("MAIL_PORT", minimum=1, maximum=65535),
+    Setting("MAIL_USE_STARTTLS"),
+    Setting("MAIL_USE_SSL"),
+    Setting("MAIL_USERNAME"),
+    Setting("MAIL_PASSWORD"),
+    Setting("MAIL_TIMEOUT", minimum=1),
+    Setting("MAIL_MAX_ATTEMPTS", minimum=1),
+    Setting("MAIL_RETRY_SECONDS", minimum=1),
+    Setting("MAIL_RETRY_MAX_SECONDS", minimum=1),
+    Setting("MAIL_LEASE_SECONDS", minimum=1),
 )
+
+
+def from_environment(environ: Mapping[str, str]) -> dict[str, Any]:
+    """The settings given as environment variables, converted; an empty variable is unset.
+
+    Raises one ConfigError listing every variable that holds a value that cannot run.
+    """
+    values: dict[str, Any] = {}
+    problems: list[str] = []
+    for setting in SETTINGS:
+        raw = environ.get(setting.name)
+        if not raw:
+            continue
+        try:
+            values[setting.name] = setting.parse(raw)
+        except ConfigError as exc:
+            problems.append(str(exc))
+    if problems:
+        raise ConfigError("invalid environment variable(s): " + "; ".join(problems))
+    return values
+
+
+def check(config: Mapping[str, Any], settings: Iterable[Setting] = SETTINGS) -> None:
+    """Refuse a combination that cannot run, whichever source each value came from."""
+    problems = [
+        str(setting.error(value, problem))
+        for setting in settings
+        if (value := config.get(setting.name)) is not None and (problem := setting.problem(value))
+    ]
+    if config.get("MAIL_USE_SSL") and config.get("MAIL_USE_STARTTLS"):
+        problems.append(
+            "MAIL_USE_SSL and MAIL_USE_STARTTLS are both on: choose one (SSL usually on port "
+            "465, STARTTLS on 587)"
+        )
+    if problems:
+        raise ConfigError("invalid configuration: " + "; ".join(problems))

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from symposium.models import Event, OutboxMessage, OutboxStatus
 from symposium.services.mail import delivery
 from symposium.services.registration import lifecycle, validation
-from tests.conftest import registration_data
+from tests.conftest import FrozenClock, registration_data
 
 
 def free_port() -> int:
@@ -74,15 +74,15 @@ def smtp_config(app, port: int) -> dict:  # type: ignore[no-untyped-def]
     return {**app.config, "MAIL_BACKEND": "smtp", "MAIL_SERVER": "127.0.0.1", "MAIL_PORT": port}
 
 
-def drain(app, db, config, now):  # type: ignore[no-untyped-def]
+def drain(app, db, config, clock):  # type: ignore[no-untyped-def]
     backend = delivery.backend_for(config, app.instance_path)
-    return delivery.drain(db.session, backend, config, now)
+    return delivery.drain(db.session, backend, config, clock)
 
 
 def test_delivers_multipart_mail_with_stable_message_id(app, db, queue, smtp, clock) -> None:
     (row,) = queue(1)
     recorder, controller = smtp()
-    result = drain(app, db, smtp_config(app, controller.port), clock.now)
+    result = drain(app, db, smtp_config(app, controller.port), clock)
     assert (result.sent, result.retried, result.failed) == (1, 0, 0)
     (raw,) = recorder.received
     message = email.message_from_bytes(raw, policy=policy.default)
@@ -103,18 +103,18 @@ def test_server_down_then_back_loses_nothing_and_sends_once(app, db, queue, smtp
     (row,) = queue(1)
     port = free_port()  # nothing listens here yet
     config = smtp_config(app, port)
-    result = drain(app, db, config, clock.now)
+    result = drain(app, db, config, clock)
     assert (result.sent, result.retried) == (0, 1)
     db.session.refresh(row)
     assert row.status is OutboxStatus.QUEUED and "ConnectionRefused" in row.last_error
     assert row.next_attempt_at == clock.now + timedelta(seconds=60)
     # Not due yet: nothing is tried.
-    assert drain(app, db, config, clock.now).retried == 0
+    assert drain(app, db, config, clock).retried == 0
 
     recorder, _ = smtp(port=port)
     clock.now += timedelta(seconds=61)
-    assert drain(app, db, config, clock.now).sent == 1
-    assert drain(app, db, config, clock.now + timedelta(hours=1)).sent == 0
+    assert drain(app, db, config, clock).sent == 1
+    assert drain(app, db, config, FrozenClock(clock.now + timedelta(hours=1))).sent == 0
     assert len(recorder.received) == 1
     db.session.refresh(row)
     assert (row.status, row.attempts, row.last_error) == (OutboxStatus.SENT, 2, "")
@@ -124,16 +124,16 @@ def test_451_is_retried_with_back_off_then_250(app, db, queue, smtp, clock) -> N
     (row,) = queue(1)
     recorder, controller = smtp(replies=["451 4.3.0 Try again later", "451 4.3.0 Still busy"])
     config = smtp_config(app, controller.port)
-    assert drain(app, db, config, clock.now).retried == 1
+    assert drain(app, db, config, clock).retried == 1
     db.session.refresh(row)
     assert row.next_attempt_at == clock.now + timedelta(seconds=60)
     assert "451" in row.last_error
     clock.now = row.next_attempt_at
-    assert drain(app, db, config, clock.now).retried == 1
+    assert drain(app, db, config, clock).retried == 1
     db.session.refresh(row)
     assert row.next_attempt_at == clock.now + timedelta(seconds=120)  # doubled
     clock.now = row.next_attempt_at
-    assert drain(app, db, config, clock.now).sent == 1
+    assert drain(app, db, config, clock).sent == 1
     assert len(recorder.received) == 1
 
 
@@ -141,7 +141,7 @@ def test_permanent_refusal_and_too_many_attempts_mark_failed(app, db, queue, smt
     first, second = queue(2)
     _, controller = smtp(replies=["550 5.1.1 No such user"])
     config = smtp_config(app, controller.port)
-    drain(app, db, config, clock.now)
+    drain(app, db, config, clock)
     db.session.refresh(first)
     assert first.status is OutboxStatus.FAILED and "550" in first.last_error
 
@@ -150,7 +150,7 @@ def test_permanent_refusal_and_too_many_attempts_mark_failed(app, db, queue, smt
     if second.status is OutboxStatus.SENT:  # the live server took it; queue another
         second = queue(3)[-1]
     for _ in range(2):
-        drain(app, db, down, clock.now)
+        drain(app, db, down, clock)
         clock.now += timedelta(hours=1)
     db.session.refresh(second)
     assert second.status is OutboxStatus.FAILED and second.attempts == 2
@@ -168,7 +168,7 @@ def test_two_workers_racing_send_every_message_once(app, db, queue, smtp, clock)
             from symposium.extensions import db as worker_db
 
             barrier.wait()
-            results.append(drain(app, worker_db, config, clock.now))
+            results.append(drain(app, worker_db, config, clock))
             worker_db.session.remove()
 
     threads = [threading.Thread(target=worker) for _ in range(2)]
@@ -182,6 +182,81 @@ def test_two_workers_racing_send_every_message_once(app, db, queue, smtp, clock)
     db.session.rollback()  # end the test's own read transaction: see what the workers wrote
     sent = select(func.count()).where(OutboxMessage.status == OutboxStatus.SENT)
     assert db.session.scalar(sent) == 30
+
+
+class SlowBackend:
+    """Records what it sends; each send takes ``seconds`` on the shared fake clock.
+
+    ``during_send`` runs inside one send, at the moment the drain has run longer than the
+    lease: where a second worker polls.
+    """
+
+    def __init__(self, clock: FrozenClock, seconds: int, when, during_send):  # type: ignore[no-untyped-def]
+        self.clock, self.seconds = clock, seconds
+        self.when, self.during_send = when, during_send
+        self.sent: list[str] = []
+
+    def send(self, message, sender: str, recipient: str) -> None:  # type: ignore[no-untyped-def]
+        self.sent.append(message["Message-ID"])
+        if self.during_send is not None and self.when():
+            during, self.during_send = self.during_send, None
+            during()
+        self.clock.now += timedelta(seconds=self.seconds)
+
+    def close(self) -> None:
+        pass
+
+
+def test_a_drain_longer_than_the_lease_sends_nothing_twice(app, db, queue, clock) -> None:
+    """Every claim gets a lease from the time it is made, not from the start of the drain.
+
+    The first worker takes 120 s a message with a 300 s lease; at its third message it has
+    run 240 s, at the fourth 360 s. A second worker polls then: it must find only what
+    nobody holds, never the message the first worker is sending right now.
+    """
+    rows = queue(5)
+    config = {**app.config, "MAIL_LEASE_SECONDS": 300}
+    start = clock.now
+    second = SlowBackend(clock, 0, lambda: False, None)
+
+    def second_worker() -> None:
+        with app.app_context():  # its own database session, as another process would have
+            from symposium.extensions import db as worker_db
+
+            delivery.drain(worker_db.session, second, config, clock)
+            worker_db.session.remove()
+
+    first = SlowBackend(
+        clock, 120, lambda: clock.now - start > timedelta(seconds=300), second_worker
+    )
+    delivery.drain(db.session, first, config, clock)
+
+    assert first.during_send is None, "the second worker never polled"
+    assert second.sent, "the second worker found nothing to send"
+    sent = first.sent + second.sent
+    assert sorted(sent) == sorted(r.message_id for r in rows), "each message exactly once"
+    db.session.rollback()
+    sent_at = dict(
+        db.session.execute(select(OutboxMessage.message_id, OutboxMessage.sent_at)).all()
+    )
+    seconds = {sent_at[m] - start for m in first.sent}  # when each send came back
+    assert seconds == {timedelta(seconds=120 * n) for n in (1, 2, 3, 4)}
+    statuses = db.session.scalars(select(OutboxMessage.status)).all()
+    assert statuses == [OutboxStatus.SENT] * 5
+
+
+class SlowFailure(SlowBackend):
+    def send(self, message, sender: str, recipient: str) -> None:  # type: ignore[no-untyped-def]
+        super().send(message, sender, recipient)
+        raise delivery.TemporaryFailure("451 4.3.0 Try again later")
+
+
+def test_a_retry_waits_from_when_the_failure_came_back(app, db, queue, clock) -> None:
+    (row,) = queue(1)
+    start = clock.now
+    delivery.drain(db.session, SlowFailure(clock, 120, lambda: False, None), app.config, clock)
+    db.session.refresh(row)
+    assert row.next_attempt_at == start + timedelta(seconds=120 + 60)
 
 
 def test_send_mail_command_writes_eml_files(app, db, queue, tmp_path) -> None:

@@ -26,7 +26,7 @@ from symposium.services.mail import delivery, render
 from symposium.services.programme import rules
 from symposium.services.registration import lifecycle, places
 from symposium.services.registration.validation import RegistrationInput
-from tests.conftest import registration_data
+from tests.conftest import FrozenClock, registration_data
 
 SECRET = "test"
 
@@ -177,7 +177,9 @@ def test_a_message_that_cannot_be_written_fails_and_the_rest_go(app, db, small_e
     db.session.commit()
 
     backend = Recorder()
-    result = delivery.drain(db.session, backend, app.config, kept.registration.created_at)
+    result = delivery.drain(
+        db.session, backend, app.config, FrozenClock(kept.registration.created_at)
+    )
     assert (result.sent, result.failed) == (1, 1)
     assert backend.to == [kept.registration.email]
     failed = db.session.scalars(
@@ -247,7 +249,7 @@ def test_mail_about_a_session_dropped_from_the_event_file_is_still_sent(
     assert db.session.scalar(select(Enrolment.id).where(Enrolment.session_id == ook)) is None
 
     backend = Recorder()
-    result = delivery.drain(db.session, backend, app.config, holder.created_at)
+    result = delivery.drain(db.session, backend, app.config, FrozenClock(holder.created_at))
     assert (result.sent, result.failed) == (2, 0)
     notice = db.session.scalars(
         select(OutboxMessage).where(OutboxMessage.kind == "session_cancelled")
@@ -273,7 +275,7 @@ def test_a_database_error_while_writing_mail_is_retried_not_failed(
         raise OperationalError("SELECT 1", {}, Exception("server closed the connection"))
 
     monkeypatch.setattr(render, "rendered", database_gone)
-    result = delivery.drain(db.session, Recorder(), app.config, person.created_at)
+    result = delivery.drain(db.session, Recorder(), app.config, FrozenClock(person.created_at))
     assert (result.sent, result.retried, result.failed) == (0, 1, 0)
     message = db.session.scalars(select(OutboxMessage)).one()
     assert message.status is OutboxStatus.QUEUED and message.render_context is not None

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import smtplib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
@@ -165,15 +166,20 @@ def drain(
     db: DbSession,
     backend: Backend,
     config: dict[str, Any],
-    now: datetime,
+    clock: Callable[[], datetime],
     limit: int | None = None,
 ) -> DrainResult:
-    """Send every due message (at most ``limit``); the outcome of each is committed at once."""
+    """Send every due message (at most ``limit``); the outcome of each is committed at once.
+
+    ``clock`` is asked again for every claim and every outcome, never once for the whole
+    drain: a long drain would otherwise give late claims a lease that has already run out,
+    and another worker would send those messages as well.
+    """
     result = DrainResult()
     lease = timedelta(seconds=config["MAIL_LEASE_SECONDS"])
     try:
         while limit is None or result.sent + result.retried + result.failed < limit:
-            row = claim(db, now, lease)
+            row = claim(db, clock(), lease)
             if row is None:
                 break
             if row.render_context is not None:
@@ -208,7 +214,7 @@ def drain(
                         config["MAIL_RETRY_SECONDS"] * 2 ** (row.attempts - 1),
                         config["MAIL_RETRY_MAX_SECONDS"],
                     )
-                    row.next_attempt_at = now + timedelta(seconds=delay)
+                    row.next_attempt_at = clock() + timedelta(seconds=delay)
                     row.last_error = str(exc)
                     result.retried += 1
             except PermanentFailure as exc:
@@ -218,7 +224,7 @@ def drain(
             else:
                 begin_write(db)
                 row.status = OutboxStatus.SENT
-                row.sent_at = now
+                row.sent_at = clock()
                 row.last_error = ""
                 result.sent += 1
             db.commit()
