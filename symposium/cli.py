@@ -18,6 +18,7 @@ from symposium.extensions import db
 from symposium.models import Event, OutboxStatus, Role
 from symposium.services.accounts import access
 from symposium.services.core import audit
+from symposium.services.core.locking import Busy, lock_timeout_seconds
 from symposium.services.mail import delivery
 from symposium.services.mail import outbox as mail
 from symposium.services.programme.event_files import EventFileError, load_event_file
@@ -43,6 +44,15 @@ def _load(path: Path | str) -> None:
         click.echo(f"{path}: not loaded, {len(exc.problems)} problem(s):", err=True)
         for problem in exc.problems:
             click.echo(f"  {problem}", err=True)
+        raise click.exceptions.Exit(1) from exc
+    except Busy as exc:
+        db.session.rollback()
+        click.echo(
+            f"{path}: not loaded, the database is busy: another transaction held the locks this "
+            f"change needs for more than {lock_timeout_seconds():g} s (LOCK_TIMEOUT_SECONDS). "
+            "Nothing was changed; try again.",
+            err=True,
+        )
         raise click.exceptions.Exit(1) from exc
     if result.changed:
         audit.record(

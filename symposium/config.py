@@ -30,6 +30,9 @@ class Defaults:
     # Public programme pages are kept this long per worker (places left may lag that much;
     # any programme change shows at once). 0 renders every request.
     PAGE_CACHE_SECONDS = 5
+    # Longest wait for a row lock (PostgreSQL lock_timeout) or SQLite's write lock (busy
+    # timeout); then the request answers 503 with Retry-After instead of hanging.
+    LOCK_TIMEOUT_SECONDS = 5
     # Mail delivery: "file" writes .eml files into MAIL_FILE_DIR (instance/mail by default);
     # "smtp" sends through MAIL_SERVER.
     MAIL_BACKEND = "file"
