@@ -7,8 +7,9 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, flash, jsonify, render_template, request
 from flask_babel import get_locale
+from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException
 
 from symposium import busy
@@ -171,12 +172,22 @@ def _register_error_pages(app: Flask) -> None:
         db.session.rollback()
         app.logger.warning("%s %s: database busy: %s", request.method, request.path, error.orig)
         retry_after = busy.retry_after()
+        page = busy.kept_form()
         if is_api():
             response = api_error(
                 503,
                 "busy",
                 f"The database is busy; nothing was saved. Retry after {retry_after} seconds.",
             )
+        elif page is not None:
+            flash(
+                _(
+                    "It is very busy at the moment, so nothing has been saved. What you entered "
+                    "is still in the form: please send it again in a few seconds."
+                ),
+                "error",
+            )
+            response = app.make_response((page(), 503))
         else:
             response = app.make_response(
                 (render_template("errors/503.html", retry_after=retry_after), 503)

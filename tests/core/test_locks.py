@@ -29,6 +29,7 @@ from symposium.models import (
     OutboxMessage,
     Registration,
     Role,
+    Round,
     Session,
 )
 from symposium.services.accounts import access
@@ -131,6 +132,59 @@ def test_api_registration_answers_busy_and_writes_nothing(
     assert client.post("/api/v1/events/klein/registrations", json=body).status_code == 201
 
 
+def test_registration_form_comes_back_with_what_was_typed(
+    client: FlaskClient, small_event: dict[str, int], locked: Any
+) -> None:
+    url = "/events/klein/register?profession=gz-psycholoog"
+    page = client.get(url).get_data(as_text=True)
+    key = re.search(r'name="submission_key" type="hidden" value="([^"]+)"', page)[1]
+    round_1 = _db.session.scalar(select(Round.id).where(Round.key == "r1"))
+    fields = {
+        "csrf_token": token(page),
+        "submission_key": key,
+        "profession": "gz-psycholoog",
+        "name": "Anna de Vries",
+        "email": "anna@example.org",
+        "organisation": "GGZ Oost",
+        "identifier_BIG": "12345678901",
+        "needs": "Rolstoeltoegankelijk graag",
+        "consent": "y",
+        f"round_{round_1}": str(small_event["klein"]),
+    }
+    with locked(Session, small_event["klein"]):
+        response = client.post(url, data=fields)
+    assert_busy(response)
+    page = response.get_data(as_text=True)
+    assert "Het is op dit moment erg druk, daardoor is er niets opgeslagen" in page
+    for typed in ("Anna de Vries", "anna@example.org", "GGZ Oost", "12345678901", key):
+        assert f'value="{typed}"' in page
+    assert re.search(r'name="needs">\s*Rolstoeltoegankelijk graag</textarea>', page)
+    assert re.search(rf'<input checked [^>]*value="{small_event["klein"]}"', page)
+    assert re.search(r'<input checked [^>]*name="consent"', page)
+    assert "Corrigeer de gemarkeerde velden" not in page  # nothing was wrong with the input
+    assert written() == {"Registration": 0, "Enrolment": 0, "OutboxMessage": 0}
+    # Sending the kept form again (same submission key) registers once.
+    assert client.post(url, data=fields).status_code == 303
+    assert count(Registration) == 1
+
+
+def test_manage_page_comes_back_when_busy(
+    client: FlaskClient, small_event: dict[str, int], locked: Any
+) -> None:
+    body = registration_data(1, sessions=[small_event["klein"]])
+    manage = client.post("/api/v1/events/klein/registrations", json=body).get_json()
+    url = "/r/" + manage["registration"]["manage_url"].rsplit("/r/", 1)[1]
+    page = client.get(url).get_data(as_text=True)
+    with locked(Session, small_event["klein"]):
+        response = client.post(
+            f"{url}/change", data={"csrf_token": token(page), "session_id": small_event["psy"]}
+        )
+    assert_busy(response)
+    assert "erg druk" in response.get_data(as_text=True)
+    assert "Kleine workshop" in response.get_data(as_text=True)  # their own page, as it was
+    assert count(Enrolment) == 1
+
+
 # --------------------------------------------------------------------------- back-office
 
 
@@ -147,10 +201,25 @@ def organiser(client: FlaskClient, small_event: dict[str, int], clock) -> FlaskC
     return client
 
 
-def test_event_edit_answers_busy(
+def test_capacity_change_answers_busy_with_the_typed_capacity(
     organiser: FlaskClient, small_event: dict[str, int], locked: Any
 ) -> None:
-    page = organiser.get("/admin/events/klein/edit").get_data(as_text=True)
+    klein = small_event["klein"]
+    page = organiser.get("/admin/events/klein/").get_data(as_text=True)
+    form = {"csrf_token": token(page), f"s{klein}-capacity": "17"}
+    with locked(Event, small_event["event"]):
+        response = organiser.post(f"/admin/events/klein/sessions/{klein}/capacity", data=form)
+    assert_busy(response)
+    page = response.get_data(as_text=True)
+    assert "erg druk" in page
+    assert re.search(rf'<input [^>]*name="s{klein}-capacity"[^>]*value="17"', page)
+    assert count(Session) and _db.session.get(Session, klein).capacity == 10  # unchanged
+
+
+def test_event_edit_answers_busy_with_the_typed_fields(
+    organiser: FlaskClient, small_event: dict[str, int], locked: Any
+) -> None:
+    page = organiser.get("/admin/events/klein/edit?lang=en").get_data(as_text=True)
     form = {
         "csrf_token": token(page),
         "title": "Klein symposium, nieuwe titel",
@@ -160,9 +229,11 @@ def test_event_edit_answers_busy(
         "registration_closes_at": "2027-02-01T23:59",
     }
     with locked(Event, small_event["event"]):
-        response = organiser.post("/admin/events/klein/edit", data=form)
+        response = organiser.post("/admin/events/klein/edit?lang=en", data=form)
     assert_busy(response)
-    assert "Even erg druk" in response.get_data(as_text=True)
+    page = response.get_data(as_text=True)
+    assert "It is very busy at the moment, so nothing has been saved" in page  # English too
+    assert 'value="Klein symposium, nieuwe titel"' in page
     assert _db.session.get(Event, small_event["event"]).title == "Klein symposium"
 
 
