@@ -7,10 +7,12 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, flash, jsonify, render_template, request
 from flask_babel import get_locale
+from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException
 
+from symposium import busy
 from symposium.config import (
     ROOT,
     ConfigError,
@@ -21,6 +23,7 @@ from symposium.config import (
     normalise_database_url,
 )
 from symposium.extensions import babel, csrf, db, limiter, login_manager, migrate
+from symposium.services.core.locking import Busy
 
 __all__ = ["ConfigError", "create_app"]
 
@@ -61,8 +64,13 @@ def create_app(config: Mapping[str, Any] | None = None, instance_path: str | Non
             "environment variable to the site's public address.",
             Defaults.BASE_URL,
         )
+    lock_timeout = app.config["LOCK_TIMEOUT_SECONDS"]  # checked with every setting above
     if url.startswith("sqlite"):
         os.makedirs(app.instance_path, exist_ok=True)
+        # SQLite's busy timeout (how long to wait for the write lock) is sqlite3's ``timeout``.
+        options = dict(app.config["SQLALCHEMY_ENGINE_OPTIONS"])
+        options["connect_args"] = {**options.get("connect_args", {}), "timeout": lock_timeout}
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
 
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(ROOT / "symposium" / "translations"))
     db.init_app(app)
@@ -152,6 +160,35 @@ def _register_error_pages(app: Flask) -> None:
         else:
             response = app.make_response(
                 (render_template("errors/429.html", retry_after=retry_after), 429)
+            )
+        response.headers["Retry-After"] = str(retry_after)
+        return response
+
+    @app.errorhandler(Busy)
+    def database_busy(error: Busy):  # type: ignore[no-untyped-def]
+        """A lock wait timed out: nothing was written. Say so, and when to try again."""
+        db.session.rollback()
+        app.logger.warning("%s %s: database busy: %s", request.method, request.path, error.orig)
+        retry_after = busy.retry_after()
+        page = busy.kept_form()
+        if is_api():
+            response = api_error(
+                503,
+                "busy",
+                f"The database is busy; nothing was saved. Retry after {retry_after} seconds.",
+            )
+        elif page is not None:
+            flash(
+                _(
+                    "It is very busy at the moment, so nothing has been saved. What you entered "
+                    "is still in the form: please send it again in a few seconds."
+                ),
+                "error",
+            )
+            response = app.make_response((page(), 503))
+        else:
+            response = app.make_response(
+                (render_template("errors/503.html", retry_after=retry_after), 503)
             )
         response.headers["Retry-After"] = str(retry_after)
         return response

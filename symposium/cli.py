@@ -17,6 +17,7 @@ from symposium.config import ROOT
 from symposium.extensions import db
 from symposium.models import Event, OutboxStatus, Role
 from symposium.services.accounts import access
+from symposium.services.core.locking import Busy, lock_timeout_seconds
 from symposium.services.mail import delivery, outbox, render
 from symposium.services.programme.event_files import EventFileError
 from symposium.services.programme.event_loading import load_event_file
@@ -42,6 +43,15 @@ def _load(path: Path | str) -> None:
         click.echo(f"{path}: not loaded, {len(exc.problems)} problem(s):", err=True)
         for problem in exc.problems:
             click.echo(f"  {problem}", err=True)
+        raise click.exceptions.Exit(1) from exc
+    except Busy as exc:
+        db.session.rollback()
+        click.echo(
+            f"{path}: not loaded, the database is busy: another transaction held the locks this "
+            f"change needs for more than {lock_timeout_seconds():g} s (LOCK_TIMEOUT_SECONDS). "
+            "Nothing was changed; try again.",
+            err=True,
+        )
         raise click.exceptions.Exit(1) from exc
     db.session.commit()
     click.echo(result.summary())

@@ -43,6 +43,9 @@ class Defaults:
     # Public programme pages are kept this long per worker (places left may lag that much;
     # any programme change shows at once). 0 renders every request.
     PAGE_CACHE_SECONDS = 5
+    # Longest wait for a row lock (PostgreSQL lock_timeout) or SQLite's write lock (busy
+    # timeout); then the request answers 503 with Retry-After instead of hanging.
+    LOCK_TIMEOUT_SECONDS: float = 5
     # Mail delivery: "file" writes .eml files into MAIL_FILE_DIR (instance/mail by default);
     # "smtp" sends through MAIL_SERVER.
     MAIL_BACKEND = "file"
@@ -100,13 +103,14 @@ class Setting:
 
     name: str
     choices: tuple[str, ...] = ()
-    minimum: int | None = None
-    maximum: int | None = None
+    minimum: float | None = None
+    maximum: float | None = None
+    positive: bool = False
     rate_limit: bool = False
 
     @property
     def kind(self) -> type:
-        """``int``, ``bool`` or ``str``, from the annotation (``X | None``) or the default."""
+        """``int``, ``float``, ``bool`` or ``str``: the annotation (``X | None``) or the default."""
         hint = typing.get_type_hints(Defaults).get(self.name)
         if isinstance(hint, types.UnionType):
             (hint,) = (arg for arg in typing.get_args(hint) if arg is not type(None))
@@ -127,6 +131,11 @@ class Setting:
                 value = int(text)
             except ValueError:
                 raise self.error(raw, "must be a whole number") from None
+        elif self.kind is float:
+            try:
+                value = float(text)
+            except ValueError:
+                raise self.error(raw, "must be a number, e.g. 5 or 0.5") from None
         else:
             value = raw
         problem = self.problem(value)
@@ -138,7 +147,12 @@ class Setting:
         """What is wrong with a value of the right type, or None."""
         if self.choices and value not in self.choices:
             return "must be one of " + ", ".join(self.choices)
-        if isinstance(value, int) and not isinstance(value, bool):
+        is_number = isinstance(value, int | float) and not isinstance(value, bool)
+        if self.kind is float and not is_number:
+            return "must be a number, e.g. 5 or 0.5"
+        if is_number:
+            if self.positive and not value > 0:
+                return "must be more than 0"
             if self.minimum is not None and value < self.minimum:
                 return f"must be at least {self.minimum}"
             if self.maximum is not None and value > self.maximum:
@@ -179,6 +193,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("MAIL_RETRY_SECONDS", minimum=1),
     Setting("MAIL_RETRY_MAX_SECONDS", minimum=1),
     Setting("MAIL_LEASE_SECONDS", minimum=1),
+    Setting("LOCK_TIMEOUT_SECONDS", positive=True),
 )
 
 

@@ -10,9 +10,10 @@ from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 from sqlalchemy import event
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection, Engine, ExceptionContext
 
 from symposium.models.base import Base
+from symposium.services.core.locking import Busy, is_lock_timeout
 
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
@@ -28,13 +29,14 @@ def _sqlite_connect(dbapi_connection: object, _record: object) -> None:
     """Per-connection SQLite settings.
 
     Foreign keys (and so ON DELETE CASCADE) are off unless asked for. Python's sqlite3 module
-    is told to leave transactions alone so that ``_sqlite_begin`` decides how they begin.
+    is told to leave transactions alone so that ``_sqlite_begin`` decides how they begin. How
+    long a connection waits for the write lock is its ``timeout`` (``create_app`` passes
+    LOCK_TIMEOUT_SECONDS), not set here.
     """
     if isinstance(dbapi_connection, sqlite3.Connection):
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.close()
 
@@ -49,3 +51,15 @@ def _sqlite_begin(conn: Connection) -> None:
     if conn.dialect.name == "sqlite":
         mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
         conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+@event.listens_for(Engine, "handle_error")
+def _lock_timeout(context: ExceptionContext) -> None:
+    """Raise one exception, ``Busy``, for either database's "waited too long for a lock".
+
+    Parameters are left out of its message: they hold names and e-mail addresses.
+    """
+    if is_lock_timeout(context.original_exception):
+        raise Busy(
+            context.statement, context.parameters, context.original_exception, hide_parameters=True
+        )

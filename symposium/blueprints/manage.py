@@ -19,7 +19,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField
 from wtforms.validators import InputRequired
 
-from symposium import clock
+from symposium import busy, clock
 from symposium.extensions import db
 from symposium.models import EnrolmentStatus, Registration
 from symposium.services.core.errors import RuleError
@@ -54,6 +54,8 @@ def _registration(token: str) -> Registration:
     registration = links.find_by_token(db.session, token)
     if registration is None:
         abort(404)
+    # Every action here is a button on this page: a busy database shows the page again.
+    busy.keep_form(lambda: _render(registration, token)[0])
     return registration
 
 
@@ -222,6 +224,7 @@ def cancel(token: str):  # type: ignore[no-untyped-def]
     form = CancelRegistrationForm()
     if not form.validate():
         return _render(registration, token, cancel_form=form, status=422)
+    busy.keep_form(lambda: _render(registration, token, cancel_form=form)[0])
     if lifecycle.cancel_registration(db.session, registration, clock.now()):
         db.session.commit()
         flash(_("Your registration has been cancelled."))

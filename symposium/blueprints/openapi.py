@@ -18,6 +18,7 @@ ERROR_CODES = [
     "invalid_text", "invalid_language", "not_found", "method_not_allowed", "bad_request",
     "server_error",
     "session_cancelled",
+    "busy",
 ]  # fmt: skip
 
 SCHEMAS: dict[str, Any] = {
@@ -289,6 +290,10 @@ OPENAPI: dict[str, Any] = {
                     ),
                     "422": _error_response("A field or a choice breaks a rule"),
                     "429": _error_response("Too many requests; see Retry-After"),
+                    "503": _error_response(
+                        "The database is busy (a lock wait timed out, code busy); nothing was "
+                        "saved: retry after Retry-After seconds"
+                    ),
                 },
             }
         },

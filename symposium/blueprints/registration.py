@@ -25,7 +25,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from symposium import clock
+from symposium import busy, clock
 from symposium.extensions import db, limiter
 from symposium.filters import localised_name
 from symposium.models import Event, Profession
@@ -148,10 +148,23 @@ def register(slug: str) -> Response | str | tuple[str, int]:
 
     left = places.places_left(db.session, event.sessions)
     form = build_form(event, profession)()
+
+    def page() -> str:
+        return render_template(
+            "registration/form.html",
+            event=event,
+            form=form,
+            round_fields=[f for f in form if f.name.startswith("round_")],
+            profession=profession,
+            places=left,
+            sessions={s.id: s for s in event.sessions},
+        )
+
     if request.method == "GET":
         form.profession.data = profession.code
         form.submission_key.data = secrets.token_urlsafe(24)
     else:
+        busy.keep_form(page)
         form_ok = form.validate()
         data = validation.RegistrationInput(
             name=form.name.data or "",
@@ -187,19 +200,7 @@ def register(slug: str) -> Response | str | tuple[str, int]:
             if outcome.created or outcome.resubmitted:
                 return redirect(url_for("manage.show", token=outcome.token, new=1), code=303)
             return render_template("registration/link_sent.html", event=event)
-    status = 422 if request.method == "POST" else 200
-    return (
-        render_template(
-            "registration/form.html",
-            event=event,
-            form=form,
-            round_fields=[f for f in form if f.name.startswith("round_")],
-            profession=profession,
-            places=left,
-            sessions={s.id: s for s in event.sessions},
-        ),
-        status,
-    )
+    return page(), 422 if request.method == "POST" else 200
 
 
 def _chosen(form: Any) -> list[int]:

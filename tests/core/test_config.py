@@ -82,6 +82,7 @@ CONVERSIONS: dict[str, tuple[str, Any]] = {
     "MAIL_RETRY_SECONDS": ("15", 15),
     "MAIL_RETRY_MAX_SECONDS": ("3600", 3600),
     "MAIL_LEASE_SECONDS": ("900", 900),
+    "LOCK_TIMEOUT_SECONDS": ("2.5", 2.5),
 }
 
 
@@ -157,6 +158,8 @@ def test_defaults_then_instance_config_then_environment_then_explicit(
         ("MAIL_BACKEND", "smpt", "must be one of file, smtp"),
         ("REGISTRATION_RATE_LIMIT", "10 per fortnight", "must be rate limits"),
         ("LOGIN_RATE_LIMIT", "five per minute", "must be rate limits"),
+        ("LOCK_TIMEOUT_SECONDS", "soon", "must be a number"),
+        ("LOCK_TIMEOUT_SECONDS", "0", "must be more than 0"),
     ],
 )
 def test_a_bad_value_stops_start_up_naming_variable_and_value(

@@ -27,7 +27,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from symposium import clock
+from symposium import busy, clock
 from symposium.blueprints.admin import bp, perform, requires, session_or_404
 from symposium.clock import localise
 from symposium.extensions import db
@@ -55,9 +55,15 @@ class CapacityForm(FlaskForm):
 @bp.get("/events/<slug>/")
 @requires(access.MANAGE)
 def event(event: Event) -> str:
+    return _event_page(event)
+
+
+def _event_page(event: Event, submitted: dict[int, CapacityForm] | None = None) -> str:
+    """The sessions with their counts and capacity forms; ``submitted`` ones as they were sent."""
     sessions = [s for s in event.sessions if s.kind is not SessionKind.PLENARY]
     counts = places.session_counts(db.session, [s.id for s in sessions])
     forms = {s.id: CapacityForm(capacity=s.capacity, prefix=f"s{s.id}") for s in sessions}
+    forms.update(submitted or {})
     return render_template(
         "admin/event.html",
         event=event,
@@ -76,6 +82,7 @@ def session_capacity(event: Event, session_id: int) -> Response:
     if not form.validate():
         flash(" ".join(str(e) for e in form.capacity.errors) or _("Invalid capacity."), "error")
     else:
+        busy.keep_form(lambda: _event_page(event, {session_id: form}))
         done = perform(
             lambda: places.change_capacity(
                 db.session, current_user, session, form.capacity.data, clock.now()
@@ -178,7 +185,12 @@ def session_form(event: Event, session: Session, creating: bool = False) -> Any:
 def session_edit(event: Event, session_id: int) -> Response | str | tuple[str, int]:
     session = session_or_404(event, session_id)
     form = session_form(event, session)
+
+    def page() -> str:
+        return render_template("admin/session_edit.html", event=event, session=session, form=form)
+
     if form.validate_on_submit():
+        busy.keep_form(page)
         done = perform(
             lambda: editing.update_session(
                 db.session, current_user, session, _changes(form, event), clock.now()
@@ -195,9 +207,7 @@ def session_edit(event: Event, session_id: int) -> Response | str | tuple[str, i
                 )
             )
             return redirect(url_for("admin.event", slug=event.slug), code=303)
-        return render_template(
-            "admin/session_edit.html", event=event, session=session, form=form
-        ), 422
+        return page(), 422
     return render_template(
         "admin/session_edit.html",
         event=event,
@@ -323,6 +333,7 @@ class RoundForm(RequiredTimes, FlaskForm):
 @requires(access.CREATE_EVENT)
 def event_new() -> Response | str | tuple[str, int]:
     form = NewEventForm()
+    busy.keep_form(lambda: render_template("admin/form.html", form=form, heading=_("New event")))
     if form.validate_on_submit():
         zone = Event(timezone="Europe/Amsterdam").tz
         done = perform(
@@ -353,6 +364,9 @@ def event_edit(event: Event) -> Response | str | tuple[str, int]:
         ends_at=_local(event.ends_at, event),
         registration_opens_at=_local(event.registration_opens_at, event),
         registration_closes_at=_local(event.registration_closes_at, event),
+    )
+    busy.keep_form(
+        lambda: render_template("admin/form.html", form=form, heading=event.title, event=event)
     )
     if form.validate_on_submit():
 
@@ -396,6 +410,9 @@ def _round_view(event: Event, round_id: int | None) -> Response | str | tuple[st
         ends_at=_local(round_.ends_at, event) if round_ else None,
     )
     heading = round_.title if round_ else _("New round")
+    busy.keep_form(
+        lambda: render_template("admin/form.html", form=form, heading=heading, event=event)
+    )
     if form.validate_on_submit():
         done = perform(
             lambda: editing.save_round(
@@ -437,6 +454,9 @@ def session_new(event: Event) -> Response | str | tuple[str, int]:
     form.round_id.choices = [SelectChoice("", _("No round (own times)"))] + [
         SelectChoice(str(r.id), r.title) for r in event.rounds
     ]
+    busy.keep_form(
+        lambda: render_template("admin/session_edit.html", event=event, session=None, form=form)
+    )
     if form.validate_on_submit():
         round_ = next((r for r in event.rounds if str(r.id) == form.round_id.data), None)
         done = perform(

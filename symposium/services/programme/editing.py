@@ -131,6 +131,8 @@ def set_status(
     """Publish, unpublish or cancel; cancelling withdraws every invitation. Returns notices."""
     if event.status is status:
         return 0
+    begin_write(db)
+    lock_programme(db, event.id, [])
     was = event.status
     event.status = status
     db.flush()
@@ -185,6 +187,8 @@ def update_event(
     db: DbSession, actor: User | None, event: Event, values: dict[str, Any], now: datetime
 ) -> dict[str, Any]:
     """Change an event's descriptive fields and window; returns what changed (before)."""
+    begin_write(db)
+    lock_programme(db, event.id, [])
     check_times(values["starts_at"], values["ends_at"])
     check_times(
         values["registration_opens_at"], values["registration_closes_at"], "registration_closes_at"
@@ -228,6 +232,8 @@ def save_round(
     now: datetime,
 ) -> tuple[Round, int]:
     """Create or change a round; moving it updates the invitations of its sessions."""
+    begin_write(db)
+    lock_programme(db, event.id, [])
     check_times(starts_at, ends_at)
     if any(r.key == key and r is not round_ for r in event.rounds):
         raise _refuse("key_taken", _l("Another round already uses this key."), "key")
@@ -263,6 +269,8 @@ def create_session(
     now: datetime,
 ) -> Session:
     """A new session, with the same fields the event file has."""
+    begin_write(db)
+    lock_programme(db, event.id, [])
     if any(s.key == key for s in event.sessions):
         raise _refuse("key_taken", _l("Another session already uses this key."), "key")
     if round_ is None and (changes.starts_at is None or changes.ends_at is None):
