@@ -203,3 +203,30 @@ def test_cancelling_a_session_tells_everyone_and_takes_no_one(
     public = client.get(f"/events/klein/sessions/{ook}").get_data(as_text=True)
     assert "Deze sessie is geannuleerd." in public
     assert db.session.get(Session, groot).cancelled_at is None
+
+
+def textareas(page: str) -> dict[str, str]:
+    return dict(re.findall(r'<textarea[^>]*name="([^"]+)"[^>]*>\r?\n?([^<]*)</textarea>', page))
+
+
+def test_edit_forms_show_local_times_and_saving_unchanged_moves_nothing(
+    client, db, organiser, small_event
+) -> None:
+    """WTForms prefers the object's (UTC) attributes to the local times given beside it."""
+    event = db.session.get(Event, small_event["event"])
+    starts, opens = event.starts_at, event.registration_opens_at
+    page = client.get("/admin/events/klein/edit").get_data(as_text=True)
+    assert 'value="2027-02-04T09:00"' in page  # 08:00 UTC, 09:00 in Amsterdam
+    data = {**form_data(page), **textareas(page)}
+    assert data["objectives"] == ""  # not "[]"
+    assert client.post("/admin/events/klein/edit", data=data).status_code == 303
+    db.session.expire_all()
+    event = db.session.get(Event, small_event["event"])
+    assert (event.starts_at, event.registration_opens_at) == (starts, opens)
+
+    round_id = event.rounds[0].id
+    page = client.get(f"/admin/events/klein/rounds/{round_id}/edit").get_data(as_text=True)
+    assert 'value="2027-02-04T13:00"' in page
+    opening = small_event["opening"]
+    page = client.get(f"/admin/events/klein/sessions/{opening}/edit").get_data(as_text=True)
+    assert 'value="2027-02-04T09:30"' in page

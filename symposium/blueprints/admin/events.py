@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from flask import abort, flash, redirect, render_template, url_for
@@ -24,6 +24,7 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
+from wtforms.fields.core import UnboundField
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -166,8 +167,9 @@ def session_form(event: Event, session: Session, creating: bool = False) -> Any:
         )
     quotas = {q.profession.code: q.places for q in session.quotas} if session.id else {}
     zone = event.tz
-    form = Form(
-        obj=session,
+    form = prefilled(
+        Form,
+        session,
         starts_at=session.starts_at.astimezone(zone).replace(tzinfo=None)
         if session.starts_at
         else None,
@@ -273,6 +275,22 @@ def event_status(event: Event) -> Response:
     return redirect(url_for("admin.event", slug=event.slug), code=303)
 
 
+F = TypeVar("F", bound=FlaskForm)
+
+
+def prefilled(form_class: type[F], obj: object | None, **values: Any) -> F:
+    """A form showing ``obj``'s attributes, except those given in ``values``.
+
+    WTForms lets ``obj`` win over keyword values, so the wall-clock times (and codes) given
+    here would be ignored in favour of the stored UTC times; merge them first instead.
+    """
+    data = {}
+    if obj is not None:
+        names = [n for n in dir(form_class) if isinstance(getattr(form_class, n), UnboundField)]
+        data = {name: getattr(obj, name) for name in names if hasattr(obj, name)}
+    return form_class(data={**data, **values})
+
+
 def _local(value: datetime | None, event: Event) -> datetime | None:
     return value.astimezone(event.tz).replace(tzinfo=None) if value else None
 
@@ -357,8 +375,9 @@ def event_new() -> Response | str | tuple[str, int]:
 @bp.route("/events/<slug>/edit", methods=["GET", "POST"])
 @requires(access.MANAGE)
 def event_edit(event: Event) -> Response | str | tuple[str, int]:
-    form = EventForm(
-        obj=event,
+    form = prefilled(
+        EventForm,
+        event,
         objectives="\n".join(event.objectives),
         starts_at=_local(event.starts_at, event),
         ends_at=_local(event.ends_at, event),
@@ -404,8 +423,9 @@ def _round_view(event: Event, round_id: int | None) -> Response | str | tuple[st
         round_ = next((r for r in event.rounds if r.id == round_id), None)
         if round_ is None:
             abort(404)
-    form = RoundForm(
-        obj=round_,
+    form = prefilled(
+        RoundForm,
+        round_,
         starts_at=_local(round_.starts_at, event) if round_ else None,
         ends_at=_local(round_.ends_at, event) if round_ else None,
     )
