@@ -12,7 +12,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 
 from symposium import clock
-from symposium.blueprints.openapi import OPENAPI
+from symposium.blueprints.api.openapi import OPENAPI
 from symposium.blueprints.registration import registration_limit
 from symposium.extensions import csrf, db, limiter
 from symposium.models import Event, IdempotencyKey, Registration, Session
