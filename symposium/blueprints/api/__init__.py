@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 from typing import Any
 
 from flask import Blueprint, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 from sqlalchemy import bindparam, select
-from sqlalchemy.exc import IntegrityError
 
 from symposium import clock
 from symposium.blueprints.api.openapi import OPENAPI
 from symposium.blueprints.registration import registration_limit
 from symposium.extensions import csrf, db, limiter
-from symposium.models import Event, IdempotencyKey, Registration, Session
+from symposium.models import Event, Registration, Session
+from symposium.services.core import idempotency
 from symposium.services.mail.outbox import external_url
 from symposium.services.programme import public as programme
 from symposium.services.registration import lifecycle as enrolment
@@ -186,15 +185,22 @@ def register(slug: str) -> ResponseReturnValue:
     if found is None or found.status.value == "draft":
         return error(404, "event_not_found", "No such event.")
     raw = request.get_data()
-    key = request.headers.get("Idempotency-Key", "").strip()
-    scope = f"registrations:{found.id}"
-    fingerprint = hashlib.sha256(raw).hexdigest()
-    if key:
-        if len(key) > 200:
-            return error(400, "invalid_idempotency_key", "Idempotency-Key is too long.")
-        replay = _replay(scope, key, fingerprint)
+    try:
+        keyed = idempotency.begin(
+            f"registrations:{found.id}", request.headers.get("Idempotency-Key"), raw
+        )
+        replay = keyed.replay(db.session)
         if replay is not None:
-            return replay
+            return jsonify(replay.body), replay.status_code
+        return _register(found, keyed, raw)
+    except idempotency.IdempotencyError as exc:
+        db.session.rollback()
+        return error(exc.status, exc.code, exc.message)
+
+
+def _register(
+    found: Event, keyed: idempotency.IdempotentRequest, raw: bytes
+) -> ResponseReturnValue:
     try:
         payload = json.loads(raw or b"null")
     except (ValueError, RecursionError):  # RecursionError: absurdly deep nesting
@@ -208,10 +214,11 @@ def register(slug: str) -> ResponseReturnValue:
         db.session.rollback()
         return error(exc.status, exc.code, exc.message, exc.field)
     if not outcome.created:
-        replay = _replay(scope, key, fingerprint) if key else None
+        # A retry of a request that succeeded meanwhile: answer as it did, and mail nothing.
+        replay = keyed.replay(db.session)
         if replay is not None:
-            db.session.rollback()  # a retry of a request that succeeded: mail nothing
-            return replay
+            db.session.rollback()
+            return jsonify(replay.body), replay.status_code
         db.session.commit()  # the manage link is mailed to the address
         return error(
             409,
@@ -221,37 +228,8 @@ def register(slug: str) -> ResponseReturnValue:
             "email",
         )
     body = {"registration": registration_json(outcome.registration, outcome.token)}
-    if key:
-        db.session.add(
-            IdempotencyKey(
-                scope=scope,
-                key=key,
-                request_hash=fingerprint,
-                status_code=201,
-                response=body,
-                created_at=clock.now(),
-            )
-        )
-        try:
-            db.session.flush()
-        except IntegrityError:
-            # A concurrent request with the same key won: undo ours and answer as it did.
-            db.session.rollback()
-            return _replay(scope, key, fingerprint) or error(
-                409, "idempotency_conflict", "A request with this key is in progress."
-            )
+    replay = keyed.save(db.session, 201, body, clock.now())
+    if replay is not None:  # a concurrent request with the same key won; ours is undone
+        return jsonify(replay.body), replay.status_code
     db.session.commit()
     return jsonify(body), 201
-
-
-def _replay(scope: str, key: str, fingerprint: str):  # type: ignore[no-untyped-def]
-    stored = db.session.scalars(
-        select(IdempotencyKey).where(IdempotencyKey.scope == scope, IdempotencyKey.key == key)
-    ).one_or_none()
-    if stored is None:
-        return None
-    if stored.request_hash != fingerprint:
-        return error(
-            422, "idempotency_key_reused", "This Idempotency-Key was used with another body."
-        )
-    return jsonify(stored.response), stored.status_code
