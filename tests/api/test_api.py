@@ -21,7 +21,7 @@ from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 from sqlalchemy import func, select
 
-from symposium.blueprints.openapi import ERROR_CODES, OPENAPI
+from symposium.blueprints.api.openapi import ERROR_CODES, OPENAPI
 from symposium.extensions import db as _db
 from symposium.extensions import limiter
 from symposium.models import (

@@ -1,0 +1,163 @@
+"""OpenAPI 3.1 description of the JSON API (served at /api/v1/openapi.json).
+
+Generated: the bodies' schemas come from the pydantic models in schemas.py; this module only
+adds what a model cannot say, one ``Operation`` per route (its path, parameters, and which
+model answers with which status). A new endpoint adds its models to schemas.py and its
+operation to OPERATIONS; tests/api checks that every /api/ route has one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
+
+from symposium.blueprints.api import schemas
+from symposium.blueprints.api.schemas import ERROR_CODES, SchemaGenerator
+from symposium.services.core.idempotency import MAX_KEY_LENGTH
+
+__all__ = ["ERROR_CODES", "OPENAPI", "OPERATIONS", "Operation", "build"]
+
+REF_TEMPLATE = "#/components/schemas/{model}"
+
+
+@dataclass(frozen=True)
+class Operation:
+    method: str  # lower case, as OpenAPI has it
+    path: str  # OpenAPI's form: /api/v1/events/{slug}
+    operation_id: str
+    summary: str
+    # Status → (description, body model).
+    responses: dict[int, tuple[str, type[BaseModel]]]
+    request: type[BaseModel] | None = None
+    parameters: tuple[dict[str, Any], ...] = field(default=())
+
+
+def path_parameter(name: str) -> dict[str, Any]:
+    return {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+
+
+SLUG = path_parameter("slug")
+IDEMPOTENCY_KEY = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "schema": {"type": "string", "maxLength": MAX_KEY_LENGTH},
+    "description": "Repeat a request safely: the same key and body "
+    "return the stored response and create nothing twice.",
+}
+
+OPERATIONS: list[Operation] = [
+    Operation(
+        "get",
+        "/api/v1/events/{slug}",
+        "getEvent",
+        "The event's programme, with places left per session",
+        parameters=(SLUG,),
+        responses={
+            200: ("The event", schemas.Event),
+            404: ("No such public event (event_not_found)", schemas.Error),
+        },
+    ),
+    Operation(
+        "post",
+        "/api/v1/events/{slug}/registrations",
+        "register",
+        "Register and enrol in sessions (confirmed or waitlisted)",
+        parameters=(SLUG, IDEMPOTENCY_KEY),
+        request=schemas.RegistrationRequest,
+        responses={
+            201: ("Registered", schemas.Registration),
+            400: ("Malformed request", schemas.Error),
+            404: ("No such event", schemas.Error),
+            409: (
+                "Closed, cancelled, full, already registered or idempotency conflict",
+                schemas.Error,
+            ),
+            422: ("A field or a choice breaks a rule", schemas.Error),
+            429: ("Too many requests; see Retry-After", schemas.Error),
+            503: (
+                "The database is busy (a lock wait timed out, code busy); nothing was saved: "
+                "retry after Retry-After seconds",
+                schemas.Error,
+            ),
+        },
+    ),
+]
+
+
+def build(operations: Iterable[Operation]) -> dict[str, Any]:
+    """The document for ``operations``, with every model they name as a component."""
+    operations = list(operations)
+    # A request body is described as it is validated, a response as it is serialised.
+    wanted = [(op.request, "validation") for op in operations if op.request is not None]
+    wanted += [(model, "serialization") for op in operations for _, model in op.responses.values()]
+    refs, definitions = models_json_schema(
+        list(dict.fromkeys(wanted)), ref_template=REF_TEMPLATE, schema_generator=SchemaGenerator
+    )
+
+    def content(model: type[BaseModel], mode: str) -> dict[str, Any]:
+        return {"application/json": {"schema": refs[(model, mode)]}}
+
+    paths: dict[str, dict[str, Any]] = {}
+    for op in operations:
+        operation: dict[str, Any] = {"operationId": op.operation_id, "summary": op.summary}
+        if op.parameters:
+            operation["parameters"] = list(op.parameters)
+        if op.request is not None:
+            operation["requestBody"] = {
+                "required": True,
+                "content": content(op.request, "validation"),
+            }
+        operation["responses"] = {
+            str(status): {"description": description, "content": content(model, "serialization")}
+            for status, (description, model) in sorted(op.responses.items())
+        }
+        paths.setdefault(op.path, {})[op.method] = operation
+
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "symposium API",
+            "version": "1",
+            "description": "Programme and registration for symposia, workshops and group sessions.",
+        },
+        "paths": paths,
+        "components": {"schemas": _referenced(definitions.get("$defs", {}), paths)},
+    }
+
+
+def _referenced(definitions: dict[str, Any], paths: dict[str, Any]) -> dict[str, Any]:
+    """The definitions that the paths refer to, directly or through one another.
+
+    pydantic also lists models whose schema a field inlines (schemas.inline); those would be
+    components that nothing uses.
+    """
+    prefix = REF_TEMPLATE.format(model="")
+    names: set[str] = set()
+    todo = [paths]
+    while todo:
+        for ref in _refs(todo.pop()):
+            name = ref.removeprefix(prefix)
+            if name not in names:
+                names.add(name)
+                todo.append(definitions[name])
+    return {name: schema for name, schema in definitions.items() if name in names}
+
+
+def _refs(node: Any) -> Iterator[str]:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "$ref":
+                yield value
+            else:
+                yield from _refs(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _refs(item)
+
+
+OPENAPI: dict[str, Any] = build(OPERATIONS)
