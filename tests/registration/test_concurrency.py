@@ -5,9 +5,9 @@ engine as under gunicorn; on SQLite they are threads, each with its own app cont
 own session. Barriers make the workers arrive together, and the assertions are on the final
 state only, so nothing depends on timing.
 
-In worker processes ``enrolment.lock_capacity`` (the name as enrolment.py imported it) is
-wrapped only to *gate* it: every worker waits at a barrier before it takes the lock, so each
-round of registrations reaches the lock at the same moment. The oversell test runs the same
+In worker processes ``enrolment.lock_capacity`` (the name as registration/lifecycle.py imported
+it) is wrapped only to *gate* it: every worker waits at a barrier before it takes the lock, so
+each round of registrations reaches the lock at the same moment. The oversell test runs the same
 harness with the lock left out, which shows that the race the lock closes is real.
 
 The interleaving tests pause one request right before its write transaction (a gate in front of

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session as DbSession
 
 from symposium.models import Event, Membership, Role, User
 
-# What a route needs; every back-office view declares one (see blueprints/admin.py).
+# What a route needs; every back-office view declares one (see blueprints/admin/__init__.py).
 MANAGE = "manage"  # an event's programme, capacities and participants
 CHECKIN = "checkin"  # an event's check-in pages
 USERS = "users"  # accounts
