@@ -2,7 +2,7 @@
 
 Every path that takes or frees a place (the form, the API, the manage link, the back-office)
 calls these functions. Each does its checks and writes in one transaction under the locks of
-``services.locking``; the caller commits.
+``services.core.locking``; the caller commits.
 """
 
 from __future__ import annotations
@@ -192,7 +192,7 @@ class _Checked:
 def validate(db: DbSession, event: Event, data: RegistrationInput) -> _Checked:
     """Check every field; raise :class:`RegistrationInvalid` listing all problems.
 
-    Reads the programme from its cached copy (``programme_rules``): no queries once warm.
+    Reads the programme from its cached copy (``services.programme.rules``): no queries once warm.
     """
     errors: list[EnrolmentError] = []
 
