@@ -179,7 +179,7 @@ def sample_rows(dsn: str, slug: str, instance_dir: str) -> dict[str, Table]:
 
 
 def _token(secret: str, nonce: str) -> tuple[str, str]:
-    """Mirror of services.tokens: (token, its SHA-256)."""
+    """Mirror of services.core.tokens: (token, its SHA-256)."""
     import base64
     import hmac
 
@@ -197,7 +197,7 @@ def register(conn: Any, target: Target, person: Person) -> list[str]:
     profession_id = target.profession_ids[person.profession]
     tables = target.tables
     with conn.transaction(), conn.cursor() as cur:
-        # services.locking.lock_capacity: event row only with a total capacity, then sessions.
+        # services.core.locking.lock_capacity: event row only with a total capacity, then sessions.
         if target.event_capacity is not None:
             cur.execute("SELECT id FROM events WHERE id = %s FOR UPDATE", (target.event_id,))
         capacities = dict(

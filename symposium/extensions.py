@@ -46,7 +46,7 @@ def _sqlite_begin(conn: Connection) -> None:
     """Begin SQLite transactions ourselves: IMMEDIATE when a write transaction was asked for.
 
     An immediate transaction takes the database's write lock up front, which is SQLite's
-    equivalent of locking the rows that guard a capacity (see ``services.locking``).
+    equivalent of locking the rows that guard a capacity (see ``services.core.locking``).
     """
     if conn.dialect.name == "sqlite":
         mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")

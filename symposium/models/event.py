@@ -107,10 +107,6 @@ class Event(Base):
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
 
-    @property
-    def is_published(self) -> bool:
-        return self.status is EventStatus.PUBLISHED
-
 
 class Round(Base):
     """A time slot in which sessions run in parallel; a registrant picks one session per round."""

@@ -2,8 +2,11 @@
 
 import re
 from datetime import timedelta
+from typing import ClassVar
 
+import jinja2
 import pytest
+import werkzeug.security
 from sqlalchemy import select
 
 from symposium.models import Enrolment, Event, OutboxMessage, Role, Session, User
@@ -181,6 +184,9 @@ EXPECTED = {
 }
 
 
+PERSONAS = ["anonymous", "admin", "organiser", "other", "door"]
+
+
 def admin_rules(app):  # type: ignore[no-untyped-def]
     return [r for r in app.url_map.iter_rules() if r.endpoint.startswith("admin.")]
 
@@ -192,7 +198,50 @@ def test_every_back_office_route_declares_who_may_use_it(app) -> None:
         assert permission in {*EXPECTED, "public"}, f"{rule.rule} declares no access rule"
 
 
-def test_walk_every_route_as_every_persona(app, db, people, small_event, clock) -> None:
+@pytest.fixture
+def quick_hashes(monkeypatch):  # type: ignore[no-untyped-def]
+    """Cheap password hashes for tests that sign in as every persona.
+
+    scrypt costs a quarter of a second per sign-in, which is the point in production and
+    checked by test_password_is_hashed_with_scrypt; authorization tests need only the sign-in.
+    """
+    from symposium.models import account
+
+    def generate(password: str) -> str:
+        return werkzeug.security.generate_password_hash(password, method="pbkdf2:sha256:1")
+
+    monkeypatch.setattr(account, "generate_password_hash", generate)
+
+
+class _SharedBytecode(jinja2.BytecodeCache):
+    """Compiled templates kept for the whole run (Jinja checks each template's source)."""
+
+    store: ClassVar[dict[str, bytes]] = {}
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        if bucket.key in self.store:
+            bucket.bytecode_from_string(self.store[bucket.key])
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        self.store[bucket.key] = bucket.bytecode_to_string()
+
+
+@pytest.fixture
+def compiled_templates(app):  # type: ignore[no-untyped-def]
+    """Every persona renders the same pages in a fresh app: compile each template once."""
+    app.jinja_env.bytecode_cache = _SharedBytecode()
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+def test_walk_every_route_as_every_persona(
+    quick_hashes, compiled_templates, persona, app, db, people, small_event, clock
+) -> None:
+    """Every non-public back-office route, as one persona, on data of its own.
+
+    Each persona gets fresh tables (this test's fixtures), so what an earlier persona posted
+    cannot change what a later one sees; within the walk every request comes from a new
+    client that carries only the persona's sign-in cookie.
+    """
     event = db.session.get(Event, small_event["event"])
     data = validation.RegistrationInput(**registration_data(1), sessions=[small_event["klein"]])
     registration = lifecycle.register(db.session, event, data, clock.now, "test").registration
@@ -206,6 +255,12 @@ def test_walk_every_route_as_every_persona(app, db, people, small_event, clock) 
         "round_id": event.rounds[0].id,
         "membership_id": people["door"].memberships[0].id,
     }
+    signed_in = app.test_client()
+    if persona != "anonymous":
+        assert login(signed_in, f"{persona}@example.org").status_code == 303
+    csrf = token(signed_in.get("/admin/login").get_data(as_text=True))
+    cookie = signed_in.get_cookie(app.config["SESSION_COOKIE_NAME"])
+
     checked = 0
     for rule in admin_rules(app):
         permission = app.view_functions[rule.endpoint].permission
@@ -213,22 +268,19 @@ def test_walk_every_route_as_every_persona(app, db, people, small_event, clock) 
             continue
         url = rule.build(values, append_unknown=False)[1]
         method = "GET" if "GET" in rule.methods else "POST"
-        for persona in ["anonymous", "admin", "organiser", "other", "door"]:
-            client = app.test_client()
-            if persona != "anonymous":
-                assert login(client, f"{persona}@example.org").status_code == 303
-            page = client.get("/admin/login").get_data(as_text=True)
-            data = {"csrf_token": token(page)} if method == "POST" else None
-            response = client.open(url, method=method, data=data)
-            where = f"{method} {url} as {persona}"
-            if persona == "anonymous":
-                assert response.status_code == 302, where
-                assert response.headers["Location"].startswith("/admin/login"), where
-            elif persona in EXPECTED[permission]:
-                assert response.status_code not in (302, 403) and response.status_code < 500, where
-            else:
-                assert response.status_code == 403, where
-            checked += 1
+        client = app.test_client()
+        client.set_cookie(cookie.key, cookie.value)
+        data = {"csrf_token": csrf} if method == "POST" else None
+        response = client.open(url, method=method, data=data)
+        where = f"{method} {url} as {persona}"
+        if persona == "anonymous":
+            assert response.status_code == 302, where
+            assert response.headers["Location"].startswith("/admin/login"), where
+        elif persona in EXPECTED[permission]:
+            assert response.status_code not in (302, 403) and response.status_code < 500, where
+        else:
+            assert response.status_code == 403, where
+        checked += 1
     assert checked >= 10
 
 

@@ -1,24 +1,23 @@
 """Browser flows in Debian's Chromium, driven by Playwright."""
 
-import os
-import shutil
 import threading
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from werkzeug.serving import make_server
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+from tests.browser import availability
 
-if not os.path.exists(CHROMIUM):
-    if os.environ.get("REQUIRE_BROWSER"):
-        raise RuntimeError(f"REQUIRE_BROWSER is set but Chromium is not at {CHROMIUM}")
-    pytest.skip(
-        "Chromium is not installed (apt-get install chromium); browser tests skipped",
-        allow_module_level=True,
-    )
 
-sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """One Chromium for the module; skipped or failed (REQUIRE_BROWSER) when there is none."""
+    sync_api = availability.playwright_api()
+    playwright, browser = availability.launch(sync_api, availability.chromium_path())
+    yield browser
+    browser.close()
+    playwright.stop()
 
 
 @pytest.fixture
@@ -32,18 +31,10 @@ def live_server(app) -> Iterator[str]:  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def page(live_server) -> Iterator["sync_api.Page"]:  # type: ignore[no-untyped-def]
-    with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
-                "--disable-component-update", "--disable-sync", "--no-first-run",
-            ],
-        )  # fmt: skip
-        context = browser.new_context(locale="nl-NL", viewport={"width": 390, "height": 844})
-        yield context.new_page()
-        browser.close()
+def page(browser, live_server) -> Iterator[Any]:  # type: ignore[no-untyped-def]
+    context = browser.new_context(locale="nl-NL", viewport={"width": 390, "height": 844})
+    yield context.new_page()
+    context.close()
 
 
 def test_7roses_programme_shows_both_workshop_rounds(page, live_server, load_example) -> None:

@@ -2,8 +2,8 @@
 
 The page must stay fast with thousands of registrations, so nothing here loads registrations or
 enrolments one by one: each figure comes from a ``GROUP BY`` (about eight statements in all,
-whatever the size of the event). The capacity and quota rules stay in ``services.enrolment``;
-this module only counts and labels.
+whatever the size of the event). The capacity and quota rules stay in
+``services.registration.places``; this module only counts and labels.
 """
 
 from __future__ import annotations

@@ -6,9 +6,9 @@ request was most of a registration's cost in a flash crowd (docs/benchmarks.md),
 only change when an organiser changes the programme, which gives the event a new
 ``programme_stamp``. So each worker keeps plain, immutable copies keyed by (event id, stamp).
 
-Nothing here decides anything: the rules stay in ``services.enrolment``, which reads these
-copies, and re-checks the stamp under its locks (so a change committed while it waited for a
-lock is never missed).
+Nothing here decides anything: the rules stay in ``services.registration`` (validation and
+places read these copies; lifecycle re-checks the stamp under its locks, so a change committed
+while it waited for a lock is never missed).
 """
 
 from __future__ import annotations

@@ -145,7 +145,7 @@ class Checked:
 def validate(db: DbSession, event: Event, data: RegistrationInput) -> Checked:
     """Check every field; raise :class:`RegistrationInvalid` listing all problems.
 
-    Reads the programme from its cached copy (``programme_rules``): no queries once warm.
+    Reads the programme from its cached copy (``programme.rules``): no queries once warm.
     """
     errors: list[RuleError] = []
 
