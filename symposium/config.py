@@ -7,6 +7,7 @@ stops start-up with a ``ConfigError`` that names the setting and the value.
 
 from __future__ import annotations
 
+import math
 import os
 import types
 import typing
@@ -107,6 +108,7 @@ class Setting:
     maximum: float | None = None
     positive: bool = False
     rate_limit: bool = False
+    keep_spaces: bool = False  # a password is taken as given; other text is stripped
 
     @property
     def kind(self) -> type:
@@ -137,7 +139,7 @@ class Setting:
             except ValueError:
                 raise self.error(raw, "must be a number, e.g. 5 or 0.5") from None
         else:
-            value = raw
+            value = raw if self.keep_spaces else text
         problem = self.problem(value)
         if problem:
             raise self.error(raw, problem)
@@ -148,8 +150,14 @@ class Setting:
         if self.choices and value not in self.choices:
             return "must be one of " + ", ".join(self.choices)
         is_number = isinstance(value, int | float) and not isinstance(value, bool)
-        if self.kind is float and not is_number:
+        if self.kind is float and not (is_number and math.isfinite(value)):
             return "must be a number, e.g. 5 or 0.5"
+        if self.kind is int and not (is_number and isinstance(value, int)):
+            return "must be a whole number"
+        if self.kind is bool and not isinstance(value, bool):
+            return "must be True or False"
+        if self.kind is str and not isinstance(value, str):
+            return "must be text"
         if is_number:
             if self.positive and not value > 0:
                 return "must be more than 0"
@@ -187,13 +195,13 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("MAIL_USE_STARTTLS"),
     Setting("MAIL_USE_SSL"),
     Setting("MAIL_USERNAME"),
-    Setting("MAIL_PASSWORD"),
+    Setting("MAIL_PASSWORD", keep_spaces=True),
     Setting("MAIL_TIMEOUT", minimum=1),
     Setting("MAIL_MAX_ATTEMPTS", minimum=1),
     Setting("MAIL_RETRY_SECONDS", minimum=1),
     Setting("MAIL_RETRY_MAX_SECONDS", minimum=1),
     Setting("MAIL_LEASE_SECONDS", minimum=1),
-    Setting("LOCK_TIMEOUT_SECONDS", positive=True),
+    Setting("LOCK_TIMEOUT_SECONDS", positive=True, maximum=3600),
 )
 
 
@@ -206,7 +214,7 @@ def from_environment(environ: Mapping[str, str]) -> dict[str, Any]:
     problems: list[str] = []
     for setting in SETTINGS:
         raw = environ.get(setting.name)
-        if not raw:
+        if not raw or not raw.strip():
             continue
         try:
             values[setting.name] = setting.parse(raw)

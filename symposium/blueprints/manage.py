@@ -80,11 +80,8 @@ def _render(registration: Registration, token: str, cancel_form=None, status: in
     except RuleError:
         open_for_changes = False
     taken = {e.session_id for e in live}
-    available_groups = [
-        s
-        for s in validation.choosable(event.sessions, registration.profession)
-        if s.round_id is None and s.id not in taken
-    ]
+    choosable = validation.choosable(event.sessions, registration.profession)
+    available_groups = [s for s in choosable if s.round_id is None and s.id not in taken]
     page = render_template(
         "manage/show.html",
         registration=registration,
@@ -93,6 +90,9 @@ def _render(registration: Registration, token: str, cancel_form=None, status: in
         by_round=by_round,
         groups=groups,
         available_groups=available_groups,
+        # Workshops to show per round (others' too, marked as not for this profession).
+        enrollable_ids={s.id for s in event.sessions if validation.enrollable(s)},
+        choosable_ids={s.id for s in choosable},
         places=left,
         open_for_changes=open_for_changes and registration.is_active,
         new=request.args.get("new") == "1",

@@ -162,3 +162,17 @@ def test_one_password_rule_for_new_accounts_and_resets(db, people, clock) -> Non
     db.session.commit()
     assert organiser.check_password("x" * access.MIN_PASSWORD_LENGTH)
     assert [e.user_id for e in entries(db, "password_set")] == [organiser.id]
+
+
+def test_a_repeated_action_records_one_entry(db, people, clock, small_event) -> None:
+    event, organiser, _ = people
+    registration = waiting(db, event, clock, small_event).registration
+    for _attempt in range(2):  # a double click on Move
+        lifecycle.move(db.session, organiser, registration, small_event["groot"], clock.now)
+        db.session.commit()
+    session = db.session.get(Session, small_event["klein"])
+    for _attempt in range(2):
+        places.change_capacity(db.session, organiser, session, 12, clock.now)
+        db.session.commit()
+    assert len(entries(db, "moved")) == 1
+    assert len(entries(db, "capacity_changed")) == 1

@@ -160,6 +160,8 @@ def test_defaults_then_instance_config_then_environment_then_explicit(
         ("LOGIN_RATE_LIMIT", "five per minute", "must be rate limits"),
         ("LOCK_TIMEOUT_SECONDS", "soon", "must be a number"),
         ("LOCK_TIMEOUT_SECONDS", "0", "must be more than 0"),
+        ("LOCK_TIMEOUT_SECONDS", "inf", "must be a number"),
+        ("LOCK_TIMEOUT_SECONDS", "7200", "must be at most 3600"),
     ],
 )
 def test_a_bad_value_stops_start_up_naming_variable_and_value(
@@ -203,3 +205,35 @@ def test_the_readme_documents_exactly_the_settings_read() -> None:
     assert documented == [s.name for s in SETTINGS]
     rows = re.findall(r"^\| `([A-Z_]+)` \|", readme, flags=re.MULTILINE)
     assert sorted(rows) == sorted(documented), "one table: settings are documented only there"
+
+
+@pytest.mark.parametrize(
+    ("line", "problem"),
+    [
+        ("MAIL_USE_SSL = 'false'", "MAIL_USE_SSL='false': must be True or False"),
+        ("SECURE_COOKIES = 'no'", "SECURE_COOKIES='no': must be True or False"),
+        ("MAIL_PORT = '587'", "MAIL_PORT='587': must be a whole number"),
+        ("MAIL_PORT = True", "MAIL_PORT=True: must be a whole number"),
+        ("LOCK_TIMEOUT_SECONDS = float('inf')", "LOCK_TIMEOUT_SECONDS=inf: must be a number"),
+    ],
+)
+def test_a_value_of_the_wrong_type_in_instance_config_stops_start_up(
+    line: str, problem: str, tmp_path: Path
+) -> None:
+    (tmp_path / "config.py").write_text(line + "\n")
+    with pytest.raises(ConfigError, match=re.escape(problem)):
+        create_app({"TESTING": True}, instance_path=str(tmp_path))
+
+
+def test_text_from_the_environment_is_stripped_but_a_password_is_kept(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("MAIL_BACKEND", "smtp \n")
+    monkeypatch.setenv("BASE_URL", "https://symposium.example.org\n")
+    monkeypatch.setenv("SECRET_KEY", "   ")
+    monkeypatch.setenv("MAIL_PASSWORD", " secret ")
+    values = from_environment(os.environ)
+    assert values["MAIL_BACKEND"] == "smtp"
+    assert values["BASE_URL"] == "https://symposium.example.org"
+    assert "SECRET_KEY" not in values
+    assert values["MAIL_PASSWORD"] == " secret "

@@ -212,8 +212,9 @@ def participant_resend(event: Event, registration_id: int) -> Response:
     registration = _registration(event, registration_id)
     if not ActionForm().validate():
         abort(400)
-    perform(
+    done = perform(
         lambda: lifecycle.resend_link(db.session, registration, clock.now(), actor=current_user)
     )
-    flash(_("The manage link has been sent again."))
+    if done.ok:
+        flash(_("The manage link has been sent again."))
     return _back(event, registration)

@@ -129,10 +129,11 @@ def set_status(
     db: DbSession, actor: User | None, event: Event, status: EventStatus, now: datetime
 ) -> int:
     """Publish, unpublish or cancel; cancelling withdraws every invitation. Returns notices."""
-    if event.status is status:
-        return 0
     begin_write(db)
     lock_programme(db, event.id, [])
+    db.refresh(event)  # a concurrent change may have committed while we waited
+    if event.status is status:
+        return 0
     was = event.status
     event.status = status
     db.flush()
@@ -189,6 +190,7 @@ def update_event(
     """Change an event's descriptive fields and window; returns what changed (before)."""
     begin_write(db)
     lock_programme(db, event.id, [])
+    db.refresh(event)  # a concurrent change may have committed while we waited
     check_times(values["starts_at"], values["ends_at"])
     check_times(
         values["registration_opens_at"], values["registration_closes_at"], "registration_closes_at"
@@ -234,6 +236,7 @@ def save_round(
     """Create or change a round; moving it updates the invitations of its sessions."""
     begin_write(db)
     lock_programme(db, event.id, [])
+    db.refresh(event)  # a concurrent change may have committed while we waited
     check_times(starts_at, ends_at)
     if any(r.key == key and r is not round_ for r in event.rounds):
         raise _refuse("key_taken", _l("Another round already uses this key."), "key")
@@ -271,6 +274,7 @@ def create_session(
     """A new session, with the same fields the event file has."""
     begin_write(db)
     lock_programme(db, event.id, [])
+    db.refresh(event)  # a concurrent change may have committed while we waited
     if any(s.key == key for s in event.sessions):
         raise _refuse("key_taken", _l("Another session already uses this key."), "key")
     if round_ is None and (changes.starts_at is None or changes.ends_at is None):

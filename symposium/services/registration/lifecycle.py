@@ -274,10 +274,14 @@ def move(
     into it even when it is full, instead of onto its waiting list."""
     if override_reason is not None:
         check_override(actor, override_reason)
-    before = audit.registration_statuses(registration)
+    begin_write(db)
+    lock_event_sessions(db, registration.event)  # change_session takes it again: a no-op
+    before = audit.registration_statuses(registration)  # as it stands under the lock
     moved = change_session(db, registration, session_id, now)
     if override_reason is not None and moved.status is EnrolmentStatus.WAITLISTED:
         promote_by_hand(db, actor, moved, now, override_reason=override_reason, audited=False)
+    if audit.registration_statuses(registration) == before:
+        return moved  # already there (a repeated submit): nothing changed, nothing to record
     audit.record_participant(
         db, actor, registration, "moved" if override_reason is None else "moved_with_override",
         now, before=before, note=(override_reason or "").strip(),
@@ -297,9 +301,9 @@ def cancel_enrolment(
 
     ``actor``: an organiser doing it for the registrant (audited); None for the registrant.
     """
-    before = audit.registration_statuses(registration)
     begin_write(db)
     lock_event_sessions(db, registration.event)
+    before = audit.registration_statuses(registration)  # as it stands under the lock
     enrolment = db.get(Enrolment, enrolment_id)
     if enrolment is None or enrolment.registration_id != registration.id:
         raise RuleError("unknown_enrolment", _l("Unknown session."), status=404)
@@ -321,9 +325,9 @@ def cancel_registration(
 
     ``actor``: an organiser doing it for the registrant (audited); None for the registrant.
     """
-    before = audit.registration_statuses(registration)
     begin_write(db)
     lock_event_sessions(db, registration.event)
+    before = audit.registration_statuses(registration)  # as it stands under the lock
     if not registration.is_active:
         return False
     # Waitlisted first, so a pending switch never promotes into a place about to be freed.

@@ -229,6 +229,8 @@ def change_capacity(
     session.capacity = capacity
     db.flush()
     promoted = fill_places(db, [session.id], now, "promoted:capacity_raised")
+    if capacity == before and not promoted:
+        return promoted  # the same number saved again: nothing to record
     audit.record(
         db, user=actor, event=session.event, action="capacity_changed",
         target=f"session {session.key}", before={"capacity": before},
@@ -269,9 +271,9 @@ def promote_by_hand(
     if override:
         check_override(actor, override_reason)
     registration = enrolment.registration
-    before = audit.registration_statuses(registration)
     begin_write(db)
     lock_event_sessions(db, registration.event)
+    before = audit.registration_statuses(registration)  # as it stands under the lock
     if enrolment.status is not EnrolmentStatus.WAITLISTED:
         raise RuleError("not_waitlisted", _l("This person is not on the waiting list."), status=409)
     session = enrolment.session

@@ -67,7 +67,7 @@ def enrollable(session: Session | SessionRule) -> bool:
 
 def choosable(sessions: Iterable[Session], profession: Profession) -> list[Session]:
     """The sessions someone of ``profession`` may choose, in programme order: the one filter
-    the registration form, the manage page and the API offer choices with."""
+    the registration form and the manage page offer choices with."""
     return [s for s in sessions if enrollable(s) and s.admits(profession)]
 
 
