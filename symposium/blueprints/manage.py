@@ -74,11 +74,7 @@ def _render(registration: Registration, token: str, cancel_form=None, status: in
         if e.session.round_id is not None:
             by_round.setdefault(e.session.round_id, []).append(e)
     groups = [e for e in live if e.session.round_id is None]
-    open_for_changes = True
-    try:
-        validation.check_open(event, clock.now())
-    except RuleError:
-        open_for_changes = False
+    open_for_changes = validation.is_open(event, clock.now())
     taken = {e.session_id for e in live}
     choosable = validation.choosable(event.sessions, registration.profession)
     available_groups = [s for s in choosable if s.round_id is None and s.id not in taken]

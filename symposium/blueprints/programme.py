@@ -13,7 +13,6 @@ from symposium import clock, page_cache
 from symposium.extensions import db
 from symposium.filters import localised_name
 from symposium.models import Event, Session
-from symposium.services.core.errors import RuleError
 from symposium.services.programme import calendar, public
 from symposium.services.registration import places, validation
 
@@ -37,14 +36,6 @@ def _load_event(slug: str) -> Event:
     return event
 
 
-def _is_open(event: Event | public.EventHead) -> bool:
-    try:
-        validation.check_open(event, clock.now())
-    except RuleError:
-        return False
-    return True
-
-
 @bp.get("/")
 def index() -> str:
     events = public.upcoming_events(db.session, clock.now())
@@ -60,7 +51,7 @@ def event(slug: str) -> Response:
     head = public.public_event_head(db.session, slug)
     if head is None:
         abort(404)
-    is_open = _is_open(head)
+    is_open = validation.is_open(head, clock.now())
     key = ("event", head.id, head.programme_stamp, str(get_locale()), is_open)
     return page_cache.serve(key, lambda: _render_event(slug, is_open), FILTER_ARGS)
 
@@ -137,5 +128,5 @@ def session(slug: str, session_id: int) -> str:
         event=event,
         session=found,
         places_left=places.places_left(db.session, [found]),
-        registration_open=_is_open(event),
+        registration_open=validation.is_open(event, clock.now()),
     )

@@ -7,8 +7,7 @@ from flask.typing import ResponseReturnValue
 from symposium import clock
 from symposium.blueprints.api import answer, bp, error, schemas
 from symposium.extensions import db
-from symposium.models import Event, Session
-from symposium.services.core.errors import RuleError
+from symposium.models import Session
 from symposium.services.programme import public
 from symposium.services.registration import places, validation
 
@@ -38,14 +37,6 @@ def _session(s: Session, left: dict[int, int | None]) -> schemas.Session:
     )
 
 
-def _is_open(event: Event) -> bool:
-    try:
-        validation.check_open(event, clock.now())
-    except RuleError:
-        return False
-    return True
-
-
 @bp.get("/events/<slug>")
 def event(slug: str) -> ResponseReturnValue:
     found = public.public_event(db.session, slug)
@@ -64,7 +55,7 @@ def event(slug: str) -> ResponseReturnValue:
             venue=found.venue,
             address=found.address,
             registration=schemas.RegistrationPeriod(
-                open=_is_open(found),
+                open=validation.is_open(found, clock.now()),
                 opens_at=found.registration_opens_at,
                 closes_at=found.registration_closes_at,
             ),

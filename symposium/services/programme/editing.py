@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session as DbSession
 
 from symposium.models import (
@@ -21,8 +21,6 @@ from symposium.models import (
     Event,
     EventStatus,
     Profession,
-    Registration,
-    RegistrationStatus,
     Round,
     Session,
     SessionKind,
@@ -196,14 +194,7 @@ def update_event(
         values["registration_opens_at"], values["registration_closes_at"], "registration_closes_at"
     )
     if values["capacity"] is not None:
-        active = db.scalar(
-            select(func.count())
-            .select_from(Registration)
-            .where(
-                Registration.event_id == event.id,
-                Registration.status == RegistrationStatus.ACTIVE,
-            )
-        )
+        active = places.active_registrations(db, event.id)
         if values["capacity"] < active:
             raise places.limit_error("capacity", active)
     before = {}

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import bindparam, func, insert, select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session as DbSession
 from sqlalchemy.orm.attributes import set_committed_value
@@ -35,6 +35,7 @@ from symposium.services.mail import outbox
 from symposium.services.programme.rules import ProfessionRule, SessionRule
 from symposium.services.registration.links import manage_token
 from symposium.services.registration.places import (
+    active_registrations,
     calendar_cancel,
     cancel_place,
     check_override,
@@ -104,17 +105,8 @@ def register(
     existing = _existing(db, event, checked.email)
     if existing is not None and existing.is_active:
         return _already_registered(db, existing, data, now, secret_key)
-    if event.capacity is not None:
-        taken = db.scalar(
-            select(func.count())
-            .select_from(Registration)
-            .where(
-                Registration.event_id == event.id,
-                Registration.status == RegistrationStatus.ACTIVE,
-            )
-        )
-        if taken >= event.capacity:
-            raise RuleError("event_full", _l("This event is fully booked."), status=409)
+    if event.capacity is not None and active_registrations(db, event.id) >= event.capacity:
+        raise RuleError("event_full", _l("This event is fully booked."), status=409)
 
     counts = count_places(
         db,

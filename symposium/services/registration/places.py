@@ -22,6 +22,7 @@ from symposium.models import (
     EnrolmentStatus,
     Event,
     Registration,
+    RegistrationStatus,
     Session,
     SessionQuota,
     User,
@@ -83,6 +84,12 @@ _COUNTS = (
 )
 
 
+_r = Registration.__table__.c
+_ACTIVE_REGISTRATIONS = (
+    select(func.count())
+    .select_from(Registration.__table__)
+    .where(_r.event_id == bindparam("event_id"), _r.status == RegistrationStatus.ACTIVE)
+)
 _INSERT_ENROLMENTS = insert(Enrolment.__table__).returning(_e.id, sort_by_parameter_order=True)
 
 
@@ -211,6 +218,11 @@ def limit_error(field: str, confirmed: int) -> RuleError:
         field,
         status=409,
     )
+
+
+def active_registrations(db: DbSession, event_id: int) -> int:
+    """Registrations of an event that hold their place: what an event's total capacity counts."""
+    return db.scalar(_ACTIVE_REGISTRATIONS, {"event_id": event_id}) or 0
 
 
 def change_capacity(

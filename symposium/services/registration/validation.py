@@ -84,6 +84,15 @@ def check_open(event: Event | EventHead, now: datetime) -> None:
         raise RuleError("registration_closed", _l("Registration is closed."), status=409)
 
 
+def is_open(event: Event | EventHead, now: datetime) -> bool:
+    """Whether the event takes registrations at ``now`` (pages ask; :func:`check_open` refuses)."""
+    try:
+        check_open(event, now)
+    except RuleError:
+        return False
+    return True
+
+
 def overlaps(a: SessionRule, b: SessionRule) -> bool:
     return any(s1 < e2 and s2 < e1 for s1, e1 in a.intervals for s2, e2 in b.intervals)
 
