@@ -8,12 +8,14 @@ from symposium.models import (
     AuditEntry,
     Enrolment,
     EnrolmentStatus,
+    IdempotencyKey,
     OutboxMessage,
     OutboxStatus,
     Registration,
 )
 from symposium.services.privacy import deletion, retention
 from symposium.services.registration import lifecycle, links
+from tests.conftest import registration_data
 from tests.privacy.conftest import RETENTION, after_event
 
 
@@ -130,3 +132,17 @@ def test_no_mail_is_queued_for_an_anonymised_registration(db, register, clock, s
     assert lifecycle.sessions_rescheduled(db.session, [small_event["klein"]], clock.now) == 1
     db.session.commit()
     assert db.session.scalars(select(OutboxMessage.id)).all() == before
+
+
+def test_stored_api_answers_naming_the_registration_go(client, db, clock, small_event):
+    for n in (1, 2):
+        response = client.post(
+            "/api/v1/events/klein/registrations",
+            json=registration_data(n, sessions=[small_event["klein"]]),
+            headers={"Idempotency-Key": f"key-{n}"},
+        )
+        assert response.status_code == 201
+    first = db.session.scalars(select(Registration).order_by(Registration.id)).first()
+    deletion.request_deletion(db.session, first, clock.now, RETENTION)
+    db.session.commit()
+    assert db.session.scalars(select(IdempotencyKey.key)).all() == ["key-2"]

@@ -9,7 +9,9 @@ from sqlalchemy import select
 
 from symposium.models import AuditEntry, Registration, Role
 from symposium.services.accounts import access
+from symposium.services.privacy import deletion
 from tests.backoffice.test_admin import PASSWORD, login
+from tests.privacy.conftest import RETENTION
 
 
 def csrf(page: str) -> str:
@@ -71,9 +73,6 @@ def test_privacy_statement_says_how_long_and_the_form_links_to_it(app, client, s
 def test_back_office_shows_the_purge_dates_and_the_deletion_requests(
     client, db, register, small_event, clock
 ) -> None:
-    from symposium.services.privacy import deletion
-    from tests.privacy.conftest import RETENTION
-
     gone = register(1, small_event["klein"])
     register(2, small_event["klein"])
     deletion.request_deletion(db.session, gone.registration, clock.now, RETENTION)
