@@ -1,4 +1,4 @@
-"""Command-line entry points: ``flask --app symposium load-event FILE`` and ``demo``."""
+"""Command-line entry points: ``flask --app symposium load-event FILE``, ``purge``, ``demo``."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from symposium.models import Event, OutboxStatus, Role
 from symposium.services.accounts import access
 from symposium.services.core.locking import Busy, lock_timeout_seconds
 from symposium.services.mail import delivery, outbox, render
+from symposium.services.privacy.retention import Retention, purge
 from symposium.services.programme.event_files import EventFileError
 from symposium.services.programme.event_loading import load_event_file
 
@@ -122,6 +123,31 @@ def register_cli(app: Flask) -> None:
             if once:
                 return
             time.sleep(interval)
+
+    @app.cli.command("purge")
+    @click.option("--dry-run", is_flag=True, help="Print what would be anonymised; change nothing.")
+    def purge_command(dry_run: bool) -> None:
+        """Anonymise registrations whose retention period has passed (RETENTION_DAYS and
+        ACCREDITATION_RETENTION_DAYS after their event); safe to run again, e.g. daily."""
+        _require_schema()
+        retention = Retention.from_config(current_app.config)
+        now = clock.now()
+        plans = purge(db.session, now, retention, dry_run=dry_run)
+        if dry_run:
+            db.session.rollback()
+        else:
+            db.session.commit()
+        verb = "would anonymise" if dry_run else "anonymised"
+        for item in plans:
+            click.echo(
+                f"{item.event.slug}: {verb} {len(item.anonymise)} registration(s) "
+                f"(register numbers kept for accreditation: {item.kept_for_accreditation}), "
+                f"register numbers removed: {len(item.drop_accreditation)}, "
+                f"mail blanked: {item.mail}; personal data until {item.personal_until:%Y-%m-%d}, "
+                f"register numbers until {item.accreditation_until:%Y-%m-%d}"
+            )
+        total = sum(len(i.anonymise) + len(i.drop_accreditation) + i.mail for i in plans)
+        click.echo(("dry run: nothing changed; " if dry_run else "") + f"{total} change(s)")
 
     @app.cli.command("create-user")
     @click.argument("email")

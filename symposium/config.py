@@ -71,6 +71,11 @@ class Defaults:
     RATELIMIT_HEADERS_ENABLED = True
     REGISTRATION_RATE_LIMIT = "10 per minute;100 per hour"
     LOGIN_RATE_LIMIT = "5 per minute;30 per hour"
+    # Personal data of an event's registrations is anonymised this many days after the event
+    # ends (`flask purge`); register numbers of those who attended stay until
+    # ACCREDITATION_RETENTION_DAYS, so attendance can still be entered in PE-online/GAIA.
+    RETENTION_DAYS = 90
+    ACCREDITATION_RETENTION_DAYS = 120
     SECURE_COOKIES: bool | None = None  # None: secure unless debugging or testing
     SESSION_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_HTTPONLY = True
@@ -202,6 +207,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("MAIL_RETRY_MAX_SECONDS", minimum=1),
     Setting("MAIL_LEASE_SECONDS", minimum=1),
     Setting("LOCK_TIMEOUT_SECONDS", positive=True, maximum=3600),
+    Setting("RETENTION_DAYS", minimum=0, maximum=3660),
+    Setting("ACCREDITATION_RETENTION_DAYS", minimum=0, maximum=3660),
 )
 
 

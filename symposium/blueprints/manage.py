@@ -1,6 +1,8 @@
-"""The registrant's own page behind the manage link: see, switch, cancel."""
+"""The registrant's own page behind the manage link: see, switch, cancel; their data."""
 
 from __future__ import annotations
+
+import json
 
 from flask import (
     Blueprint,
@@ -25,6 +27,8 @@ from symposium.models import EnrolmentStatus, Registration
 from symposium.services.core.errors import RuleError
 from symposium.services.core.urls import external_url
 from symposium.services.mail import render
+from symposium.services.privacy import deletion, export
+from symposium.services.privacy.retention import Retention
 from symposium.services.programme import calendar
 from symposium.services.registration import lifecycle, links, places, validation
 
@@ -46,6 +50,13 @@ class RenewFeedForm(FlaskForm):
 class CancelRegistrationForm(FlaskForm):
     confirm = BooleanField(
         _l("Yes, cancel my whole registration"),
+        validators=[InputRequired(_l("Tick the box to confirm."))],
+    )
+
+
+class DeleteDataForm(FlaskForm):
+    confirm = BooleanField(
+        _l("Yes, cancel my places and delete my data"),
         validators=[InputRequired(_l("Tick the box to confirm."))],
     )
 
@@ -225,3 +236,60 @@ def cancel(token: str):  # type: ignore[no-untyped-def]
         db.session.commit()
         flash(_("Your registration has been cancelled."))
     return redirect(url_for("manage.show", token=token), code=303)
+
+
+@bp.get("/<token>/data.json")
+def data_download(token: str) -> Response:
+    """Everything kept about the registrant, as a JSON file (privacy.export)."""
+    registration = _registration(token)
+    body = json.dumps(export.personal_data(db.session, registration), ensure_ascii=False, indent=2)
+    return Response(
+        body,
+        mimetype="application/json",
+        headers={
+            "Cache-Control": "no-store",
+            "Content-Disposition": f'attachment; filename="{registration.event.slug}-data.json"',
+        },
+    )
+
+
+def _delete_page(registration: Registration, token: str, form: DeleteDataForm) -> str:
+    retention = Retention.from_config(current_app.config)
+    return render_template(
+        "manage/delete.html",
+        registration=registration,
+        event=registration.event,
+        token=token,
+        form=form,
+        accreditation_until=retention.accreditation_until(registration.event),
+        event_over=registration.event.ends_at <= clock.now(),
+    )
+
+
+@bp.get("/<token>/delete")
+def delete_confirm(token: str) -> str:
+    """The confirmation step: a page with a form, so it works without JavaScript."""
+    registration = _registration(token)
+    return _delete_page(registration, token, DeleteDataForm())
+
+
+@bp.post("/<token>/delete")
+def delete(token: str):  # type: ignore[no-untyped-def]
+    form = DeleteDataForm()
+    registration = links.find_by_token(db.session, token)
+    if registration is None:
+        if form.validate():  # submitted again after it was done: the link no longer works
+            return redirect(url_for("manage.deleted"), code=303)
+        abort(404)
+    if not form.validate():
+        return _delete_page(registration, token, form), 422
+    busy.keep_form(lambda: _delete_page(registration, token, form))
+    retention = Retention.from_config(current_app.config)
+    deletion.request_deletion(db.session, registration, clock.now(), retention)
+    db.session.commit()
+    return redirect(url_for("manage.deleted"), code=303)
+
+
+@bp.get("/deleted")
+def deleted() -> str:
+    return render_template("manage/deleted.html")

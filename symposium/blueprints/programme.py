@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -129,4 +129,14 @@ def session(slug: str, session_id: int) -> str:
         session=found,
         places_left=places.places_left(db.session, [found]),
         registration_open=validation.is_open(event, clock.now()),
+    )
+
+
+@bp.get("/privacy")
+def privacy() -> str:
+    """The privacy statement: what is kept, why, how long (privacy.retention), your rights."""
+    return render_template(
+        "programme/privacy.html",
+        retention_days=current_app.config["RETENTION_DAYS"],
+        accreditation_days=current_app.config["ACCREDITATION_RETENTION_DAYS"],
     )

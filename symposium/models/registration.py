@@ -55,6 +55,11 @@ class Registration(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     consent_at: Mapped[datetime] = mapped_column(UTCDateTime)
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The registrant asked for their data to be deleted (services.privacy.deletion).
+    deletion_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Name, address and the other personal details were blanked (services.privacy.anonymise);
+    # what accreditation needs may stay until the registers' deadline (privacy.retention).
+    anonymised_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     event: Mapped[Event] = relationship()
     profession: Mapped[Profession] = relationship()
@@ -65,6 +70,10 @@ class Registration(Base):
     @property
     def is_active(self) -> bool:
         return self.status is RegistrationStatus.ACTIVE
+
+    @property
+    def is_anonymised(self) -> bool:
+        return self.anonymised_at is not None
 
 
 class Enrolment(Base):

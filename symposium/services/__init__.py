@@ -1,7 +1,8 @@
 """Business rules: plain functions taking a database session, the actor and arguments.
 
 One home per rule, grouped by feature (see docs/architecture.md): ``core`` (audit, locking,
-errors, tokens), ``programme``, ``registration``, ``mail``, ``backoffice``, ``accounts``.
+errors, tokens), ``programme``, ``registration``, ``mail``, ``backoffice``, ``accounts``,
+``privacy``.
 
 Who commits: a service **flushes**, it never commits; the boundary (a request, through
 ``blueprints.admin.perform`` or the view; a CLI command) commits once, or rolls back when a

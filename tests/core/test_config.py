@@ -83,6 +83,8 @@ CONVERSIONS: dict[str, tuple[str, Any]] = {
     "MAIL_RETRY_MAX_SECONDS": ("3600", 3600),
     "MAIL_LEASE_SECONDS": ("900", 900),
     "LOCK_TIMEOUT_SECONDS": ("2.5", 2.5),
+    "RETENTION_DAYS": ("30", 30),
+    "ACCREDITATION_RETENTION_DAYS": (" 180 ", 180),
 }
 
 

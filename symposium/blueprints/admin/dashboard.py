@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import render_template
+from flask import current_app, render_template
 
 from symposium import clock
 from symposium.blueprints.admin import bp, requires
@@ -16,6 +16,7 @@ from symposium.extensions import db
 from symposium.models import Event
 from symposium.services.accounts import access
 from symposium.services.backoffice.dashboard import DayCount, event_dashboard
+from symposium.services.privacy.retention import Retention, event_privacy
 
 # The chart's own coordinate system; CSS stretches it to the page's width.
 CHART_WIDTH = 600
@@ -71,4 +72,5 @@ def dashboard(event: Event) -> str:
         chart=chart(data.days),
         chart_width=CHART_WIDTH,
         chart_height=CHART_HEIGHT,
+        privacy=event_privacy(db.session, event, Retention.from_config(current_app.config)),
     )

@@ -51,7 +51,10 @@ def queue(
     text, HTML and iTIP calendar are rendered when the message is sent, outside the
     transaction that holds the places' locks and outside the request: rendering was a quarter
     of a registration's cost in a flash crowd. The registration must have been flushed.
+    An anonymised registration (services.privacy) gets no mail: it has no address any more.
     """
+    if registration.anonymised_at is not None:
+        return
     context: dict[str, Any] = {
         "enrolment": _as_now(enrolment) if enrolment is not None else None,
         "old": old.id if old is not None else None,

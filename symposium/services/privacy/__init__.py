@@ -1,0 +1,1 @@
+"""The registrant's data rights: download (export), deletion on request, the retention purge."""

@@ -1,0 +1,136 @@
+"""The registrant's download of everything kept about them (AVG/GDPR art. 15 and 20).
+
+Every column of a registration and an enrolment is either exported or listed in ``SECRET``
+with the reason it is not; ``tests/privacy/test_export.py`` walks the models, so a new column
+fails the test until someone decides which it is.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session as DbSession
+
+from symposium.models import AuditEntry, Enrolment, OutboxMessage, Registration
+
+# Registration columns not in the download: secrets that work as keys to the registration
+# (a leaked download must not act as the manage link), not data about the person.
+SECRET = {
+    "token_nonce": "makes the manage link",
+    "token_hash": "checks the manage link",
+    "feed_nonce": "makes the calendar feed's link",
+    "feed_token_hash": "checks the calendar feed's link",
+    "submission_key": "the form's one-time key",
+}
+
+# Columns given under another name or as what they point to.
+REGISTRATION_FIELDS = (
+    "id", "event_id", "email", "name", "profession_id", "organisation", "phone", "needs",
+    "language", "identifiers", "status", "created_at", "consent_at", "cancelled_at",
+    "deletion_requested_at", "anonymised_at",
+)  # fmt: skip
+ENROLMENT_FIELDS = (
+    "id", "registration_id", "session_id", "profession_id", "status", "waitlist_position",
+    "replaces_id", "created_at", "changed_at", "ical_sequence",
+)  # fmt: skip
+
+
+def _value(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if hasattr(value, "value"):  # enums
+        return value.value
+    return value
+
+
+def personal_data(db: DbSession, registration: Registration) -> dict[str, Any]:
+    """Everything kept about this registration, as JSON-ready data."""
+    event = registration.event
+    data: dict[str, Any] = {
+        "event": {
+            "slug": event.slug,
+            "title": event.title,
+            "starts_at": _value(event.starts_at),
+            "ends_at": _value(event.ends_at),
+            "organiser": {"name": event.organiser_name, "email": event.organiser_email},
+        },
+        "registration": {name: _value(getattr(registration, name)) for name in REGISTRATION_FIELDS},
+        "profession": {
+            "code": registration.profession.code,
+            "name_nl": registration.profession.name_nl,
+            "name_en": registration.profession.name_en,
+        },
+        "enrolments": [_enrolment(e) for e in registration.enrolments],
+        "history": _history(db, registration),
+        "mail": _mail(db, registration),
+    }
+    # The register numbers under their own heading as well: what the registers receive.
+    data["register_numbers"] = dict(registration.identifiers)
+    return data
+
+
+def _enrolment(enrolment: Enrolment) -> dict[str, Any]:
+    session = enrolment.session
+    out = {name: _value(getattr(enrolment, name)) for name in ENROLMENT_FIELDS}
+    out["session"] = {
+        "key": session.key,
+        "title": session.title,
+        "round": session.round.title if session.round is not None else None,
+        "room": session.room,
+        "starts_at": _value(session.effective_starts_at),
+        "ends_at": _value(session.effective_ends_at),
+        "meetings": [
+            {"starts_at": _value(m.starts_at), "ends_at": _value(m.ends_at), "room": m.room}
+            for m in session.meetings
+        ],
+    }
+    out["changes"] = [
+        {"at": _value(c.at), "from": c.from_status, "to": c.to_status, "reason": c.reason}
+        for c in enrolment.changes
+    ]
+    return out
+
+
+def _history(db: DbSession, registration: Registration) -> list[dict[str, Any]]:
+    """The audit entries about them; who in the back-office acted is the organiser's data."""
+    label = f"registration {registration.id}"
+    entries = db.scalars(
+        select(AuditEntry)
+        .where(
+            AuditEntry.event_id == registration.event_id,
+            or_(AuditEntry.target == label, AuditEntry.target.startswith(label + " ")),
+        )
+        .order_by(AuditEntry.at, AuditEntry.id)
+    )
+    return [
+        {
+            "at": _value(e.at),
+            "action": e.action,
+            "by": "organiser" if e.user_id is not None else "system",
+            "before": e.before,
+            "after": e.after,
+            "note": e.note,
+        }
+        for e in entries
+    ]
+
+
+def _mail(db: DbSession, registration: Registration) -> list[dict[str, Any]]:
+    messages = db.scalars(
+        select(OutboxMessage)
+        .where(OutboxMessage.registration_id == registration.id)
+        .order_by(OutboxMessage.created_at, OutboxMessage.id)
+    )
+    return [
+        {
+            "kind": m.kind,
+            "subject": m.subject,
+            "to": m.to_address,
+            "queued_at": _value(m.created_at),
+            "sent_at": _value(m.sent_at),
+            "status": _value(m.status),
+        }
+        for m in messages
+    ]

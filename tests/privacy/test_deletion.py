@@ -1,0 +1,148 @@
+"""Deletion on request, as a service: places freed through the lifecycle, data gone at once."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from symposium.models import (
+    AuditEntry,
+    Enrolment,
+    EnrolmentStatus,
+    IdempotencyKey,
+    OutboxMessage,
+    OutboxStatus,
+    Registration,
+)
+from symposium.services.privacy import deletion, retention
+from symposium.services.registration import lifecycle, links
+from tests.conftest import registration_data
+from tests.privacy.conftest import RETENTION, after_event
+
+
+def test_deletion_frees_the_places_and_anonymises_at_once(
+    db, register, deliver, clock, small_event
+) -> None:
+    leaving = register(1, small_event["ook-r2"])
+    waiting = register(2, small_event["ook-r2"])
+    deliver()
+    assert waiting.registration.enrolments[0].status is EnrolmentStatus.WAITLISTED
+
+    assert deletion.request_deletion(db.session, leaving.registration, clock.now, RETENTION)
+    db.session.commit()
+    db.session.expire_all()
+
+    gone = db.session.get(Registration, leaving.registration.id)
+    assert gone.status.value == "cancelled" and gone.deletion_requested_at == clock.now
+    assert (gone.name, gone.phone, gone.organisation, gone.needs) == ("", "", "", "")
+    assert gone.email == f"{gone.id}@anonymised.invalid"
+    assert gone.identifiers == {}  # not attended: nothing to keep for accreditation
+    assert links.find_by_token(db.session, leaving.token) is None
+    # The waiting list moved up through the usual promotion.
+    promoted = db.session.get(Registration, waiting.registration.id).enrolments[0]
+    assert promoted.status is EnrolmentStatus.CONFIRMED
+    # Earlier mail is blanked; the one cancellation is written and keeps its address until sent.
+    mine = db.session.scalars(
+        select(OutboxMessage)
+        .where(OutboxMessage.registration_id == gone.id)
+        .order_by(OutboxMessage.id)
+    ).all()
+    assert [(m.kind, m.status.value) for m in mine] == [
+        ("registered", "sent"),
+        ("registration_cancelled", "queued"),
+    ]
+    assert mine[0].to_address == "" and mine[0].body_text == ""
+    final = mine[1]
+    assert final.to_address == "deelnemer1@example.org" and "Deelnemer 1" in final.body_text
+    assert final.calendar_method == "CANCEL" and final.render_context is None
+    # The audit entry says what happened, without whom.
+    entry = db.session.scalars(
+        select(AuditEntry).where(AuditEntry.action == "personal_data_deleted")
+    ).one()
+    assert entry.target == f"registration {gone.id}" and entry.user_id is None
+    assert "deelnemer" not in repr((entry.target, entry.note, entry.before, entry.after))
+
+    # Once sent, the purge blanks the final message too.
+    deliver()
+    clock.now = after_event(gone.event, 1)
+    retention.purge(db.session, clock.now, RETENTION)
+    db.session.commit()
+    db.session.refresh(final)
+    assert final.status is OutboxStatus.SENT and final.to_address == "" and final.body_text == ""
+
+
+def test_asking_twice_changes_nothing_more(db, register, clock, small_event) -> None:
+    outcome = register(1, small_event["klein"])
+    assert deletion.request_deletion(db.session, outcome.registration, clock.now, RETENTION)
+    db.session.commit()
+    first = clock.now
+    clock.now = after_event(outcome.registration.event, -10)
+    assert not deletion.request_deletion(db.session, outcome.registration, clock.now, RETENTION)
+    db.session.commit()
+    db.session.expire_all()
+    registration = db.session.get(Registration, outcome.registration.id)
+    assert registration.deletion_requested_at == first == registration.anonymised_at
+    assert db.session.scalar(
+        select(AuditEntry.id).where(AuditEntry.action == "personal_data_deleted")
+    )
+    kinds = db.session.scalars(select(OutboxMessage.kind)).all()
+    assert kinds.count("registration_cancelled") == 1
+
+
+def test_after_the_event_attendees_keep_their_register_numbers_until_the_deadline(
+    db, register, clock, small_event
+) -> None:
+    outcome = register(1, small_event["klein"])
+    event = outcome.registration.event
+    clock.now = after_event(event, 3)
+    assert deletion.request_deletion(db.session, outcome.registration, clock.now, RETENTION)
+    db.session.commit()
+    db.session.expire_all()
+    registration = db.session.get(Registration, outcome.registration.id)
+    assert registration.name == "" and registration.identifiers == {"BIG": "12345678901"}
+    # Attendance is not rewritten: the place stays confirmed for the counts.
+    assert db.session.scalar(select(Enrolment.status)) == EnrolmentStatus.CONFIRMED
+    entry = db.session.scalars(
+        select(AuditEntry).where(AuditEntry.action == "personal_data_deleted")
+    ).one()
+    assert entry.after == {"kept_for_accreditation": ["BIG"]}
+
+    clock.now = RETENTION.accreditation_until(event)
+    (plan,) = retention.purge(db.session, clock.now, RETENTION)
+    db.session.commit()
+    assert [r.id for r in plan.drop_accreditation] == [registration.id]
+    db.session.expire_all()
+    assert db.session.get(Registration, registration.id).identifiers == {}
+
+
+def test_the_address_can_register_again_after_deletion(db, register, clock, small_event):
+    first = register(1, small_event["klein"])
+    deletion.request_deletion(db.session, first.registration, clock.now, RETENTION)
+    db.session.commit()
+    again = register(1, small_event["klein"])
+    assert again.created and again.registration.id != first.registration.id
+
+
+def test_no_mail_is_queued_for_an_anonymised_registration(db, register, clock, small_event):
+    outcome = register(1, small_event["klein"])
+    clock.now = after_event(outcome.registration.event, 1)
+    deletion.request_deletion(db.session, outcome.registration, clock.now, RETENTION)
+    db.session.commit()
+    before = db.session.scalars(select(OutboxMessage.id)).all()
+    lifecycle.resend_link(db.session, outcome.registration, clock.now)
+    assert lifecycle.sessions_rescheduled(db.session, [small_event["klein"]], clock.now) == 1
+    db.session.commit()
+    assert db.session.scalars(select(OutboxMessage.id)).all() == before
+
+
+def test_stored_api_answers_naming_the_registration_go(client, db, clock, small_event):
+    for n in (1, 2):
+        response = client.post(
+            "/api/v1/events/klein/registrations",
+            json=registration_data(n, sessions=[small_event["klein"]]),
+            headers={"Idempotency-Key": f"key-{n}"},
+        )
+        assert response.status_code == 201
+    first = db.session.scalars(select(Registration).order_by(Registration.id)).first()
+    deletion.request_deletion(db.session, first, clock.now, RETENTION)
+    db.session.commit()
+    assert db.session.scalars(select(IdempotencyKey.key)).all() == ["key-2"]
