@@ -13,7 +13,6 @@ import json
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -257,8 +256,3 @@ def half_written(db: DbSession, slug: str) -> list[str]:
 def registration_ids(db: DbSession, slug: str) -> list[int]:
     event_id = db.scalar(select(Event.id).where(Event.slug == slug))
     return list(db.scalars(select(Registration.id).where(Registration.event_id == event_id)))
-
-
-def socket_free(port: int) -> bool:
-    with socket.socket() as sock:
-        return sock.connect_ex(("127.0.0.1", port)) != 0
