@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from collections.abc import Mapping
@@ -10,6 +11,7 @@ from typing import Any
 from flask import Flask, flash, jsonify, render_template, request
 from flask_babel import get_locale
 from flask_babel import gettext as _
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
 from symposium import busy
@@ -190,6 +192,34 @@ def _register_error_pages(app: Flask) -> None:
             response = app.make_response(
                 (render_template("errors/503.html", retry_after=retry_after), 503)
             )
+        response.headers["Retry-After"] = str(retry_after)
+        return response
+
+    @app.errorhandler(OperationalError)
+    def database_unavailable(error: OperationalError):  # type: ignore[no-untyped-def]
+        """The database cannot be reached (restarting, down): nothing was saved; 503.
+
+        Its page needs nothing from the database, not even the signed-in account; any other
+        OperationalError stays a 500.
+        """
+        if not busy.unavailable(error):
+            raise error
+        with contextlib.suppress(SQLAlchemyError):
+            db.session.rollback()
+        app.logger.warning("%s %s: database unavailable: %s", request.method, request.path,
+                           error.orig)  # fmt: skip
+        retry_after = busy.UNAVAILABLE_RETRY_SECONDS
+        if is_api():
+            response = api_error(
+                503,
+                "database_unavailable",
+                f"The database is unavailable; nothing was saved. Retry after {retry_after} "
+                "seconds.",
+            )
+        else:
+            # Not render_template: its context processors load the signed-in account.
+            page = app.jinja_env.get_template("errors/unavailable.html")
+            response = app.make_response((page.render(retry_after=retry_after), 503))
         response.headers["Retry-After"] = str(retry_after)
         return response
 

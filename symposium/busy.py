@@ -3,6 +3,10 @@
 The app's error handler answers every route; the API gets ``{"error": {"code": "busy"}}``. A
 page with a form calls :func:`keep_form` before it calls its service, so that a busy database
 shows that same form again, with what was typed and a notice, instead of a page that loses it.
+
+A database that cannot be reached at all (restarting, down, a connection cut) is answered the
+same way, 503 with Retry-After (API code ``database_unavailable``), see :func:`unavailable`;
+the engine's ``pool_pre_ping`` then replaces the dead connections once it is back.
 """
 
 from __future__ import annotations
@@ -10,9 +14,14 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
+import psycopg
 from flask import g
+from sqlalchemy.exc import DBAPIError
 
-from symposium.services.core.locking import lock_timeout_seconds
+from symposium.services.core.locking import is_lock_timeout, lock_timeout_seconds
+
+# A restart takes a few seconds; a client retrying sooner only adds to the queue.
+UNAVAILABLE_RETRY_SECONDS = 5
 
 
 def keep_form(render: Callable[[], str]) -> None:
@@ -31,3 +40,17 @@ def kept_form() -> Callable[[], str] | None:
 def retry_after() -> int:
     """Seconds to wait before retrying: whoever held the lock held it at least this long."""
     return max(1, math.ceil(lock_timeout_seconds()))
+
+
+def unavailable(error: BaseException) -> bool:
+    """Whether a database error means "cannot reach the database" rather than a bad statement.
+
+    PostgreSQL: any driver ``OperationalError`` (connection refused or cut, the server shutting
+    down or starting up) except a lock timeout, which is ``Busy``. SQLite has no server: only
+    a connection SQLAlchemy itself found dead counts.
+    """
+    if not isinstance(error, DBAPIError):
+        return False
+    if error.connection_invalidated:
+        return True
+    return isinstance(error.orig, psycopg.OperationalError) and not is_lock_timeout(error.orig)

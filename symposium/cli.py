@@ -105,6 +105,8 @@ def register_cli(app: Flask) -> None:
             )
             if m.status is OutboxStatus.FAILED:
                 click.echo(f"        after {m.attempts} attempt(s): {m.last_error}")
+            if m.maybe_sent:
+                click.echo(f"        possibly delivered already ({m.maybe_sent}x: reply lost)")
         click.echo(f"{len(messages)} {status} message(s)")
 
     @app.cli.command("send-mail")

@@ -44,6 +44,10 @@ class OutboxMessage(Base):
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str] = mapped_column(Text, default="")
+    # Attempts whose outcome the worker cannot know: the connection was cut after the whole
+    # message had gone out and before the server's reply. The message is sent again (at
+    # least once), so the registrant may have it twice; this count says how often that may be.
+    maybe_sent: Mapped[int] = mapped_column(default=0, server_default="0")
     # What a message about a registration is about, until ``mail.render`` writes it (then
     # None): the places it names and the invitation's method and SEQUENCEs.
     render_context: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))

@@ -88,5 +88,6 @@ def test_readme_layout_names_every_package() -> None:
 def test_tests_mirror_the_service_features() -> None:
     features = {p.name for p in (PACKAGE / "services").iterdir() if (p / "__init__.py").exists()}
     folders = {p.name for p in (ROOT / "tests").iterdir() if (p / "__init__.py").exists()}
-    # accounts are tested through the back-office that manages them
+    # accounts are tested through the back-office that manages them; folders that test across
+    # features (browser/, bench/, faults/: see the README's Layout) may be there besides
     assert features - {"accounts"} <= folders

@@ -11,6 +11,7 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import func, select
 
 from symposium.models import Event, OutboxMessage, OutboxStatus
+from symposium.services.backoffice import dashboard
 from symposium.services.mail import delivery
 from symposium.services.registration import lifecycle, validation
 from tests.conftest import FrozenClock, registration_data
@@ -269,3 +270,77 @@ def test_send_mail_command_writes_eml_files(app, db, queue, tmp_path) -> None:
     message = email.message_from_bytes(path.read_bytes(), policy=policy.default)
     assert message["Message-ID"] == row.message_id
     assert "Klein symposium" in message.get_body(("plain",)).get_content()
+
+
+class CuttingServer:
+    """A scripted SMTP peer on a socket that hangs up at one chosen moment.
+
+    ``cut="after-message"``: it reads the whole message and its final dot, then closes
+    without a reply (the server may have kept it: the worker cannot know). ``cut="at-data"``:
+    it closes instead of answering DATA with 354, before any of the message was sent.
+    """
+
+    def __init__(self, cut: str):
+        self.cut = cut
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.messages: list[bytes] = []
+        self.thread = threading.Thread(target=self.serve, daemon=True)
+        self.thread.start()
+
+    def serve(self) -> None:
+        conn, _ = self.listener.accept()
+        with conn, conn.makefile("rb") as lines:
+            conn.sendall(b"220 cutting ESMTP\r\n")
+            for line in lines:
+                verb = line[:4].upper()
+                if verb == b"DATA":
+                    if self.cut == "at-data":
+                        return
+                    conn.sendall(b"354 go ahead\r\n")
+                    body = b"".join(iter(lines.readline, b".\r\n"))
+                    self.messages.append(body)
+                    return  # the message is here; the reply never leaves
+                conn.sendall(b"221 bye\r\n" if verb == b"QUIT" else b"250 ok\r\n")
+
+    def close(self) -> None:
+        self.thread.join(timeout=10)
+        self.listener.close()
+
+
+def test_reply_lost_after_the_message_is_retried_and_recorded_as_maybe_sent(
+    app, db, queue, smtp, clock, small_event
+) -> None:
+    (row,) = queue(1)
+    server = CuttingServer("after-message")
+    result = drain(app, db, smtp_config(app, server.port), clock)
+    server.close()
+    assert len(server.messages) == 1  # it did get there: a resend is a duplicate
+    assert (result.sent, result.retried) == (0, 1)
+    db.session.refresh(row)
+    assert row.status is OutboxStatus.QUEUED and row.maybe_sent == 1
+    assert "may have been delivered" in row.last_error
+
+    recorder, controller = smtp()
+    clock.now = row.next_attempt_at
+    assert drain(app, db, smtp_config(app, controller.port), clock).sent == 1
+    db.session.refresh(row)
+    assert (row.status, row.maybe_sent, len(recorder.received)) == (OutboxStatus.SENT, 1, 1)
+    event = db.session.get(Event, small_event["event"])
+    assert dashboard.event_dashboard(db.session, event, clock.now).maybe_twice == 1
+    listing = app.test_cli_runner().invoke(args=["outbox", "--status", "sent"])
+    assert "possibly delivered already (1x: reply lost)" in listing.output
+
+
+def test_connection_lost_before_the_message_is_a_plain_retry(
+    app, db, queue, clock, small_event
+) -> None:
+    (row,) = queue(1)
+    server = CuttingServer("at-data")
+    result = drain(app, db, smtp_config(app, server.port), clock)
+    server.close()
+    assert server.messages == [] and result.retried == 1
+    db.session.refresh(row)
+    assert row.status is OutboxStatus.QUEUED and row.maybe_sent == 0
+    event = db.session.get(Event, small_event["event"])
+    assert dashboard.event_dashboard(db.session, event, clock.now).maybe_twice == 0

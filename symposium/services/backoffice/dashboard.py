@@ -132,6 +132,8 @@ class Dashboard:
     failed: list[FailedMail]
     failed_total: int
     near_full: list[SessionFill] = field(default_factory=list)
+    # Messages the worker may have delivered twice (see services.mail.delivery): at least once.
+    maybe_twice: int = 0
 
     @property
     def sessions(self) -> list[SessionFill]:
@@ -150,7 +152,7 @@ def event_dashboard(db: DbSession, event: Event, now: datetime) -> Dashboard:
     rounds = session_fill(db, event)
     sessions = [s for r in rounds for s in r.sessions]
     professions = profession_use(db, event, sessions)
-    mail, failed, failed_total = outbox_summary(db, event)
+    mail, failed, failed_total, maybe_twice = outbox_summary(db, event)
     return Dashboard(
         event=event,
         today=now.astimezone(event.tz).date(),
@@ -163,6 +165,7 @@ def event_dashboard(db: DbSession, event: Event, now: datetime) -> Dashboard:
         failed=failed,
         failed_total=failed_total,
         near_full=[s for s in sessions if s.near_full],
+        maybe_twice=maybe_twice,
     )
 
 
@@ -322,8 +325,11 @@ def profession_use(db: DbSession, event: Event, sessions: list[SessionFill]) -> 
 # --------------------------------------------------------------------------- mail
 
 
-def outbox_summary(db: DbSession, event: Event) -> tuple[dict[str, int], list[FailedMail], int]:
-    """Messages to this event's registrants per status, and the newest failed ones.
+def outbox_summary(
+    db: DbSession, event: Event
+) -> tuple[dict[str, int], list[FailedMail], int, int]:
+    """Messages to this event's registrants per status, the newest failed ones, the total
+    failed, and how many may have been delivered twice (a reply lost after the message).
 
     Two statements. Mail not tied to a registration (password resets) is no event's concern.
     """
@@ -331,12 +337,18 @@ def outbox_summary(db: DbSession, event: Event) -> tuple[dict[str, int], list[Fa
         OutboxMessage.registration_id == Registration.id, Registration.event_id == event.id
     )
     mail = {str(status): 0 for status in OutboxStatus}
-    for status, n in db.execute(
-        select(OutboxMessage.status, func.count())
+    maybe_twice = 0
+    for status, n, doubtful in db.execute(
+        select(
+            OutboxMessage.status,
+            func.count(),
+            func.count().filter(OutboxMessage.maybe_sent > 0),
+        )
         .join(Registration, of_event)
         .group_by(OutboxMessage.status)
     ):
         mail[str(status)] = n
+        maybe_twice += doubtful
     failed = [
         FailedMail(*row)
         for row in db.execute(
@@ -355,4 +367,4 @@ def outbox_summary(db: DbSession, event: Event) -> tuple[dict[str, int], list[Fa
             .limit(FAILED_SHOWN)
         )
     ]
-    return mail, failed, mail[str(OutboxStatus.FAILED)]
+    return mail, failed, mail[str(OutboxStatus.FAILED)], maybe_twice

@@ -6,11 +6,17 @@ that reserves it for ``MAIL_LEASE_SECONDS``. It is sent outside any transaction,
 is written in a second one. Several workers therefore never send a message twice, and a worker
 that dies mid-send leaves the message to be retried once its lease runs out; its stable
 Message-ID lets the receiving side recognise such a repeat.
+
+Delivery is at least once. When the connection is cut after the whole message went out and
+before the server replied, the worker cannot know whether the server accepted it: it sends
+the message again and counts the attempt in ``maybe_sent`` (shown on the dashboard and by
+``flask outbox``), so every possible duplicate is on record.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import smtplib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -29,6 +35,8 @@ from symposium.models import OutboxMessage, OutboxStatus
 from symposium.services.core.locking import begin_write
 from symposium.services.mail import render
 
+log = logging.getLogger(__name__)
+
 
 class TemporaryFailure(Exception):
     """Worth retrying later: the server is away or answered 4xx."""
@@ -36,6 +44,50 @@ class TemporaryFailure(Exception):
 
 class PermanentFailure(Exception):
     """Retrying will not help: the server answered 5xx for this message."""
+
+
+class MaybeSent(TemporaryFailure):
+    """The message went out whole, then the reply was lost: the server may have accepted it."""
+
+
+class _ReplyLost(smtplib.SMTPServerDisconnected):
+    """The connection ended while waiting for the reply to the message's final dot."""
+
+
+class _KnowsWhenDataWentOut:
+    """Tells a lost reply to the message itself apart from any other lost connection.
+
+    smtplib's ``data`` reads two replies: the 354 to DATA (nothing sent yet) and, once the
+    whole message and its final dot have been written, the verdict on the message. Only a
+    connection lost while reading the second leaves the outcome unknown.
+    """
+
+    _data_replies: int | None = None
+
+    def data(self, msg: Any) -> tuple[int, bytes]:
+        self._data_replies = 0
+        try:
+            return super().data(msg)  # type: ignore[misc]
+        finally:
+            self._data_replies = None
+
+    def getreply(self) -> tuple[int, bytes]:
+        if self._data_replies is not None:
+            self._data_replies += 1
+        try:
+            return super().getreply()  # type: ignore[misc]
+        except smtplib.SMTPServerDisconnected as exc:
+            if self._data_replies == 2:
+                raise _ReplyLost(str(exc)) from exc
+            raise
+
+
+class _SMTP(_KnowsWhenDataWentOut, smtplib.SMTP):
+    pass
+
+
+class _SMTPSSL(_KnowsWhenDataWentOut, smtplib.SMTP_SSL):
+    pass
 
 
 class Backend(Protocol):
@@ -95,7 +147,7 @@ class SmtpBackend:
 
     def _connect(self) -> smtplib.SMTP:
         c = self.config
-        cls = smtplib.SMTP_SSL if c["MAIL_USE_SSL"] else smtplib.SMTP
+        cls = _SMTPSSL if c["MAIL_USE_SSL"] else _SMTP
         connection = cls(c["MAIL_SERVER"], int(c["MAIL_PORT"]), timeout=c["MAIL_TIMEOUT"])
         if c["MAIL_USE_STARTTLS"]:
             connection.starttls()
@@ -115,6 +167,11 @@ class SmtpBackend:
         except smtplib.SMTPResponseException as exc:
             self.close()
             raise _classify(exc.smtp_code, f"{exc.smtp_code} {exc.smtp_error!r}") from exc
+        except _ReplyLost as exc:
+            self.close()
+            raise MaybeSent(
+                f"no reply after the message was sent; it may have been delivered: {exc}"
+            ) from exc
         except (OSError, smtplib.SMTPException) as exc:  # refused, reset, timeout, DNS
             self.close()
             raise TemporaryFailure(f"{type(exc).__name__}: {exc}") from exc
@@ -206,6 +263,9 @@ def drain(
                 backend.send(message, _address(config), row.to_address)
             except TemporaryFailure as exc:
                 begin_write(db)
+                if isinstance(exc, MaybeSent):
+                    row.maybe_sent += 1
+                    log.warning("outbox message %d may have been delivered: %s", row.id, exc)
                 if row.attempts >= config["MAIL_MAX_ATTEMPTS"]:
                     _fail(row, str(exc))
                     result.failed += 1
