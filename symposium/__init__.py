@@ -11,8 +11,10 @@ from typing import Any
 from flask import Flask, flash, jsonify, render_template, request
 from flask_babel import get_locale
 from flask_babel import gettext as _
+from limits.errors import ConfigurationError
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from symposium import busy
 from symposium.config import (
@@ -85,7 +87,7 @@ def create_app(config: Mapping[str, Any] | None = None, instance_path: str | Non
     )
     babel.init_app(app, locale_selector=select_locale)
     csrf.init_app(app)
-    limiter.init_app(app)
+    _init_rate_limits(app)
     login_manager.init_app(app)
     # Cookies only over HTTPS in production; SECURE_COOKIES = False for a plain-HTTP setup.
     secure = app.config["SECURE_COOKIES"]
@@ -104,6 +106,31 @@ def create_app(config: Mapping[str, Any] | None = None, instance_path: str | Non
     _register_language_switch(app)
     _register_error_pages(app)
     return app
+
+
+def _init_rate_limits(app: Flask) -> None:
+    """Count per client across every worker and host, and know the client behind a proxy.
+
+    Flask-Limiter keys on ``request.remote_addr``. Behind N trusted proxies that is the last
+    proxy, so ProxyFix takes the client from the N-th X-Forwarded-For entry from the right
+    (entries further left are the client's own say and are ignored) and the scheme from
+    X-Forwarded-Proto (secure cookies, HTTPS links). X-Forwarded-Host is not trusted: links
+    must never be built from a host a client chose. With 0 proxies no header is read.
+    """
+    proxies = app.config["TRUSTED_PROXY_COUNT"]  # bounded by config.check
+    if proxies:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)  # type: ignore[method-assign]
+    uri = app.config["RATELIMIT_STORAGE_URI"]
+    try:
+        limiter.init_app(app)
+    except ConfigurationError as exc:  # e.g. the storage's client library is missing
+        raise ConfigError(f"RATELIMIT_STORAGE_URI={uri!r}: {exc}") from exc
+    if uri.startswith("memory:") and not (app.debug or app.testing):
+        app.logger.warning(
+            "RATELIMIT_STORAGE_URI is memory://: every worker process counts on its own, so "
+            "with several workers each rate limit is that many times higher than set. Set "
+            "RATELIMIT_STORAGE_URI=redis://HOST:6379 (one Redis for all workers and hosts)."
+        )
 
 
 def select_locale() -> str:

@@ -11,6 +11,7 @@ import math
 import os
 import types
 import typing
+import urllib.parse
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -66,8 +67,11 @@ class Defaults:
     MAIL_RETRY_MAX_SECONDS = 6 * 3600
     # How long a claimed message is reserved for the worker that is sending it.
     MAIL_LEASE_SECONDS = 300
-    # Flask-Limiter: in memory by default; e.g. "redis://127.0.0.1:6379" with several workers.
+    # Flask-Limiter's counters. memory:// is per worker process, so with 4 workers every limit
+    # is 4x what it says; with several workers or hosts use one Redis for all of them.
     RATELIMIT_STORAGE_URI = "memory://"
+    # Redis away: count in this worker's memory until it is back, instead of failing requests.
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
     RATELIMIT_HEADERS_ENABLED = True
     REGISTRATION_RATE_LIMIT = "10 per minute;100 per hour"
     LOGIN_RATE_LIMIT = "5 per minute;30 per hour"
@@ -77,6 +81,9 @@ class Defaults:
     RETENTION_DAYS = 90
     ACCREDITATION_RETENTION_DAYS = 120
     SECURE_COOKIES: bool | None = None  # None: secure unless debugging or testing
+    # How many reverse proxies in front of the app append to X-Forwarded-For (and set
+    # X-Forwarded-Proto). 0: the client is the socket's peer and those headers are ignored.
+    TRUSTED_PROXY_COUNT = 0
     SESSION_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"
@@ -94,6 +101,9 @@ def normalise_database_url(url: str) -> str:
 def default_database_url(instance_path: str) -> str:
     return "sqlite:///" + os.path.join(instance_path, "symposium.sqlite3")
 
+
+# Rate-limit storages this app ships the client for (Flask-Limiter's "redis" extra).
+STORAGE_SCHEMES = ("memory", "redis", "rediss", "redis+unix", "redis+sentinel", "redis+cluster")
 
 TRUE = frozenset({"1", "true", "yes", "on"})
 FALSE = frozenset({"0", "false", "no", "off"})
@@ -113,6 +123,7 @@ class Setting:
     maximum: float | None = None
     positive: bool = False
     rate_limit: bool = False
+    storage_uri: bool = False
     keep_spaces: bool = False  # a password is taken as given; other text is stripped
 
     @property
@@ -175,6 +186,10 @@ class Setting:
                 limits.parse_many(value)
             except ValueError:
                 return "must be rate limits such as '10 per minute;100 per hour'"
+        if self.storage_uri and isinstance(value, str):
+            scheme = urllib.parse.urlsplit(value).scheme
+            if "://" not in value or scheme not in STORAGE_SCHEMES:
+                return "must start with one of " + ", ".join(f"{s}://" for s in STORAGE_SCHEMES)
         return None
 
     def error(self, value: Any, problem: str) -> ConfigError:
@@ -190,7 +205,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("SECURE_COOKIES"),
     Setting("REGISTRATION_RATE_LIMIT", rate_limit=True),
     Setting("LOGIN_RATE_LIMIT", rate_limit=True),
-    Setting("RATELIMIT_STORAGE_URI"),
+    Setting("RATELIMIT_STORAGE_URI", storage_uri=True),
+    Setting("TRUSTED_PROXY_COUNT", minimum=0, maximum=5),
     Setting("MAIL_BACKEND", choices=("file", "smtp")),
     Setting("MAIL_FILE_DIR"),
     Setting("MAIL_SENDER"),

@@ -40,6 +40,13 @@ def registration_limit() -> str:
     return current_app.config["REGISTRATION_RATE_LIMIT"]
 
 
+# One bucket per client address for every way of registering (this form's POST and the API's),
+# so REGISTRATION_RATE_LIMIT is what one address gets in total, not per entrance.
+registration_rate_limit = limiter.shared_limit(
+    registration_limit, scope="registration", methods=["POST"]
+)
+
+
 class ProfessionForm(FlaskForm):
     """Step one (GET): the profession decides which fields and workshops are shown."""
 
@@ -126,7 +133,7 @@ def _profession(event: Event, code: str | None) -> Profession | None:
 
 
 @bp.route("/events/<slug>/register", methods=["GET", "POST"])
-@limiter.limit(registration_limit, methods=["POST"])
+@registration_rate_limit
 def register(slug: str) -> Response | str | tuple[str, int]:
     event = _event(slug)
     now = clock.now()

@@ -6,6 +6,8 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import itertools
+import re
 from datetime import datetime, timedelta
 
 import pytest
@@ -115,6 +117,94 @@ def test_csv_neutralises_formulas_and_can_use_semicolons(organiser, db, accounts
     assert row[4] == '\'=HYPERLINK("x")'
 
 
+# ----------------------------------------------------------------- formulas, however split
+
+# Spreadsheets run a cell as a formula when it starts with one of these, also after spaces,
+# quotes, tabs and line breaks (some programs strip them); a program may split a line on ","
+# or ";" (Dutch Excel), so every piece counts.
+FORMULA = tuple("=+-@")
+LEADING = '"' + "".join(chr(c) for c in range(0x3001) if chr(c).isspace())
+
+
+def formula_start(piece: str) -> bool:
+    """Whether a piece of a line, once leading spaces, quotes and breaks are skipped, is a
+    formula (a tab or CR first is one too: it is skipped by some programs)."""
+    return piece.lstrip(LEADING).startswith(FORMULA)
+
+
+def formula_pieces(text: str) -> list[str]:
+    """Every piece of a CSV file that a spreadsheet could run: split naively on lines and on
+    each separator, and read as CSV with each separator."""
+    found = []
+    for separator in (",", ";"):
+        for line in re.split(r"\r\n|\r|\n", text):
+            found += [p for p in line.split(separator) if formula_start(p)]
+        for row in csv.reader(io.StringIO(text, newline=""), delimiter=separator):
+            found += [field for field in row if formula_start(field)]
+    return found
+
+
+# Short strings over the characters that matter (every one up to four long), and longer
+# attacks as a probe wrote them.
+ALPHABET = ["=", "+", "-", "@", ";", ",", '"', " ", "\t", "\n", "x"]
+HOSTILE = [
+    "".join(chars)
+    for n in range(1, 5)
+    for chars in itertools.product(ALPHABET, repeat=n)
+] + [
+    "Piet;=1+1", 'Piet,=HYPERLINK("http://evil.example","x")', "Jan; -2+3", 'Ans;"=1+1"',
+    "a;  \"  @SUM(A1)", "\r=1", "\u00a0=1", "x\r\n=1", ";\"\"\"=1", "=cmd|' /C calc'!A0",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("delimiter", [",", ";"])
+def test_no_csv_cell_starts_a_formula_however_it_is_split(delimiter: str) -> None:
+    """The writer alone, every column hostile: ``Piet;=1+1`` in a comma CSV is the probe's."""
+    columns = ["=header", "Naam;=1+1", *(f"k{i}" for i in range(6))]
+    rows = [HOSTILE[i : i + 8] for i in range(0, len(HOSTILE), 8)]
+    rows[-1] += [""] * (8 - len(rows[-1]))
+    text = exports.to_csv(columns, rows, delimiter=delimiter).decode("utf-8-sig")
+    assert formula_pieces(text) == []
+    # Still one table with every value in its column, readable: only apostrophes added.
+    parsed = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+    assert len(parsed) == len(rows) + 1 and all(len(r) == 8 for r in parsed)
+    for written, value in zip(itertools.chain(*parsed[1:]), itertools.chain(*rows), strict=True):
+        assert written.replace("'", "") == value.replace("'", "")
+
+
+def test_no_xlsx_cell_is_or_starts_a_formula() -> None:
+    rows = [HOSTILE[i : i + 8] for i in range(0, len(HOSTILE), 8)]
+    body = exports.to_xlsx("x", ["=header", *(f"k{i}" for i in range(7))], rows)
+    sheet = load_workbook(io.BytesIO(body)).active
+    cells = [c for row in sheet.iter_rows() for c in row if c.value is not None]
+    assert len(cells) == len(HOSTILE) + 8
+    assert [c.value for c in cells if c.data_type != "s" or formula_start(c.value)] == []
+
+
+def test_every_export_of_hostile_registrants_is_formula_free(
+    organiser, db, accounts, small_event, clock
+) -> None:
+    """What registrants type (name, address, organisation) in every export, both separators."""
+    klein = accounts["klein"]
+    people = [
+        ("Piet;=1+1", "+31 6 12345678"),
+        ("Ans, -2+3", 'GGZ;"@SUM(A1)'),
+        ('=HYPERLINK("http://evil.example")', "Zorg, =1+1"),
+    ]
+    for n, (name, organisation) in enumerate(people):
+        register(db, klein, n, [small_event["ook-r2"]], clock, name=name,
+                 organisation=organisation, email=f"=1+{n}@example.org")  # fmt: skip
+    base = f"/admin/events/klein/sessions/{small_event['ook-r2']}/participants"
+    for url in ("/admin/events/klein/registrations", base):
+        for query in ("", "?delimiter=semicolon"):
+            text = organiser.get(f"{url}.csv{query}").data.decode("utf-8-sig")
+            assert "1+1" in text and formula_pieces(text) == []
+        sheet = load_workbook(io.BytesIO(organiser.get(f"{url}.xlsx").data)).active
+        values = [c.value for row in sheet.iter_rows() for c in row if isinstance(c.value, str)]
+        assert "'+31 6 12345678" in values  # phone-like text: an apostrophe first
+        assert [v for v in values if formula_start(v)] == []
+
+
 def test_registrations_xlsx_has_real_dates_and_a_usable_layout(
     organiser, db, accounts, small_event, clock
 ) -> None:
@@ -141,7 +231,7 @@ def test_registrations_xlsx_has_real_dates_and_a_usable_layout(
     assert row["Name"].value == ZOE
     assert row["Registered at"].is_date and row["Registered at"].value == LOCAL_NOON
     assert row["BIG"].value == "12345678901" and row["BIG"].data_type == "s"
-    assert row["Organisation"].value == "=1+1" and row["Organisation"].data_type == "s"
+    assert row["Organisation"].value == "'=1+1" and row["Organisation"].data_type == "s"
     assert row["Ronde 1"].value == "Kleine workshop (confirmed)"
 
 

@@ -4,9 +4,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from limits.storage import RedisStorage
 
 from symposium import ConfigError, create_app
 from symposium.config import ROOT, SETTINGS, from_environment
+from symposium.extensions import limiter
 
 
 @pytest.fixture(autouse=True)
@@ -67,6 +69,7 @@ CONVERSIONS: dict[str, tuple[str, Any]] = {
     "REGISTRATION_RATE_LIMIT": ("3 per minute", "3 per minute"),
     "LOGIN_RATE_LIMIT": ("2 per minute;10 per hour", "2 per minute;10 per hour"),
     "RATELIMIT_STORAGE_URI": ("redis://127.0.0.1:6379", "redis://127.0.0.1:6379"),
+    "TRUSTED_PROXY_COUNT": ("1", 1),
     "MAIL_BACKEND": ("smtp", "smtp"),
     "MAIL_FILE_DIR": ("/var/spool/symposium", "/var/spool/symposium"),
     "MAIL_SENDER": ("Symposium <s@example.org>", "Symposium <s@example.org>"),
@@ -164,6 +167,13 @@ def test_defaults_then_instance_config_then_environment_then_explicit(
         ("LOCK_TIMEOUT_SECONDS", "0", "must be more than 0"),
         ("LOCK_TIMEOUT_SECONDS", "inf", "must be a number"),
         ("LOCK_TIMEOUT_SECONDS", "7200", "must be at most 3600"),
+        ("RATELIMIT_STORAGE_URI", "reddis://127.0.0.1:6379", "must start with one of memory://"),
+        ("RATELIMIT_STORAGE_URI", "127.0.0.1:6379", "must start with one of memory://"),
+        ("RATELIMIT_STORAGE_URI", "memory", "must start with one of memory://"),
+        ("RATELIMIT_STORAGE_URI", "memcached://127.0.0.1:11211", "must start with one of"),
+        ("RATELIMIT_STORAGE_URI", "async+redis://127.0.0.1:6379", "must start with one of"),
+        ("TRUSTED_PROXY_COUNT", "-1", "must be at least 0"),
+        ("TRUSTED_PROXY_COUNT", "yes", "must be a whole number"),
     ],
 )
 def test_a_bad_value_stops_start_up_naming_variable_and_value(
@@ -173,6 +183,32 @@ def test_a_bad_value_stops_start_up_naming_variable_and_value(
     with pytest.raises(ConfigError) as info:
         create_app({"TESTING": True}, instance_path=str(tmp_path))
     assert f"{name}={raw!r}: {problem}" in str(info.value)
+
+
+def test_the_rate_limit_storage_comes_from_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The storage is built at start-up (no connection yet): its client library is there."""
+    was_enabled = limiter.enabled
+    monkeypatch.setenv("RATELIMIT_STORAGE_URI", "redis://127.0.0.1:6379/3")
+    try:
+        create_app({"TESTING": True, "RATELIMIT_ENABLED": True}, instance_path=str(tmp_path))
+        assert isinstance(limiter.storage, RedisStorage)
+    finally:
+        limiter.enabled = was_enabled
+
+
+def test_production_on_memory_storage_warns(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """memory:// counts per worker: fine for the demo and tests, said out loud elsewhere."""
+    create_app({"SECRET_KEY": "x"}, instance_path=str(tmp_path))
+    assert "RATELIMIT_STORAGE_URI is memory://" in caplog.text
+    caplog.clear()
+    create_app({"TESTING": True}, instance_path=str(tmp_path))
+    monkeypatch.setenv("RATELIMIT_STORAGE_URI", "redis://127.0.0.1:6379")
+    create_app({"SECRET_KEY": "x"}, instance_path=str(tmp_path))
+    assert "RATELIMIT_STORAGE_URI" not in caplog.text
 
 
 def test_every_bad_variable_is_listed_at_once(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -8,8 +8,8 @@ from sqlalchemy import bindparam, select
 
 from symposium import clock
 from symposium.blueprints.api import bp, error, schemas
-from symposium.blueprints.registration import registration_limit
-from symposium.extensions import db, limiter
+from symposium.blueprints.registration import registration_rate_limit
+from symposium.extensions import db
 from symposium.models import Event, Registration
 from symposium.services.core import idempotency
 from symposium.services.core.errors import RuleError
@@ -40,7 +40,7 @@ _EVENT_BY_SLUG = select(Event).where(Event.slug == bindparam("slug"))  # built o
 
 
 @bp.post("/events/<slug>/registrations")
-@limiter.limit(registration_limit)
+@registration_rate_limit
 def register(slug: str) -> ResponseReturnValue:
     found = db.session.scalars(_EVENT_BY_SLUG, {"slug": slug}).one_or_none()
     if found is None or found.status.value == "draft":

@@ -53,8 +53,17 @@ XLSX_DATETIME_FORMAT = "dd-mm-yyyy hh:mm"
 CSV_DATETIME_FORMAT = "%Y-%m-%d %H:%M"  # ISO order: every Excel locale reads it as a date
 XLSX_MIN_WIDTH, XLSX_MAX_WIDTH = 8, 60
 # A spreadsheet runs a cell that starts with one of these as a formula ("CSV injection"):
-# registrants type their own names and organisations, so such cells are neutralised.
+# registrants type their own names, addresses and organisations, so such text is neutralised.
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# Where a spreadsheet may start a cell: the start of the text or, in a CSV, after any
+# separator a program might split on (Dutch Excel splits a comma CSV on ";"), a tab or a line
+# break; spaces and quotes in between do not stop a formula. An apostrophe before the
+# formula character makes it text (the OWASP advice): "+31 6 1234" shows as "'+31 6 1234".
+_SKIPPED = r"(?:[^\S\t\r\n]|\")*"
+_FORMULA = "[" + re.escape("".join(FORMULA_START)) + "]"
+# A cell (XLSX) is never split; its start is checked past any blank, line break or quote.
+_CELL_FORMULA = re.compile(rf'^(?=(?:\s|")*{_FORMULA}|[\t\r])')
+_SPLIT_FORMULA = re.compile(rf"((?:^|[,;\t\r\n]){_SKIPPED})(?={_FORMULA})")
 
 
 @dataclass
@@ -267,8 +276,17 @@ def participants_table(
 
 
 def _neutralise(text: str) -> str:
-    """Keep a spreadsheet from running a registrant's text as a formula (OWASP advice)."""
-    return "'" + text if text.startswith(FORMULA_START) else text
+    """A CSV cell that runs as no formula however it is split (comma, semicolon, tab, line).
+
+    ``Piet;=1+1`` becomes ``Piet;'=1+1``: one column in a comma reader, and plain text in
+    the second column Dutch Excel makes of it.
+    """
+    return _SPLIT_FORMULA.sub(r"\1'", text)
+
+
+def _neutralise_cell(text: str) -> str:
+    """An XLSX cell is never split, so only its start can make it a formula."""
+    return _CELL_FORMULA.sub("'", text)
 
 
 def _csv_cell(value: Value) -> str:
@@ -342,7 +360,7 @@ def to_xlsx(title: str, columns: Sequence[str], rows: Sequence[Sequence[Value]])
     bold = Font(bold=True)
     header = []
     for text in columns:
-        cell = WriteOnlyCell(sheet, value=ILLEGAL_CHARACTERS_RE.sub("", text))
+        cell = WriteOnlyCell(sheet, value=_neutralise_cell(ILLEGAL_CHARACTERS_RE.sub("", text)))
         cell.data_type = "s"
         cell.font = bold
         cell.alignment = Alignment(vertical="top")
@@ -361,10 +379,7 @@ def _xlsx_cell(sheet: object, value: Value) -> object:
         cell.number_format = XLSX_DATETIME_FORMAT
         return cell
     if isinstance(value, str):
-        text = ILLEGAL_CHARACTERS_RE.sub("", value)
-        if text.startswith("="):  # openpyxl would store it as a formula
-            cell = WriteOnlyCell(sheet, value=text)
-            cell.data_type = "s"
-            return cell
-        return text
+        # Never a formula cell: openpyxl stores text starting with "=" as one, and Excel would
+        # run "+1" or "-1+1" typed into such a cell later; so the same apostrophe as in CSV.
+        return _neutralise_cell(ILLEGAL_CHARACTERS_RE.sub("", value))
     return value
