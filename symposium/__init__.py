@@ -6,6 +6,7 @@ import os
 import time
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Flask, flash, jsonify, render_template, request
 from flask_babel import get_locale
@@ -64,6 +65,9 @@ def create_app(config: Mapping[str, Any] | None = None, instance_path: str | Non
             "environment variable to the site's public address.",
             Defaults.BASE_URL,
         )
+    app.config["TRUSTED_HOSTS"] = trusted_hosts(
+        app.config["BASE_URL"], app.config["TRUSTED_HOSTS"], local=app.debug or app.testing
+    )
     lock_timeout = app.config["LOCK_TIMEOUT_SECONDS"]  # checked with every setting above
     if url.startswith("sqlite"):
         os.makedirs(app.instance_path, exist_ok=True)
@@ -102,6 +106,18 @@ def create_app(config: Mapping[str, Any] | None = None, instance_path: str | Non
     _register_language_switch(app)
     _register_error_pages(app)
     return app
+
+
+def trusted_hosts(base_url: str, configured: list[str] | None, *, local: bool) -> list[str]:
+    """The Host names the app answers to; any other Host gets 400 (Flask's TRUSTED_HOSTS).
+
+    BASE_URL's host always, then the configured ones (or, unset, localhost and 127.0.0.1
+    when debugging or testing, so the demo and the tests run). Never empty: Werkzeug
+    reads an empty list as "any host".
+    """
+    hosts = [urlsplit(base_url).hostname or "localhost"]
+    extra = configured if configured is not None else (["localhost", "127.0.0.1"] if local else [])
+    return list(dict.fromkeys([*hosts, *extra]))
 
 
 def select_locale() -> str:
