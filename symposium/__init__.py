@@ -95,11 +95,12 @@ def create_app(config: Mapping[str, Any] | None = None, instance_path: str | Non
         secure = not (app.debug or app.testing)
     app.config.update(SESSION_COOKIE_SECURE=secure, REMEMBER_COOKIE_SECURE=secure)
 
-    from symposium import filters
+    from symposium import filters, security_headers
     from symposium.blueprints import admin, api, manage, programme, registration
     from symposium.cli import register_cli
 
     filters.register(app)
+    security_headers.register(app)
     for blueprint in (programme.bp, registration.bp, manage.bp, manage.feeds, api.bp, admin.bp):
         app.register_blueprint(blueprint)
     register_cli(app)
@@ -139,7 +140,12 @@ def _register_language_switch(app: Flask) -> None:
         choice = request.args.get("lang")
         if choice in app.config["LANGUAGES"] and request.cookies.get(LANG_COOKIE) != choice:
             response.set_cookie(
-                LANG_COOKIE, choice, max_age=365 * 24 * 3600, samesite="Lax", httponly=True
+                LANG_COOKIE,
+                choice,
+                max_age=365 * 24 * 3600,
+                samesite="Lax",
+                httponly=True,
+                secure=app.config["SESSION_COOKIE_SECURE"],  # SECURE_COOKIES
             )
         response.headers.setdefault("Content-Language", str(get_locale()))
         response.vary.add("Accept-Language")
