@@ -55,7 +55,6 @@ def add_headers(response: Response) -> Response:
         response.cache_control.no_store = True
         response.cache_control.public = False
         response.cache_control.max_age = None
-        response.cache_control.private = True
     return response
 
 
