@@ -90,7 +90,12 @@ def fresh_database(tag: str, admin_url: str = PG_URL) -> Iterator[str]:
 
 
 def app_config(dsn: str) -> dict[str, Any]:
-    return {"SECRET_KEY": SECRET_KEY, "DATABASE_URL": sqlalchemy_url(dsn)}
+    return {
+        "SECRET_KEY": SECRET_KEY,
+        "DATABASE_URL": sqlalchemy_url(dsn),
+        # In-process requests come from the test client's Host, localhost (TRUSTED_HOSTS).
+        "TRUSTED_HOSTS": ["localhost", "127.0.0.1"],
+    }
 
 
 def prepare_database(dsn: str, event_files: Sequence[Path], instance_dir: str) -> None:

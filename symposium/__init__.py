@@ -7,6 +7,7 @@ import os
 import time
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Flask, flash, jsonify, render_template, request
 from flask_babel import get_locale
@@ -68,6 +69,9 @@ def create_app(config: Mapping[str, Any] | None = None, instance_path: str | Non
             "environment variable to the site's public address.",
             Defaults.BASE_URL,
         )
+    app.config["TRUSTED_HOSTS"] = trusted_hosts(
+        app.config["BASE_URL"], app.config["TRUSTED_HOSTS"], local=app.debug or app.testing
+    )
     lock_timeout = app.config["LOCK_TIMEOUT_SECONDS"]  # checked with every setting above
     if url.startswith("sqlite"):
         os.makedirs(app.instance_path, exist_ok=True)
@@ -95,11 +99,12 @@ def create_app(config: Mapping[str, Any] | None = None, instance_path: str | Non
         secure = not (app.debug or app.testing)
     app.config.update(SESSION_COOKIE_SECURE=secure, REMEMBER_COOKIE_SECURE=secure)
 
-    from symposium import filters
+    from symposium import filters, security_headers
     from symposium.blueprints import admin, api, manage, programme, registration
     from symposium.cli import register_cli
 
     filters.register(app)
+    security_headers.register(app)
     for blueprint in (programme.bp, registration.bp, manage.bp, manage.feeds, api.bp, admin.bp):
         app.register_blueprint(blueprint)
     register_cli(app)
@@ -133,6 +138,18 @@ def _init_rate_limits(app: Flask) -> None:
         )
 
 
+def trusted_hosts(base_url: str, configured: list[str] | None, *, local: bool) -> list[str]:
+    """The Host names the app answers to; any other Host gets 400 (Flask's TRUSTED_HOSTS).
+
+    BASE_URL's host always, then the configured ones (or, unset, localhost and 127.0.0.1
+    when debugging or testing, so the demo and the tests run). Never empty: Werkzeug
+    reads an empty list as "any host".
+    """
+    hosts = [urlsplit(base_url).hostname or "localhost"]
+    extra = configured if configured is not None else (["localhost", "127.0.0.1"] if local else [])
+    return list(dict.fromkeys([*hosts, *extra]))
+
+
 def select_locale() -> str:
     """``?lang=`` first, then the remembered choice, then Accept-Language; Dutch by default."""
     from flask import current_app, has_request_context
@@ -152,7 +169,12 @@ def _register_language_switch(app: Flask) -> None:
         choice = request.args.get("lang")
         if choice in app.config["LANGUAGES"] and request.cookies.get(LANG_COOKIE) != choice:
             response.set_cookie(
-                LANG_COOKIE, choice, max_age=365 * 24 * 3600, samesite="Lax", httponly=True
+                LANG_COOKIE,
+                choice,
+                max_age=365 * 24 * 3600,
+                samesite="Lax",
+                httponly=True,
+                secure=app.config["SESSION_COOKIE_SECURE"],  # SECURE_COOKIES
             )
         response.headers.setdefault("Content-Language", str(get_locale()))
         response.vary.add("Accept-Language")

@@ -41,6 +41,11 @@ class Defaults:
     CLOCK = None
     # Used for links in mail written outside a request (CLI, workers).
     BASE_URL = "http://127.0.0.1:5000"
+    # Host names the site answers to (Flask refuses others with 400, so a forged Host header
+    # cannot reach a page). None: the host of BASE_URL (plus localhost and 127.0.0.1 when
+    # debugging or testing); BASE_URL's host is always added. From the environment: a
+    # comma-separated list; a name starting with "." also allows its subdomains.
+    TRUSTED_HOSTS: list[str] | None = None
     MAIL_DOMAIN = "symposium.localhost"
     # Public programme pages are kept this long per worker (places left may lag that much;
     # any programme change shows at once). 0 renders every request.
@@ -125,10 +130,14 @@ class Setting:
     rate_limit: bool = False
     storage_uri: bool = False
     keep_spaces: bool = False  # a password is taken as given; other text is stripped
+    comma_list: bool = False  # a list of names, comma-separated in the environment
 
     @property
     def kind(self) -> type:
-        """``int``, ``float``, ``bool`` or ``str``: the annotation (``X | None``) or the default."""
+        """``int``, ``float``, ``bool``, ``str`` or ``list``: the annotation (``X | None``) or
+        the default."""
+        if self.comma_list:
+            return list
         hint = typing.get_type_hints(Defaults).get(self.name)
         if isinstance(hint, types.UnionType):
             (hint,) = (arg for arg in typing.get_args(hint) if arg is not type(None))
@@ -137,9 +146,11 @@ class Setting:
     def parse(self, raw: str) -> Any:
         """The value of the environment variable, or ConfigError naming it and what it holds."""
         text = raw.strip()
-        if self.kind is bool:
+        if self.comma_list:
+            value: Any = [name.strip() for name in text.split(",") if name.strip()]
+        elif self.kind is bool:
             if text.lower() in TRUE:
-                value: Any = True
+                value = True
             elif text.lower() in FALSE:
                 value = False
             else:
@@ -174,6 +185,10 @@ class Setting:
             return "must be True or False"
         if self.kind is str and not isinstance(value, str):
             return "must be text"
+        if self.kind is list and not (
+            isinstance(value, list | tuple) and all(isinstance(v, str) and v for v in value)
+        ):
+            return "must be a list of names, e.g. symposium.example.org,www.example.org"
         if is_number:
             if self.positive and not value > 0:
                 return "must be more than 0"
@@ -201,6 +216,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("SECRET_KEY"),
     Setting("DATABASE_URL"),
     Setting("BASE_URL"),
+    Setting("TRUSTED_HOSTS", comma_list=True),
     Setting("PAGE_CACHE_SECONDS", minimum=0),
     Setting("SECURE_COOKIES"),
     Setting("REGISTRATION_RATE_LIMIT", rate_limit=True),

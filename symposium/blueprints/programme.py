@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, current_app, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, render_template, request
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -13,6 +13,7 @@ from symposium import clock, page_cache
 from symposium.extensions import db
 from symposium.filters import localised_name
 from symposium.models import Event, Session
+from symposium.services.core.urls import external_url
 from symposium.services.programme import calendar, public
 from symposium.services.registration import places, validation
 
@@ -95,8 +96,8 @@ def _ics(event: Event, sessions: list[Session], filename: str) -> Response:
         event,
         sessions,
         now=clock.now(),
-        url_for_session=lambda s: url_for(
-            "programme.session", slug=event.slug, session_id=s.id, _external=True
+        url_for_session=lambda s: external_url(
+            "programme.session", slug=event.slug, session_id=s.id
         ),
         language=str(get_locale()),
     )

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import enum
+import hmac
+import secrets
 from datetime import datetime
+from functools import cache
 
 from flask_login import UserMixin
 from sqlalchemy import ForeignKey, String, UniqueConstraint
@@ -30,6 +33,8 @@ class User(UserMixin, Base):
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Part of every session cookie (see get_id); a new one ends every sign-in of the account.
+    session_token: Mapped[str] = mapped_column(String(32), default=lambda: new_session_token())
 
     memberships: Mapped[list[Membership]] = relationship(
         back_populates="user", cascade="all, delete-orphan"
@@ -39,11 +44,38 @@ class User(UserMixin, Base):
     def is_active(self) -> bool:  # Flask-Login: a deactivated account cannot log in
         return self.active
 
+    def get_id(self) -> str:
+        """Flask-Login's "alternative id": the cookie names the account and its sign-in round."""
+        return f"{self.id}:{self.session_token}"
+
+    def holds_session(self, token: str) -> bool:
+        return hmac.compare_digest(self.session_token.encode(), token.encode())
+
+    def end_sessions(self) -> None:
+        """A new session token: every cookie carrying the old one stops signing anyone in."""
+        self.session_token = new_session_token()
+
     def set_password(self, password: str) -> None:
         self.password_hash = generate_password_hash(password)  # scrypt
 
     def check_password(self, password: str) -> bool:
         return check_password_hash(self.password_hash, password)
+
+
+def new_session_token() -> str:
+    return secrets.token_hex(16)
+
+
+@cache
+def _dummy_hash() -> str:
+    return generate_password_hash(secrets.token_hex(16))
+
+
+def check_dummy_password(password: str) -> bool:
+    """Hash ``password`` as a sign-in with an account would, for an address without one, so
+    the answer takes as long whether or not the account exists. Always False."""
+    check_password_hash(_dummy_hash(), password)
+    return False
 
 
 class Membership(Base):

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from symposium.models import Enrolment, Event, OutboxMessage, Role, Session, User
 from symposium.services.accounts import access
+from symposium.services.mail import render
 from symposium.services.registration import lifecycle, validation
 from tests.conftest import FreshContextClient, make_app, registration_data
 
@@ -79,6 +80,8 @@ def test_password_reset_link_works_once_and_expires(client, db, people, clock) -
             "/admin/password-reset", data={"csrf_token": token(page), "email": address}
         )
         assert response.status_code == 303  # the same answer for unknown addresses
+    render.render_pending(db.session)  # what the mail worker does
+    db.session.commit()
     (mail,) = db.session.scalars(select(OutboxMessage)).all()
     assert mail.to_address == "organiser@example.org"
     link = re.search(r"http://localhost(/admin/password-reset/\S+)", mail.body_text)[1]
@@ -96,6 +99,7 @@ def test_password_reset_link_works_once_and_expires(client, db, people, clock) -
     client.post(
         "/admin/password-reset", data={"csrf_token": token(page), "email": "door@example.org"}
     )
+    render.render_pending(db.session)
     mails = db.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)).all()
     late = re.search(r"http://localhost(/admin/password-reset/\S+)", mails[-1].body_text)[1]
     clock.now += timedelta(hours=1, seconds=1)
@@ -295,6 +299,7 @@ def test_admin_gives_roles_and_new_accounts_choose_their_password(
               "role": "organiser", "event": "klein"},
     )  # fmt: skip
     assert response.status_code == 303
+    render.render_pending(db.session)
     (mail,) = db.session.scalars(
         select(OutboxMessage).where(OutboxMessage.kind == "account_created")
     ).all()
@@ -310,4 +315,7 @@ def test_admin_gives_roles_and_new_accounts_choose_their_password(
     page = client.get("/admin/users").get_data(as_text=True)
     client.post(f"/admin/users/roles/{new.memberships[0].id}/revoke",
                 data={"csrf_token": token(page)})  # fmt: skip
+    # Taking the role away ended the sign-in; signed in again, the role is gone.
+    assert fresh.get("/admin/events/klein/").headers["Location"].startswith("/admin/login")
+    assert login(fresh, "new@example.org", "mijn eigen wachtwoord").status_code == 303
     assert fresh.get("/admin/events/klein/").status_code == 403

@@ -15,6 +15,7 @@ from openpyxl import load_workbook
 from sqlalchemy import event as sa_event
 from sqlalchemy import insert, select
 
+from symposium.config import ROOT
 from symposium.models import (
     Enrolment,
     EnrolmentStatus,
@@ -324,7 +325,8 @@ def test_print_sheet(organiser, lined_up) -> None:
     response = organiser.get(f"/admin/events/klein/sessions/{lined_up}/participants/print?lang=en")
     assert response.status_code == 200 and response.mimetype == "text/html"
     page = response.get_data(as_text=True)
-    assert "@media print" in page
+    assert "css/print_session.css" in page  # its print styles, a file under the CSP
+    assert "@media print" in (ROOT / "static" / "css" / "print_session.css").read_text()
     assert "Andere workshop ronde 2" in page and "Klein symposium" in page
     assert "15:00–16:30" in page  # round 2 (event files give local times)
     assert "Signature" in page and "BIG 12345678901" in page and "GZ-psycholoog" in page

@@ -184,3 +184,15 @@ def test_percentiles_are_nearest_rank() -> None:
     assert common.percentile(values, 50) == 50
     assert common.percentile(values, 99) == 99
     assert common.latency_summary([5.0])["p99"] == 5.0
+
+
+def test_sign_in_timing_runs(tmp_path: Path) -> None:
+    """In-process on SQLite: needs neither PostgreSQL nor the bench extra."""
+    from bench import sign_in_timing
+
+    out = tmp_path / "timing.json"
+    assert sign_in_timing.main(["--rounds", "1", "--json", str(out)]) == 0
+    result = json.loads(out.read_text())
+    assert set(result["median_ms"]) == {
+        "login_known", "login_unknown", "reset_known", "reset_unknown"
+    }  # fmt: skip

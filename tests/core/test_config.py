@@ -64,6 +64,10 @@ CONVERSIONS: dict[str, tuple[str, Any]] = {
     "SECRET_KEY": ("from-env", "from-env"),
     "DATABASE_URL": ("sqlite:///from-env.db", "sqlite:///from-env.db"),
     "BASE_URL": ("https://symposium.example.org", "https://symposium.example.org"),
+    "TRUSTED_HOSTS": (
+        " symposium.example.org, .example.net,,",
+        ["symposium.example.org", ".example.net"],
+    ),
     "PAGE_CACHE_SECONDS": ("0", 0),
     "SECURE_COOKIES": ("false", False),
     "REGISTRATION_RATE_LIMIT": ("3 per minute", "3 per minute"),

@@ -25,8 +25,16 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 
 @login_manager.user_loader
-def load_user(user_id: str) -> User | None:
-    return db.session.get(User, int(user_id))
+def load_user(cookie_id: str) -> User | None:
+    """The account of a session cookie ("<id>:<session token>", see ``User.get_id``), if
+    that sign-in has not been ended since (sign-out, new password, role taken away)."""
+    user_id, _, token = cookie_id.partition(":")
+    if not user_id.isdigit() or not token:
+        return None
+    user = db.session.get(User, int(user_id))
+    if user is None or not user.holds_session(token):
+        return None
+    return user
 
 
 def session_or_404(event: Event, session_id: int) -> Session:

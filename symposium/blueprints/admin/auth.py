@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from flask import current_app, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user, logout_user
 from flask_wtf import FlaskForm
-from sqlalchemy import select
 from werkzeug.wrappers import Response
 from wtforms import EmailField, PasswordField
 from wtforms.validators import EqualTo, InputRequired, Length
@@ -17,9 +15,8 @@ from wtforms.validators import EqualTo, InputRequired, Length
 from symposium import clock
 from symposium.blueprints.admin import bp, perform, public, requires
 from symposium.extensions import db, limiter
-from symposium.models import User
-from symposium.services.accounts import access
-from symposium.services.mail import outbox
+from symposium.services.accounts import access, passwords
+from symposium.services.core.urls import same_site_path
 
 
 class LoginForm(FlaskForm):
@@ -53,10 +50,8 @@ def login() -> Response | str | tuple[str, int]:
         if user is not None:
             db.session.commit()
             login_user(user)
-            target = request.args.get("next", "")
-            # Only local paths: never bounce a fresh session to another site.
-            if not target.startswith("/") or target.startswith("//"):
-                target = url_for("admin.home")
+            # Only a path on this site: never bounce a fresh session to another one.
+            target = same_site_path(request.args.get("next")) or url_for("admin.home")
             return redirect(target, code=303)
         form.password.errors = [_("Unknown e-mail address or wrong password.")]
         return render_template("admin/login.html", form=form), 422
@@ -67,20 +62,11 @@ def login() -> Response | str | tuple[str, int]:
 @public
 def logout() -> Response:
     if FlaskForm().validate():  # CSRF: nobody can sign someone out from another site
+        if current_user.is_authenticated:
+            # Every sign-in of the account ends, also a copy of this cookie elsewhere.
+            perform(lambda: access.sign_out(db.session, current_user, clock.now()))
         logout_user()
     return redirect(url_for("admin.login"), code=303)
-
-
-def queue_password_link(user: User, kind: str, subject: str, now: datetime) -> None:
-    """Mail ``user`` a one-time link to choose a password (``mail/<kind>.txt`` explains why)."""
-    token = access.reset_token(user, current_app.config["SECRET_KEY"], now)
-    link = url_for("admin.password_reset_confirm", token=token, _external=True)
-    body = render_template(f"mail/{kind}.txt", user=user, link=link)
-    db.session.add(
-        outbox.compose(
-            to_address=user.email, language="nl", kind=kind, subject=subject, body=body, now=now
-        )
-    )
 
 
 @bp.route("/password-reset", methods=["GET", "POST"])
@@ -89,14 +75,13 @@ def queue_password_link(user: User, kind: str, subject: str, now: datetime) -> N
 def password_reset() -> Response | str:
     form = ResetRequestForm()
     if form.validate_on_submit():
-        address = form.email.data.strip().lower()
-        user = db.session.scalars(select(User).where(User.email == address)).one_or_none()
-        if user is not None and user.active:
-            queue_password_link(
-                user, "password_reset", _("Set a new password for symposium"), clock.now()
+        # The same work and the same answer whether or not the address has an account: the
+        # mail worker looks the account up (and sends nothing for an unknown address).
+        perform(
+            lambda: access.request_password_link(
+                db.session, form.email.data, "password_reset", str(get_locale()), clock.now()
             )
-            db.session.commit()
-        # The same answer whether or not the address has an account.
+        )
         flash(_("If this address has an account, a link to set a new password is on its way."))
         return redirect(url_for("admin.login"), code=303)
     return render_template("admin/password_reset.html", form=form)
@@ -105,7 +90,7 @@ def password_reset() -> Response | str:
 @bp.route("/password-reset/<token>", methods=["GET", "POST"])
 @public
 def password_reset_confirm(token: str) -> Response | str | tuple[str, int]:
-    user = access.user_for_reset_token(
+    user = passwords.user_for_reset_token(
         db.session, token, current_app.config["SECRET_KEY"], clock.now()
     )
     if user is None:

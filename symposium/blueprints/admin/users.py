@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -16,7 +17,6 @@ from wtforms.validators import InputRequired, Length
 
 from symposium import clock
 from symposium.blueprints.admin import bp, perform, requires
-from symposium.blueprints.admin.auth import queue_password_link
 from symposium.extensions import db
 from symposium.models import Event, Membership, Role, User
 from symposium.services.accounts import access
@@ -68,7 +68,9 @@ def users() -> Response | str | tuple[str, int]:
                 name=(form.name.data or "").strip(),
             )
             if generated:  # a new account sets its own password through a one-time link
-                queue_password_link(user, "account_created", _("Your symposium account"), now)
+                access.request_password_link(
+                    db.session, user.email, "account_created", str(get_locale()), now
+                )
             return user, generated
 
         done = perform(grant, form)

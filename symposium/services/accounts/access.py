@@ -7,13 +7,14 @@ from datetime import datetime
 
 from email_validator import EmailNotValidError, validate_email
 from flask_babel import lazy_gettext as _l
-from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
 from sqlalchemy import select
 from sqlalchemy.orm import Session as DbSession
 
 from symposium.models import Event, Membership, Role, User
+from symposium.models.account import check_dummy_password
 from symposium.services.core import audit
 from symposium.services.core.errors import RuleError
+from symposium.services.mail import outbox
 
 # What a route needs; every back-office view declares one (see blueprints/admin/__init__.py).
 MANAGE = "manage"  # an event's programme, capacities and participants
@@ -22,7 +23,6 @@ USERS = "users"  # accounts
 SIGNED_IN = "signed_in"  # any account (its own overview)
 CREATE_EVENT = "create_event"  # admins, and organisers of every event
 
-RESET_MAX_AGE = 3600  # seconds a password-reset link stays valid
 MIN_PASSWORD_LENGTH = 10
 
 
@@ -41,11 +41,23 @@ def check_password_rule(password: str) -> None:
 
 
 def set_password(db: DbSession, user: User, password: str, now: datetime) -> None:
-    """Give ``user`` a new password (from a reset link, or chosen with a new account)."""
+    """Give ``user`` a new password (from a reset link, or chosen with a new account).
+
+    Ends every sign-in of the account: whoever knew the old password is signed out too.
+    """
     check_password_rule(password)
     user.set_password(password)
+    user.end_sessions()
     audit.record(db, user=user, event=None, action="password_set", target=f"user {user.email}",
-                 now=now)  # fmt: skip
+                 after={"sessions_ended": True}, now=now)  # fmt: skip
+
+
+def sign_out(db: DbSession, user: User, now: datetime) -> None:
+    """End every sign-in of ``user`` (all browsers), not only this session's cookie."""
+    user.end_sessions()
+    audit.record(db, user=user, event=None, action="signed_out", target=f"user {user.email}",
+                 after={"sessions_ended": True}, now=now)  # fmt: skip
+    db.flush()
 
 
 def roles_for(user: User, event: Event | None) -> set[Role]:
@@ -119,6 +131,7 @@ def create_user(
         db.add(user)
     elif password:
         user.set_password(password)
+        user.end_sessions()
     event_id = event.id if event is not None else None
     if not any(m.role is role and m.event_id == event_id for m in user.memberships):
         user.memberships.append(Membership(role=role, event=event))
@@ -147,52 +160,47 @@ def grant_role(
 
 
 def revoke_role(db: DbSession, actor: User, membership: Membership, now: datetime) -> None:
-    """Take a role away; nobody takes away their own admin role (someone must stay admin)."""
+    """Take a role away; nobody takes away their own admin role (someone must stay admin).
+
+    Ends every sign-in of the account, so that no open page keeps what the role allowed.
+    """
     if membership.user_id == actor.id and membership.role is Role.ADMIN:
         raise AccessError(
             "own_admin_role", _l("You cannot take away your own admin role."), status=409
         )
     audit.record(
         db, user=actor, event=membership.event, action="role_revoked",
-        target=f"user {membership.user.email}", before={"role": membership.role.value}, now=now,
+        target=f"user {membership.user.email}", before={"role": membership.role.value},
+        after={"sessions_ended": True}, now=now,
     )  # fmt: skip
+    membership.user.end_sessions()
     db.delete(membership)
     db.flush()
 
 
 def authenticate(db: DbSession, email: str, password: str, now: datetime) -> User | None:
+    """The account these credentials sign in to, or None.
+
+    An unknown or deactivated account costs one password hash too, so the time of the
+    answer does not tell whether an address has an account.
+    """
     user = db.scalars(select(User).where(User.email == email.strip().lower())).one_or_none()
-    if user is None or not user.active or not user.check_password(password):
+    if user is None or not user.active:
+        check_dummy_password(password)
+        return None
+    if not user.check_password(password):
         return None
     user.last_login_at = now
     return user
 
 
-class _ClockSigner(TimestampSigner):
-    """Timestamps from the app's clock, so expiry is testable without waiting."""
+def request_password_link(
+    db: DbSession, address: str, kind: str, language: str, now: datetime
+) -> None:
+    """Queue a one-time password link (``kind``: password_reset, account_created).
 
-    now: datetime
-
-    def get_timestamp(self) -> int:
-        return int(self.now.timestamp())
-
-
-def _serializer(secret_key: str, now: datetime) -> URLSafeTimedSerializer:
-    signer = type("Signer", (_ClockSigner,), {"now": now})
-    return URLSafeTimedSerializer(secret_key, salt="password-reset", signer=signer)
-
-
-def reset_token(user: User, secret_key: str, now: datetime) -> str:
-    # The end of the current password hash makes the link single-use: resetting changes it.
-    return _serializer(secret_key, now).dumps({"u": user.id, "h": user.password_hash[-12:]})
-
-
-def user_for_reset_token(db: DbSession, token: str, secret_key: str, now: datetime) -> User | None:
-    try:
-        data = _serializer(secret_key, now).loads(token, max_age=RESET_MAX_AGE)
-    except (SignatureExpired, BadSignature):
-        return None
-    user = db.get(User, data.get("u"))
-    if user is None or not user.active or user.password_hash[-12:] != data.get("h"):
-        return None
-    return user
+    The same work whether or not ``address`` has an account: one outbox row, nothing looked
+    up. The mail worker looks the account up and writes the link; for an address without an
+    active account it sends nothing and deletes the row, so the typed address is not kept.
+    """
+    outbox.queue_account_mail(db, address.strip().lower(), kind, language, now)

@@ -217,6 +217,11 @@ class DrainResult:
     sent: int = 0
     retried: int = 0
     failed: int = 0
+    dropped: int = 0  # password links asked for an address without an account
+
+    @property
+    def handled(self) -> int:
+        return self.sent + self.retried + self.failed + self.dropped
 
 
 def drain(
@@ -235,13 +240,20 @@ def drain(
     result = DrainResult()
     lease = timedelta(seconds=config["MAIL_LEASE_SECONDS"])
     try:
-        while limit is None or result.sent + result.retried + result.failed < limit:
+        while limit is None or result.handled < limit:
             row = claim(db, clock(), lease)
             if row is None:
                 break
             if row.render_context is not None:
                 try:
                     values = render.rendered(db, row)  # reads only: no write lock held meanwhile
+                except render.NoAccount:
+                    db.rollback()
+                    begin_write(db)
+                    db.delete(row)  # send nothing, keep no trace of the typed address
+                    db.commit()
+                    result.dropped += 1
+                    continue
                 except SQLAlchemyError:
                     db.rollback()  # the database, not the message: its lease ends, then a retry
                     result.retried += 1

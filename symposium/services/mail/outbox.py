@@ -90,6 +90,42 @@ def queue(
     )
 
 
+# Mail about a back-office account, written by the worker (see ``render.account_mail``).
+ACCOUNT_KINDS = frozenset({"password_reset", "account_created"})
+
+
+def queue_account_mail(
+    db: DbSession, address: str, kind: str, language: str, now: datetime
+) -> None:
+    """Add a password link for the account of ``address``; the worker looks the account up.
+
+    Nothing here depends on whether the account exists, so a request for an unknown address
+    does the same work (one insert) as one for a known address.
+    """
+    if kind not in ACCOUNT_KINDS:
+        raise ValueError(f"not a mail about an account: {kind}")
+    db.execute(
+        _INSERT_MESSAGE,
+        {
+            "created_at": now,
+            "registration_id": None,
+            "kind": kind,
+            "to_address": address,
+            "language": language,
+            "subject": "",
+            "body_text": "",
+            "body_html": "",
+            "calendar_method": None,
+            "message_id": make_msgid(domain=current_app.config["MAIL_DOMAIN"]),
+            "status": OutboxStatus.QUEUED,
+            "attempts": 0,
+            "next_attempt_at": now,
+            "last_error": "",
+            "render_context": {"account": kind},
+        },
+    )
+
+
 def _as_now(enrolment: Enrolment) -> list[Any]:
     return [enrolment.id, str(enrolment.status), enrolment.waitlist_position, enrolment.replaces_id]
 

@@ -17,7 +17,8 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session as DbSession
 
-from symposium.models import Enrolment, EnrolmentStatus, OutboxMessage, Registration
+from symposium.models import Enrolment, EnrolmentStatus, OutboxMessage, Registration, User
+from symposium.services.accounts import passwords
 from symposium.services.core.urls import external_url
 from symposium.services.programme import calendar
 from symposium.services.registration.links import manage_token
@@ -33,7 +34,13 @@ SUBJECTS = {
     "session_changed": _l("Changed: %(session)s"),
     "session_cancelled": _l("Cancelled: %(session)s"),
     "event_cancelled": _l("Cancelled: %(event)s"),
+    "password_reset": _l("Set a new password for symposium"),
+    "account_created": _l("Your symposium account"),
 }
+
+
+class NoAccount(LookupError):
+    """A password link asked for an address without an active account: send nothing."""
 
 
 def rendered(db: DbSession, message: OutboxMessage) -> dict[str, Any]:
@@ -46,6 +53,8 @@ def rendered(db: DbSession, message: OutboxMessage) -> dict[str, Any]:
     context = message.render_context
     if context is None:
         return {}
+    if "account" in context:
+        return account_mail(db, message)
     registration = db.get(Registration, message.registration_id)
     if registration is None:
         raise LookupError("the registration of this message no longer exists")
@@ -86,6 +95,29 @@ def rendered(db: DbSession, message: OutboxMessage) -> dict[str, Any]:
             sequence_of=stored,
         )
     return values
+
+
+def account_mail(db: DbSession, message: OutboxMessage) -> dict[str, Any]:
+    """A password link for the account of the message's address, or :class:`NoAccount`.
+
+    Written here, by the worker, so the request that asked for it did the same work whether
+    or not the account exists. The link is valid for an hour from the request and is built
+    from BASE_URL, never from a request's Host header.
+    """
+    user = db.scalars(select(User).where(User.email == message.to_address)).one_or_none()
+    if user is None or not user.active:
+        raise NoAccount("no active account for this address")
+    token = passwords.reset_token(user, current_app.config["SECRET_KEY"], message.created_at)
+    link = external_url("admin.password_reset_confirm", token=token)
+    with force_locale(message.language):
+        subject = str(SUBJECTS[message.kind])
+        body = render_template(f"mail/{message.kind}.txt", user=user, link=link)
+    return {
+        "subject": subject,
+        "body_text": body,
+        "body_html": html_body(subject, body, message.language),
+        "render_context": None,
+    }
 
 
 def render(db: DbSession, message: OutboxMessage) -> None:
@@ -133,7 +165,10 @@ def render_pending(db: DbSession, session_ids: list[int] | None = None) -> int:
         )
     pending = db.scalars(query.order_by(OutboxMessage.id)).all()
     for message in pending:
-        render(db, message)
+        try:
+            render(db, message)
+        except NoAccount:
+            db.delete(message)  # nothing to send, and the typed address is not kept
     return len(pending)
 
 

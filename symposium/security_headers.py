@@ -1,0 +1,62 @@
+"""Security headers on every response: one policy, one place (registered by create_app).
+
+- Content-Security-Policy: scripts and styles only from our own files (no inline <script>,
+  no on*= handlers, no style attributes or <style> blocks), no plugins, no framing, forms
+  post only to us, no <base> tricks. The check-in scanner page (still to come) uses the
+  camera through getUserMedia, which 'self' allows; a scanner library that starts a Web
+  Worker from a blob: URL needs ``worker-src 'self' blob:`` added to POLICY then.
+- Referrer-Policy ``same-origin``: manage links (/r/<token>) carry a secret, so no other
+  site may see our URLs in a Referer. Not ``no-referrer``: Flask-WTF's CSRF check over HTTPS
+  (WTF_CSRF_SSL_STRICT) requires a same-origin Referer on every form post.
+- Strict-Transport-Security only on a request that came over HTTPS (behind a proxy that
+  needs the proxy's X-Forwarded-Proto to be trusted), never for a plain-HTTP set-up.
+- Cache-Control ``no-store`` on personal pages: manage pages and their calendars (/r/…),
+  calendar feeds (/feeds/…), the back-office and its exports (/admin/…), and the API's
+  answers about a registration (they hold its manage link).
+"""
+
+from __future__ import annotations
+
+from flask import Flask, request
+from werkzeug.wrappers import Response
+
+POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
+HSTS = "max-age=31536000"  # a year; no includeSubDomains: other hosts of the domain are not ours
+PERSONAL_PREFIXES = ("/r/", "/feeds/", "/admin/")
+
+
+def is_personal(path: str, method: str) -> bool:
+    """A page, file or answer about one person or for organisers only: never stored."""
+    if path.startswith(PERSONAL_PREFIXES) or path == "/admin":
+        return True
+    return path.startswith("/api/") and method == "POST"
+
+
+def add_headers(response: Response) -> Response:
+    headers = response.headers
+    headers.setdefault("Content-Security-Policy", POLICY)
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("Referrer-Policy", "same-origin")
+    headers.setdefault("X-Frame-Options", "DENY")
+    if request.is_secure:
+        headers.setdefault("Strict-Transport-Security", HSTS)
+    if is_personal(request.path, request.method):
+        response.cache_control.no_store = True
+        response.cache_control.public = False
+        response.cache_control.max_age = None
+    return response
+
+
+def register(app: Flask) -> None:
+    app.after_request(add_headers)
