@@ -54,7 +54,7 @@ def test_a_signed_in_organiser_gets_the_503_page_too(down: Flask) -> None:
     """Loading the signed-in account needs the database: the 503 page must not ask for it."""
     client = down.test_client()
     with client.session_transaction() as session:
-        session["_user_id"] = "1"
+        session["_user_id"] = "1:any-session-token"  # User.get_id's form
         session["_fresh"] = True
     response = client.get("/admin/")
     assert response.status_code == 503

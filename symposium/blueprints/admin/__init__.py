@@ -29,7 +29,8 @@ def load_user(cookie_id: str) -> User | None:
     """The account of a session cookie ("<id>:<session token>", see ``User.get_id``), if
     that sign-in has not been ended since (sign-out, new password, role taken away)."""
     user_id, _, token = cookie_id.partition(":")
-    if not user_id.isdigit() or not token:
+    # The cookie is signed, but parse it strictly all the same: "²".isdigit() is True.
+    if not (user_id.isascii() and user_id.isdigit() and len(user_id) <= 18) or not token:
         return None
     user = db.session.get(User, int(user_id))
     if user is None or not user.holds_session(token):
