@@ -71,6 +71,9 @@ class Defaults:
     RATELIMIT_HEADERS_ENABLED = True
     REGISTRATION_RATE_LIMIT = "10 per minute;100 per hour"
     LOGIN_RATE_LIMIT = "5 per minute;30 per hour"
+    # Largest request body (bytes) of any kind: urlencoded, multipart or JSON; larger is 413.
+    # Werkzeug limits multipart text fields (MAX_FORM_MEMORY_SIZE) but not urlencoded bodies.
+    MAX_CONTENT_LENGTH = 1_000_000
     SECURE_COOKIES: bool | None = None  # None: secure unless debugging or testing
     SESSION_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_HTTPONLY = True
@@ -202,6 +205,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("MAIL_RETRY_MAX_SECONDS", minimum=1),
     Setting("MAIL_LEASE_SECONDS", minimum=1),
     Setting("LOCK_TIMEOUT_SECONDS", positive=True, maximum=3600),
+    Setting("MAX_CONTENT_LENGTH", minimum=10_000),
 )
 
 

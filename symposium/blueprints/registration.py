@@ -215,7 +215,7 @@ def _attach(form: Any, errors: list[RuleError]) -> None:
     form.form_errors = []
     for error in errors:
         field = error.field if error.field in form else None
-        if field in (None, "sessions", "profession"):
+        if field in (None, "sessions", "profession", "submission_key"):
             form.form_errors.append(error.message)
         elif not form[field].errors:  # one message per field: the form's own comes first
             form[field].errors = [error.message]

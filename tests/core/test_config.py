@@ -83,6 +83,7 @@ CONVERSIONS: dict[str, tuple[str, Any]] = {
     "MAIL_RETRY_MAX_SECONDS": ("3600", 3600),
     "MAIL_LEASE_SECONDS": ("900", 900),
     "LOCK_TIMEOUT_SECONDS": ("2.5", 2.5),
+    "MAX_CONTENT_LENGTH": ("2000000", 2_000_000),
 }
 
 
@@ -162,6 +163,7 @@ def test_defaults_then_instance_config_then_environment_then_explicit(
         ("LOCK_TIMEOUT_SECONDS", "0", "must be more than 0"),
         ("LOCK_TIMEOUT_SECONDS", "inf", "must be a number"),
         ("LOCK_TIMEOUT_SECONDS", "7200", "must be at most 3600"),
+        ("MAX_CONTENT_LENGTH", "100", "must be at least 10000"),
     ],
 )
 def test_a_bad_value_stops_start_up_naming_variable_and_value(
