@@ -78,7 +78,13 @@ def queue_password_link(user: User, kind: str, subject: str, now: datetime) -> N
     body = render_template(f"mail/{kind}.txt", user=user, link=link)
     db.session.add(
         outbox.compose(
-            to_address=user.email, language="nl", kind=kind, subject=subject, body=body, now=now
+            to_address=user.email,
+            language="nl",
+            kind=kind,
+            subject=subject,
+            body=body,
+            now=now,
+            links=[link],
         )
     )
 
