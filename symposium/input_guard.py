@@ -19,6 +19,7 @@ for a bad field), 400 for the address or a header. Request bodies larger than
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -27,7 +28,6 @@ from flask_babel import lazy_gettext as _l
 from werkzeug.wrappers import Response
 from wtforms import Field, Form, ValidationError
 
-from symposium.blueprints.api.schemas import error_body
 from symposium.services.core.text import has_control, single_line_problem
 
 FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
@@ -40,6 +40,16 @@ class InvalidInput(Exception):
         super().__init__(where)
         self.where = where
         self.in_body = in_body
+
+
+# Ids are database integers: at most 18 ASCII digits fit a BIGINT (and Python's int()).
+_ID = re.compile(r"[0-9]{1,18}")
+
+
+def whole_number(text: object) -> int | None:
+    """A form's id (``"12"``) as an int, or None: not ``"²"`` or ``"٣"`` (``str.isdigit``
+    accepts those, and ``int`` fails on the first), nor a number no column can hold."""
+    return int(text) if isinstance(text, str) and _ID.fullmatch(text) else None
 
 
 def _json_strings(value: Any, path: str = "") -> Iterator[tuple[str, str]]:
@@ -96,7 +106,10 @@ def refusal(problem: InvalidInput) -> Response | tuple[Any, int]:
         status = 422 if problem.in_body else 400
         message = f"{problem.where} contains a control character; remove it."
         return Response(
-            json.dumps(error_body("invalid_text", message, problem.where)),
+            # The API's Error body (blueprints/api/schemas.py), which imports no further here.
+            json.dumps(
+                {"error": {"code": "invalid_text", "message": message, "field": problem.where}}
+            ),
             status=status,
             mimetype="application/json",
         )

@@ -28,6 +28,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from symposium import busy, clock
 from symposium.extensions import db, limiter
 from symposium.filters import localised_name
+from symposium.input_guard import whole_number
 from symposium.models import Event, Profession
 from symposium.services.core.errors import RuleError
 from symposium.services.programme import public
@@ -207,7 +208,7 @@ def _chosen(form: Any) -> list[int]:
     values = [f.data for f in form if f.name.startswith("round_") and f.data]
     if "groups" in form:
         values += form.groups.data or []
-    return [int(v) for v in values if str(v).isdigit()]
+    return [n for v in values if (n := whole_number(str(v))) is not None]
 
 
 def _attach(form: Any, errors: list[RuleError]) -> None:
