@@ -340,3 +340,16 @@ def test_a_405_from_the_api_says_which_methods_are_allowed(client: FlaskClient, 
 
 def test_registration_form_page_is_unchanged_for_normal_input(client, small_event) -> None:
     assert client.get(URL + "?profession=gz-psycholoog").status_code == 200
+
+
+@pytest.mark.parametrize("value", ["²", "٣", "9" * 5000, "99999999999999999999", "-1", " 1"])
+def test_ids_from_forms_are_ascii_numbers_that_fit_a_column(client, db, small_event, value):
+    """``"²".isdigit()`` is true and ``int("²")`` fails: that was a 500 on the manage page."""
+    response = submit(client, open_form(client) | person("1"))
+    manage = response.headers["Location"].split("?")[0]
+    page = client.get(manage).get_data(as_text=True)
+    before = row_counts(db)
+    for action, name in (("change", "session_id"), ("cancel-session", "enrolment_id")):
+        answer = client.post(f"{manage}/{action}", data={"csrf_token": token(page), name: value})
+        assert answer.status_code == 400
+    assert row_counts(db) == before
