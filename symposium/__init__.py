@@ -33,6 +33,8 @@ from symposium.services.core.locking import Busy
 __all__ = ["ConfigError", "create_app"]
 
 LANG_COOKIE = "lang"
+# Stable API error codes for the HTTP errors raised outside the views (schemas.ERROR_CODES).
+API_CODES = {413: "body_too_large", 405: "method_not_allowed", 404: "not_found", 400: "bad_request"}
 
 
 def create_app(config: Mapping[str, Any] | None = None, instance_path: str | None = None) -> Flask:
@@ -99,10 +101,11 @@ def create_app(config: Mapping[str, Any] | None = None, instance_path: str | Non
         secure = not (app.debug or app.testing)
     app.config.update(SESSION_COOKIE_SECURE=secure, REMEMBER_COOKIE_SECURE=secure)
 
-    from symposium import filters, security_headers
+    from symposium import filters, input_guard, security_headers
     from symposium.blueprints import admin, api, manage, programme, registration
     from symposium.cli import register_cli
 
+    input_guard.init_app(app)
     filters.register(app)
     security_headers.register(app)
     for blueprint in (programme.bp, registration.bp, manage.bp, manage.feeds, api.bp, admin.bp):
@@ -194,10 +197,20 @@ def _register_error_pages(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):  # type: ignore[no-untyped-def]
         if is_api():
-            code = (error.name or "error").lower().replace(" ", "_")
-            return api_error(error.code or 500, code, error.description or error.name)
+            code = API_CODES.get(error.code or 500) or (error.name or "error").lower().replace(
+                " ", "_"
+            )
+            response = api_error(error.code or 500, code, error.description or error.name)
+            # The exception's own headers: Allow on a 405, as HTTP requires.
+            for name, value in error.get_headers():
+                if name.lower() != "content-type":
+                    response.headers[name] = value
+            return response
         if error.code == 404:
             return render_template("errors/404.html"), 404
+        if error.code == 413:
+            limit = app.config["MAX_CONTENT_LENGTH"] or 0
+            return render_template("errors/413.html", kilobytes=limit // 1000), 413
         return error
 
     @app.errorhandler(429)

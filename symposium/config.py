@@ -85,6 +85,9 @@ class Defaults:
     # ACCREDITATION_RETENTION_DAYS, so attendance can still be entered in PE-online/GAIA.
     RETENTION_DAYS = 90
     ACCREDITATION_RETENTION_DAYS = 120
+    # Largest request body (bytes) of any kind: urlencoded, multipart or JSON; larger is 413.
+    # Werkzeug limits multipart text fields (MAX_FORM_MEMORY_SIZE) but not urlencoded bodies.
+    MAX_CONTENT_LENGTH = 1_000_000
     SECURE_COOKIES: bool | None = None  # None: secure unless debugging or testing
     # How many reverse proxies in front of the app append to X-Forwarded-For (and set
     # X-Forwarded-Proto). 0: the client is the socket's peer and those headers are ignored.
@@ -241,6 +244,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("LOCK_TIMEOUT_SECONDS", positive=True, maximum=3600),
     Setting("RETENTION_DAYS", minimum=0, maximum=3660),
     Setting("ACCREDITATION_RETENTION_DAYS", minimum=0, maximum=3660),
+    Setting("MAX_CONTENT_LENGTH", minimum=10_000),
 )
 
 

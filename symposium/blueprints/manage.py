@@ -23,6 +23,7 @@ from wtforms.validators import InputRequired
 
 from symposium import busy, clock
 from symposium.extensions import db
+from symposium.input_guard import whole_number
 from symposium.models import EnrolmentStatus, Registration
 from symposium.services.core.errors import RuleError
 from symposium.services.core.urls import external_url
@@ -169,12 +170,11 @@ def renew_feed(token: str) -> Response:
 def change(token: str) -> Response:
     registration = _registration(token)
     form = ChangeForm()
-    if not form.validate() or not form.session_id.data.isdigit():
+    session_id = whole_number(form.session_id.data)
+    if not form.validate() or session_id is None:
         abort(400)
     try:
-        result = lifecycle.change_session(
-            db.session, registration, int(form.session_id.data), clock.now()
-        )
+        result = lifecycle.change_session(db.session, registration, session_id, clock.now())
     except RuleError as exc:
         db.session.rollback()
         flash(str(exc.message), "error")
@@ -207,12 +207,11 @@ def change(token: str) -> Response:
 def cancel_session(token: str) -> Response:
     registration = _registration(token)
     form = CancelEnrolmentForm()
-    if not form.validate() or not form.enrolment_id.data.isdigit():
+    enrolment_id = whole_number(form.enrolment_id.data)
+    if not form.validate() or enrolment_id is None:
         abort(400)
     try:
-        changed = lifecycle.cancel_enrolment(
-            db.session, registration, int(form.enrolment_id.data), clock.now()
-        )
+        changed = lifecycle.cancel_enrolment(db.session, registration, enrolment_id, clock.now())
     except RuleError as exc:
         db.session.rollback()
         if exc.status == 404:

@@ -28,6 +28,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from symposium import busy, clock
 from symposium.extensions import db, limiter
 from symposium.filters import localised_name
+from symposium.input_guard import whole_number
 from symposium.models import Event, Profession
 from symposium.services.core.errors import RuleError
 from symposium.services.programme import public
@@ -214,7 +215,7 @@ def _chosen(form: Any) -> list[int]:
     values = [f.data for f in form if f.name.startswith("round_") and f.data]
     if "groups" in form:
         values += form.groups.data or []
-    return [int(v) for v in values if str(v).isdigit()]
+    return [n for v in values if (n := whole_number(str(v))) is not None]
 
 
 def _attach(form: Any, errors: list[RuleError]) -> None:
@@ -222,7 +223,7 @@ def _attach(form: Any, errors: list[RuleError]) -> None:
     form.form_errors = []
     for error in errors:
         field = error.field if error.field in form else None
-        if field in (None, "sessions", "profession"):
+        if field in (None, "sessions", "profession", "submission_key"):
             form.form_errors.append(error.message)
         elif not form[field].errors:  # one message per field: the form's own comes first
             form[field].errors = [error.message]

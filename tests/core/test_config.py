@@ -92,6 +92,7 @@ CONVERSIONS: dict[str, tuple[str, Any]] = {
     "LOCK_TIMEOUT_SECONDS": ("2.5", 2.5),
     "RETENTION_DAYS": ("30", 30),
     "ACCREDITATION_RETENTION_DAYS": (" 180 ", 180),
+    "MAX_CONTENT_LENGTH": ("2000000", 2_000_000),
 }
 
 
@@ -178,6 +179,7 @@ def test_defaults_then_instance_config_then_environment_then_explicit(
         ("RATELIMIT_STORAGE_URI", "async+redis://127.0.0.1:6379", "must start with one of"),
         ("TRUSTED_PROXY_COUNT", "-1", "must be at least 0"),
         ("TRUSTED_PROXY_COUNT", "yes", "must be a whole number"),
+        ("MAX_CONTENT_LENGTH", "100", "must be at least 10000"),
     ],
 )
 def test_a_bad_value_stops_start_up_naming_variable_and_value(

@@ -32,6 +32,7 @@ from symposium import busy, clock
 from symposium.blueprints.admin import bp, perform, requires, session_or_404
 from symposium.clock import localise
 from symposium.extensions import db
+from symposium.input_guard import SingleLine
 from symposium.models import Event, EventStatus, Session, SessionKind
 from symposium.services.accounts import access
 from symposium.services.core import audit
@@ -114,9 +115,9 @@ class MultiCheckboxField(SelectMultipleField):
 
 
 class SessionForm(FlaskForm):
-    title = StringField(_l("Title"), validators=[InputRequired(), Length(max=200)])
+    title = StringField(_l("Title"), validators=[SingleLine(), InputRequired(), Length(max=200)])
     description = TextAreaField(_l("Description"), validators=[Length(max=20000)])
-    room = StringField(_l("Room"), validators=[Length(max=120)])
+    room = StringField(_l("Room"), validators=[SingleLine(), Length(max=120)])
     starts_at = DateTimeLocalField(_l("Starts"), format="%Y-%m-%dT%H:%M", validators=[Optional()])
     ends_at = DateTimeLocalField(_l("Ends"), format="%Y-%m-%dT%H:%M", validators=[Optional()])
     capacity = IntegerField(
@@ -135,7 +136,7 @@ class SessionForm(FlaskForm):
 class NewSessionFields:
     key = StringField(
         _l("Key"),
-        validators=[InputRequired(), Length(max=60)],
+        validators=[SingleLine(), InputRequired(), Length(max=60)],
         description=_l("Stable name used by the event file, e.g. ws-chime."),
     )
     kind = SelectField(
@@ -307,15 +308,15 @@ class RequiredTimes:
 class NewEventForm(RequiredTimes, FlaskForm):
     slug = StringField(
         _l("Web address"),
-        validators=[InputRequired(), Length(max=80)],
+        validators=[SingleLine(), InputRequired(), Length(max=80)],
         description=_l("Lower-case letters, digits and hyphens, e.g. 7roses-2027."),
     )
-    title = StringField(_l("Title"), validators=[InputRequired(), Length(max=200)])
+    title = StringField(_l("Title"), validators=[SingleLine(), InputRequired(), Length(max=200)])
 
 
 class EventForm(RequiredTimes, FlaskForm):
-    title = StringField(_l("Title"), validators=[InputRequired(), Length(max=200)])
-    subtitle = StringField(_l("Subtitle"), validators=[Length(max=300)])
+    title = StringField(_l("Title"), validators=[SingleLine(), InputRequired(), Length(max=200)])
+    subtitle = StringField(_l("Subtitle"), validators=[SingleLine(), Length(max=300)])
     description = TextAreaField(_l("Description"), validators=[Length(max=20000)])
     audience = TextAreaField(_l("Who it is for"), validators=[Length(max=5000)])
     objectives = TextAreaField(
@@ -323,8 +324,8 @@ class EventForm(RequiredTimes, FlaskForm):
         validators=[Length(max=5000)],
         description=_l("One per line."),
     )
-    venue = StringField(_l("Venue"), validators=[Length(max=200)])
-    address = StringField(_l("Address"), validators=[Length(max=300)])
+    venue = StringField(_l("Venue"), validators=[SingleLine(), Length(max=200)])
+    address = StringField(_l("Address"), validators=[SingleLine(), Length(max=300)])
     registration_opens_at = DateTimeLocalField(
         _l("Registration opens"), format="%Y-%m-%dT%H:%M", validators=[Optional()]
     )
@@ -341,10 +342,10 @@ class EventForm(RequiredTimes, FlaskForm):
 class RoundForm(RequiredTimes, FlaskForm):
     key = StringField(
         _l("Key"),
-        validators=[InputRequired(), Length(max=60)],
+        validators=[SingleLine(), InputRequired(), Length(max=60)],
         description=_l("Stable name used by the event file, e.g. ronde-1."),
     )
-    title = StringField(_l("Title"), validators=[InputRequired(), Length(max=200)])
+    title = StringField(_l("Title"), validators=[SingleLine(), InputRequired(), Length(max=200)])
 
 
 @bp.route("/events/new", methods=["GET", "POST"])

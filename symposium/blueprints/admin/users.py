@@ -18,13 +18,14 @@ from wtforms.validators import InputRequired, Length
 from symposium import clock
 from symposium.blueprints.admin import bp, perform, requires
 from symposium.extensions import db
+from symposium.input_guard import SingleLine
 from symposium.models import Event, Membership, Role, User
 from symposium.services.accounts import access
 
 
 class UserForm(FlaskForm):
     email = EmailField(_l("E-mail address"), validators=[InputRequired(), Length(max=254)])
-    name = StringField(_l("Name"), validators=[Length(max=200)])
+    name = StringField(_l("Name"), validators=[SingleLine(), Length(max=200)])
     role = SelectField(
         _l("Role"),
         choices=[

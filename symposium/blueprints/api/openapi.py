@@ -36,8 +36,17 @@ class Operation:
     parameters: tuple[dict[str, Any], ...] = field(default=())
 
 
+# The input guard (symposium/input_guard.py) refuses control characters anywhere.
+NO_CONTROL = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
+
+
 def path_parameter(name: str) -> dict[str, Any]:
-    return {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+    return {
+        "name": name,
+        "in": "path",
+        "required": True,
+        "schema": {"type": "string", "pattern": NO_CONTROL},
+    }
 
 
 SLUG = path_parameter("slug")
@@ -45,7 +54,7 @@ IDEMPOTENCY_KEY = {
     "name": "Idempotency-Key",
     "in": "header",
     "required": False,
-    "schema": {"type": "string", "maxLength": MAX_KEY_LENGTH},
+    "schema": {"type": "string", "maxLength": MAX_KEY_LENGTH, "pattern": NO_CONTROL},
     "description": "Repeat a request safely: the same key and body "
     "return the stored response and create nothing twice.",
 }
@@ -59,6 +68,7 @@ OPERATIONS: list[Operation] = [
         parameters=(SLUG,),
         responses={
             200: ("The event", schemas.Event),
+            400: ("A control character in the address (invalid_text)", schemas.Error),
             404: ("No such public event (event_not_found)", schemas.Error),
         },
     ),
@@ -71,13 +81,26 @@ OPERATIONS: list[Operation] = [
         request=schemas.RegistrationRequest,
         responses={
             201: ("Registered", schemas.Registration),
-            400: ("Malformed request", schemas.Error),
+            400: (
+                "Malformed request: no JSON object, a field of the wrong type, a bad "
+                "Idempotency-Key, or a control character in the address or a header "
+                "(invalid_text)",
+                schemas.Error,
+            ),
             404: ("No such event", schemas.Error),
             409: (
                 "Closed, cancelled, full, already registered or idempotency conflict",
                 schemas.Error,
             ),
-            422: ("A field or a choice breaks a rule", schemas.Error),
+            413: (
+                "The body is larger than the server accepts (body_too_large); nothing was saved",
+                schemas.Error,
+            ),
+            422: (
+                "A field or a choice breaks a rule; a control character in any string of "
+                "the body is invalid_text, its field the string's JSON path",
+                schemas.Error,
+            ),
             429: ("Too many requests; see Retry-After", schemas.Error),
             503: (
                 "The database is busy (a lock wait timed out, code busy); nothing was saved: "

@@ -33,6 +33,7 @@ ERROR_CODES = [
     "server_error",
     "session_cancelled",
     "busy",
+    "body_too_large",
 ]  # fmt: skip
 
 ErrorCode = Literal[tuple(ERROR_CODES)]  # type: ignore[valid-type]
@@ -221,7 +222,14 @@ def _required(*names: str):  # type: ignore[no-untyped-def]
 
 
 LIMITS = validation.LIMITS  # the service's: the document states what it enforces
-Identifier = Annotated[str, Field(json_schema_extra=documented(maxLength=LIMITS["identifier"]))]
+# What the input guard and the service refuse (services/core/text.py), as JSON Schema
+# patterns: no control characters anywhere, and no line break in a one-line field.
+SINGLE_LINE = r"^[^\x00-\x08\x0a-\x1f\x7f\x85\u2028\u2029]*$"
+MULTI_LINE = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
+Identifier = Annotated[
+    str,
+    Field(json_schema_extra=documented(maxLength=LIMITS["identifier"], pattern=SINGLE_LINE)),
+]
 TEXT_FIELDS = ("name", "email", "profession", "organisation", "phone", "needs", "language")
 
 
@@ -235,12 +243,22 @@ class RegistrationRequest(Request):
     }
 
     # In the order the fields are checked: the first wrong one is reported.
-    name: str = Field("", json_schema_extra=documented(maxLength=LIMITS["name"]))
-    email: str = Field("", json_schema_extra=documented(format="email", maxLength=254))
+    name: str = Field(
+        "", json_schema_extra=documented(maxLength=LIMITS["name"], pattern=SINGLE_LINE)
+    )
+    email: str = Field(
+        "", json_schema_extra=documented(format="email", maxLength=254, pattern=SINGLE_LINE)
+    )
     profession: str = Field("", description="A profession code.")
-    organisation: str = Field("", json_schema_extra=documented(maxLength=LIMITS["organisation"]))
-    phone: str = Field("", json_schema_extra=documented(maxLength=LIMITS["phone"]))
-    needs: str = Field("", json_schema_extra=documented(maxLength=LIMITS["needs"]))
+    organisation: str = Field(
+        "", json_schema_extra=documented(maxLength=LIMITS["organisation"], pattern=SINGLE_LINE)
+    )
+    phone: str = Field(
+        "", json_schema_extra=documented(maxLength=LIMITS["phone"], pattern=SINGLE_LINE)
+    )
+    needs: str = Field(
+        "", json_schema_extra=documented(maxLength=LIMITS["needs"], pattern=MULTI_LINE)
+    )
     language: str = Field("nl", json_schema_extra=documented(enum=list(validation.LANGUAGES)))
     sessions: list[int] = Field(
         default_factory=list, description="Session ids: at most one per round."

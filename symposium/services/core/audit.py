@@ -15,6 +15,8 @@ from sqlalchemy.orm import selectinload
 
 from symposium.models import AuditEntry, Event, Registration, User
 
+TARGET_LENGTH = AuditEntry.__table__.c.target.type.length
+
 
 def record(
     db: DbSession,
@@ -33,7 +35,8 @@ def record(
         user_id=user.id if user is not None else None,
         event_id=event.id if event is not None else None,
         action=action,
-        target=target,
+        # A label, not a key: "user <address>" can exceed the column for a long address.
+        target=target[:TARGET_LENGTH],
         before=before or {},
         after=after or {},
         note=note,

@@ -7,6 +7,7 @@ written later (``mail.render``), and it is sent by ``mail.delivery``.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from email.utils import make_msgid
 from typing import Any
@@ -139,8 +140,12 @@ def compose(
     body: str,
     now: datetime,
     registration_id: int | None = None,
+    links: Iterable[str] = (),
 ) -> OutboxMessage:
-    """An outbox row, written at once (mail not about a registration, e.g. a password link)."""
+    """An outbox row, written at once (mail not about a registration, e.g. a password link).
+
+    ``links``: the addresses the body holds that the HTML part may make clickable.
+    """
     return OutboxMessage(
         created_at=now,
         registration_id=registration_id,
@@ -149,7 +154,7 @@ def compose(
         language=language,
         subject=subject,
         body_text=body,
-        body_html=html_body(subject, body, language),
+        body_html=html_body(subject, body, language, links),
         message_id=make_msgid(domain=current_app.config["MAIL_DOMAIN"]),
         next_attempt_at=now,
     )

@@ -7,6 +7,7 @@ the request that caused them does not pay for it.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from email.utils import parseaddr
 from typing import Any
@@ -80,7 +81,7 @@ def rendered(db: DbSession, message: OutboxMessage) -> dict[str, Any]:
     values: dict[str, Any] = {
         "subject": subject,
         "body_text": body,
-        "body_html": html_body(subject, body, registration.language),
+        "body_html": html_body(subject, body, registration.language, links=[manage_url]),
         "render_context": None,
     }
     if "invite" in context:
@@ -115,7 +116,7 @@ def account_mail(db: DbSession, message: OutboxMessage) -> dict[str, Any]:
     return {
         "subject": subject,
         "body_text": body,
-        "body_html": html_body(subject, body, message.language),
+        "body_html": html_body(subject, body, message.language, links=[link]),
         "render_context": None,
     }
 
@@ -172,13 +173,21 @@ def render_pending(db: DbSession, session_ids: list[int] | None = None) -> int:
     return len(pending)
 
 
-def html_body(subject: str, body: str, language: str) -> str:
-    """The HTML alternative of a plain-text body (paragraphs kept, links made clickable)."""
+def html_body(subject: str, body: str, language: str, links: Iterable[str] = ()) -> str:
+    """The HTML alternative of a plain-text body, paragraphs kept.
+
+    Only ``links``, the addresses the system itself put into the body (a manage link, a
+    password link), become clickable: a line that is exactly one of them. Text someone typed
+    (a name, needs, an organisation, an event title) is never made a link, whatever it looks
+    like. Matching a prefix such as BASE_URL would not do: anyone may type a line that starts
+    with the site's address (a path of their choosing, or a login page look-alike).
+    """
     with force_locale(language):
         return render_template(
             "mail/layout.html",
             subject=subject,
             language=language,
+            links=frozenset(links),
             paragraphs=[
                 [line.strip() for line in block.splitlines() if line.strip()]
                 for block in body.split("\n\n")

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session as DbSession
 
 from symposium.models import Event, EventStatus, Profession, Session, SessionKind
 from symposium.services.core.errors import RuleError
+from symposium.services.core.text import has_control, single_line_problem
 from symposium.services.programme.public import EventHead
 from symposium.services.programme.rules import ProfessionRule, SessionRule, rules_for
 
@@ -27,10 +28,11 @@ LANGUAGES = ("nl", "en")
 PHONE = re.compile(r"\+?[0-9 ()./-]{6,40}")
 
 
-CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # tab and newlines are fine
-
-
 LIMITS = {"name": 200, "organisation": 200, "phone": 40, "needs": 2000, "identifier": 40}
+# The form's hidden key against double submits (Registration.submission_key, String(64)).
+SUBMISSION_KEY = re.compile(r"[A-Za-z0-9_-]{1,64}")
+# Everything but the needs is one line: a name with a line break could forge lines in mail.
+MULTI_LINE = frozenset({"needs"})
 
 
 class RegistrationInvalid(RuleError):
@@ -164,8 +166,16 @@ def validate(db: DbSession, event: Event, data: RegistrationInput) -> Checked:
     texts = {k: getattr(data, k) for k in ("name", "email", "organisation", "phone", "needs")}
     texts |= {f"identifier_{code}": value for code, value in data.identifiers.items()}
     for key, value in texts.items():
-        if CONTROL.search(value):
+        if has_control(value):
             fail("invalid_text", _l("Remove the invisible control characters."), key)
+        elif key not in MULTI_LINE and single_line_problem(value):
+            fail("invalid_text", _l("Use one line: remove the line breaks."), key)
+    if data.submission_key is not None and not SUBMISSION_KEY.fullmatch(data.submission_key):
+        fail(
+            "invalid_submission_key",
+            _l("This form could not be checked; reload the page and send it again."),
+            "submission_key",
+        )
 
     name = data.name.strip()
     if not name:
