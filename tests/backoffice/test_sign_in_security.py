@@ -225,6 +225,10 @@ def test_sign_in_redirects_only_within_the_site(app, accounts) -> None:
     """The whole table through the real sign-in (one test: a fresh client per target)."""
     for target in [*OFF_SITE, *SAME_SITE]:
         response = login(app.test_client(), "admin@example.org", next_=target)
+        if any((ord(c) < 32 and c not in "\t\n\r") or ord(c) == 127 for c in target):
+            # symposium/input_guard.py refuses these before any view sees them.
+            assert response.status_code == 400, repr(target)
+            continue
         assert response.status_code == 303, repr(target)
         expected = target if target in SAME_SITE else "/admin/"
         assert response.headers["Location"] == expected, repr(target)

@@ -216,6 +216,7 @@ BOUNDS: dict[str, object] = {
     "users.email": [form_limit(users.UserForm, "email"), form_limit(auth.LoginForm, "email")],
     "users.name": [form_limit(users.UserForm, "name")],
     "users.password_hash": SYSTEM,
+    "users.session_token": SYSTEM,
     "idempotency_keys.scope": SYSTEM,
     "idempotency_keys.key": [idempotency.MAX_KEY_LENGTH],
     "idempotency_keys.request_hash": SYSTEM,
