@@ -255,7 +255,7 @@ def uid_of(message: OutboxMessage) -> str:
     return uid
 
 
-def test_several_places_get_one_invitation_each(app, db, four_places, clock, radicale):  # type: ignore[no-untyped-def]
+def test_several_places_get_one_invitation_each(app, db, client, four_places, clock, radicale):  # type: ignore[no-untyped-def]
     outcome, data, ids = four_places
     registration = outcome.registration
     (confirmation,) = mails(db, "registered")
@@ -287,6 +287,15 @@ def test_several_places_get_one_invitation_each(app, db, four_places, clock, rad
         parts = [p for p in mime.walk() if p.get_content_type() == "text/calendar"]
         assert len(parts) == 2  # inline and invite.ics: the same object
         assert {base64.b64decode(p.get_payload()) for p in parts} == {message.calendar.encode()}
+
+    # The registrant's download (and feed: the same body) has the same UIDs, the group one.
+    feed = Calendar.from_ical(client.get(f"/r/{outcome.token}/calendar.ics").data)
+    feed_uids = [str(v["UID"]) for v in feed.walk("VEVENT")]
+    opening = f"r{registration.id}-s{ids['opening']}@symposium.localhost"
+    assert sorted(set(feed_uids)) == sorted([*expected, opening])
+    assert [v["RRULE"].to_ical() for v in feed.walk("VEVENT") if "RRULE" in v] == [
+        series["RRULE"].to_ical()
+    ]
 
     # A double submit of the same form sends nothing again.
     event = db.session.get(Event, registration.event_id)
