@@ -6,6 +6,7 @@ them); each test then starts from empty tables plus the catalogue.
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -16,13 +17,16 @@ from flask import Flask, g, has_app_context
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
 from flask_sqlalchemy import SQLAlchemy
+from icalendar import Calendar
 from sqlalchemy import create_engine, text
 
 from symposium import create_app
 from symposium.config import ROOT, normalise_database_url
 from symposium.extensions import db as _db
 from symposium.models import Base
+from symposium.services.programme import calendar
 from symposium.services.programme.catalogue import ensure_catalogue
+from tests.programme import caldav, ical_check
 
 EXAMPLES = ROOT / "examples"
 
@@ -86,6 +90,46 @@ def migrated_url(database_url: str) -> str:
         upgrade()
         _db.engine.dispose()
     return database_url
+
+
+@pytest.fixture(scope="session")
+def radicale(tmp_path_factory: pytest.TempPathFactory) -> Iterator[caldav.Radicale]:
+    """One Radicale CalDAV server for the run (started when the first calendar is stored)."""
+    server = caldav.Radicale(tmp_path_factory.mktemp("radicale"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(autouse=True)
+def calendars_filed(radicale: caldav.Radicale, monkeypatch: pytest.MonkeyPatch) -> Iterator[list]:
+    """Every calendar the code writes during a test is stored in Radicale and checked by libical.
+
+    Hooked where every calendar is written (``calendar.serialise``), so no invitation, update,
+    cancellation, download or feed escapes: one the server refuses (or libical faults, when
+    installed) fails the test that wrote it, at its teardown. Identical bytes are checked once
+    per run. Yields the list of calendars written, for tests that look at them.
+    """
+    written: list[bytes] = []
+    serialise = calendar.serialise
+
+    def recorded(cal: Calendar) -> bytes:
+        data = serialise(cal)
+        written.append(data)
+        return data
+
+    monkeypatch.setattr(calendar, "serialise", recorded)
+    yield written
+    problems = []
+    for ical in dict.fromkeys(written):
+        digest = hashlib.sha256(ical).digest()
+        if digest in radicale.checked:
+            continue
+        radicale.checked.add(digest)
+        problems += radicale.store(ical)
+        if ical_check.library() is not None:
+            problems += ical_check.errors(ical) + ical_check.line_errors(ical)
+    if problems:
+        pytest.fail("calendar refused:\n" + "\n".join(problems), pytrace=False)
 
 
 @pytest.fixture

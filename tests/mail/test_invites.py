@@ -125,9 +125,14 @@ def test_cancelling_the_event_withdraws_every_invitation(app, db, small_event, c
     path.write_text(SMALL_EVENT.replace('status = "published"', 'status = "cancelled"'))
     result = app.test_cli_runner().invoke(args=["load-event", str(path)])
     assert "cancellation notices queued 2" in result.output
-    notices = mails(db, "event_cancelled")
-    assert [len(events_of(m.calendar)) for m in notices] == [2, 1]
-    assert all(m.calendar_method == "CANCEL" for m in notices)
+    # One CANCEL per place: two places get their own messages, a single one rides along.
+    first, second = mails(db, "event_cancelled")
+    assert first.calendar is None and "geannuleerd" in first.body_text
+    assert len(events_of(second.calendar)) == 1 and second.calendar_method == "CANCEL"
+    own = mails(db, "invitation_cancelled")
+    assert [m.to_address for m in own] == [first.to_address] * 2
+    assert all(m.calendar_method == "CANCEL" for m in own)
+    assert len({str(events_of(m.calendar)[0]["UID"]) for m in own}) == 2
 
 
 @pytest.fixture
@@ -203,3 +208,154 @@ def test_waitlisted_registrant_gets_no_invitation(app, db, small_event, clock) -
     assert [e.waitlist_position for e in late.enrolments] == [1]
     (mail,) = [m for m in mails(db, "registered") if m.to_address == late.email]
     assert mail.calendar is None and mail.calendar_method is None
+
+
+# --------------------------------------------------------------------------- several places
+
+# SMALL_EVENT plus a workshop of its own and a weekly group: four places for one registrant.
+WITH_GROUP = (
+    SMALL_EVENT.replace("ends_at = 2027-02-04T17:00:00", "ends_at = 2027-03-05T17:00:00", 1)
+    + """
+[[sessions]]
+key = "middag"
+title = "Middagsessie"
+starts_at = 2027-02-04T16:35:00
+ends_at = 2027-02-04T17:00:00
+
+[[sessions]]
+key = "groep"
+kind = "group"
+title = "Vervolggroep"
+room = "Zaal 4"
+series = { first_starts_at = 2027-02-11T19:00:00, count = 4, duration_minutes = 90, \
+interval_days = 7 }
+"""
+)
+
+
+@pytest.fixture
+def four_places(app, db, small_event, clock, tmp_path):  # type: ignore[no-untyped-def]
+    """A registrant with three workshops and a group; their outbox read and emptied."""
+    path = tmp_path / "groep.toml"
+    path.write_text(WITH_GROUP)
+    result = app.test_cli_runner().invoke(args=["load-event", str(path)])
+    assert result.exit_code == 0, result.output
+    keys = ("klein", "groot", "middag", "groep")
+    ids = {s.key: s.id for s in db.session.get(Event, small_event["event"]).sessions}
+    event = db.session.get(Event, small_event["event"])
+    data = validation.RegistrationInput(**registration_data("four"), submission_key="k" * 20)
+    data.sessions = [ids[k] for k in keys]
+    outcome = lifecycle.register(db.session, event, data, clock.now, "test")
+    db.session.commit()
+    return outcome, data, ids
+
+
+def uid_of(message: OutboxMessage) -> str:
+    (uid,) = {str(v["UID"]) for v in events_of(message.calendar)}
+    return uid
+
+
+def test_several_places_get_one_invitation_each(app, db, client, four_places, clock, radicale):  # type: ignore[no-untyped-def]
+    outcome, data, ids = four_places
+    registration = outcome.registration
+    (confirmation,) = mails(db, "registered")
+    assert confirmation.calendar is None and confirmation.calendar_method is None
+    # The plain confirmation still says everything, the group's four dates included.
+    for title in ("Kleine workshop", "Grote workshop", "Middagsessie", "Vervolggroep"):
+        assert title in confirmation.body_text
+    for day in ("11 februari 2027", "18 februari 2027", "25 februari 2027", "4 maart 2027"):
+        assert day in confirmation.body_text
+
+    invitations = mails(db, "invitation")
+    assert [m.calendar_method for m in invitations] == ["REQUEST"] * 4
+    expected = [
+        f"r{registration.id}-s{ids[k]}@symposium.localhost"
+        for k in ("klein", "groot", "middag", "groep")
+    ]
+    assert sorted(uid_of(m) for m in invitations) == sorted(expected)
+    group = next(m for m in invitations if uid_of(m) == expected[-1])
+    (series,) = events_of(group.calendar)
+    assert series["RRULE"].to_ical() == b"FREQ=WEEKLY;COUNT=4;INTERVAL=1;BYDAY=TH"
+    assert "Vervolggroep" in group.subject and "4 maart 2027" in group.body_text
+
+    for message in invitations:
+        # Each is a calendar object a CalDAV server files, and one iTIP part per mail.
+        assert radicale.store(message.calendar.encode()) == []
+        status, stored = radicale.get(uid_of(message))
+        assert status == 200 and uid_of(message) in stored and "METHOD" not in stored
+        mime = delivery.build_message(message, "Symposium <noreply@symposium.localhost>")
+        parts = [p for p in mime.walk() if p.get_content_type() == "text/calendar"]
+        assert len(parts) == 2  # inline and invite.ics: the same object
+        assert {base64.b64decode(p.get_payload()) for p in parts} == {message.calendar.encode()}
+
+    # The registrant's download (and feed: the same body) has the same UIDs, the group one.
+    feed = Calendar.from_ical(client.get(f"/r/{outcome.token}/calendar.ics").data)
+    feed_uids = [str(v["UID"]) for v in feed.walk("VEVENT")]
+    opening = f"r{registration.id}-s{ids['opening']}@symposium.localhost"
+    assert sorted(set(feed_uids)) == sorted([*expected, opening])
+    assert [v["RRULE"].to_ical() for v in feed.walk("VEVENT") if "RRULE" in v] == [
+        series["RRULE"].to_ical()
+    ]
+
+    # A double submit of the same form sends nothing again.
+    event = db.session.get(Event, registration.event_id)
+    again = lifecycle.register(db.session, event, data, clock.now, "test")
+    db.session.commit()
+    assert again.resubmitted and len(mails(db, "invitation")) == 4
+
+
+def test_moved_meeting_and_cancellation_are_filed(app, db, four_places, clock, radicale):  # type: ignore[no-untyped-def]
+    outcome, _, ids = four_places
+    registration = outcome.registration
+    invitation = next(m for m in mails(db, "invitation") if f"-s{ids['groep']}@" in uid_of(m))
+    assert radicale.store(invitation.calendar.encode()) == []
+
+    # The organiser moves the group's second meeting a day on: an update with one override.
+    group = db.session.get(Event, registration.event_id).sessions
+    group = next(s for s in group if s.key == "groep")
+    second = group.meetings[1]
+    planned = second.starts_at
+    second.starts_at += timedelta(days=1)
+    second.ends_at += timedelta(days=1)
+    clock.now += timedelta(hours=1)
+    assert lifecycle.sessions_rescheduled(db.session, [group.id], clock.now) == 1
+    db.session.commit()
+    (update,) = mails(db, "session_changed")
+    master, override = events_of(update.calendar)
+    assert {str(master["UID"]), str(override["UID"])} == {uid_of(invitation)}
+    assert master["SEQUENCE"] == override["SEQUENCE"] == 1
+    assert override["RECURRENCE-ID"].dt == planned and second.starts_at == override.DTSTART
+    assert radicale.store(update.calendar.encode()) == []
+    status, stored = radicale.get(uid_of(invitation))
+    assert status == 200 and "RECURRENCE-ID" in stored
+
+    # Cancelling the registration withdraws each place by its own CANCEL.
+    lifecycle.cancel_registration(db.session, registration, clock.now)
+    db.session.commit()
+    (notice,) = mails(db, "registration_cancelled")
+    assert notice.calendar is None
+    cancels = mails(db, "invitation_cancelled")
+    assert [m.calendar_method for m in cancels] == ["CANCEL"] * 4
+    assert {uid_of(m) for m in cancels} == {uid_of(m) for m in mails(db, "invitation")}
+    for message in cancels:
+        (vevent,) = events_of(message.calendar)
+        assert str(vevent["STATUS"]) == "CANCELLED"
+        assert radicale.store(message.calendar.encode()) == []
+    group_cancel = next(m for m in cancels if uid_of(m) == uid_of(invitation))
+    assert events_of(group_cancel.calendar)[0]["SEQUENCE"] == 2
+
+
+def test_radicale_refuses_several_uids_in_one_object(radicale) -> None:  # type: ignore[no-untyped-def]
+    """The check is real: the old multi-UID invitation is what the server turns down."""
+    event = (
+        "BEGIN:VEVENT\r\nUID:{}\r\nDTSTAMP:20270101T000000Z\r\n"
+        "DTSTART:20270204T120000Z\r\nEND:VEVENT\r\n"
+    )
+    two = (
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//t//NL\r\nMETHOD:REQUEST\r\n"
+        + event.format("a@t")
+        + event.format("b@t")
+        + "END:VCALENDAR\r\n"
+    ).encode()
+    (problem,) = radicale.store(two)
+    assert "Multiple VEVENT components with different UIDs" in problem

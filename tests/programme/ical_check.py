@@ -134,6 +134,8 @@ def errors(ical: bytes | str) -> list[str]:
     """Every problem libical and the added rules find; empty when the calendar is valid."""
     lib = require()
     data = ical.encode() if isinstance(ical, str) else ical
+    if not data:  # libical would read a NULL pointer
+        return ["no calendar"]
     root = lib.icalparser_parse_string(data)
     if not root:
         return ["libical could not parse the text"]

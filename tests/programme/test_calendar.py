@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from dateutil.rrule import rrulestr
 from icalendar import Calendar, Timezone
 
 from symposium.models import Event, Meeting, Registration, Session, SessionKind
@@ -84,15 +85,27 @@ def registration(db, event, small_event, clock) -> Registration:  # type: ignore
     return outcome.registration
 
 
-def request(registration: Registration, now: datetime, sequence: int = 0) -> bytes:
+def request(
+    registration: Registration, now: datetime, sequence: int = 0, key: str = "klein"
+) -> bytes:
+    """The invitation for the registrant's session ``key``: one session, one UID."""
+    (session,) = [s for s in calendar.confirmed_sessions(registration) if s.key == key]
     return calendar.invite(
         registration,
-        calendar.confirmed_sessions(registration),
+        [session],
         method=Method.REQUEST,
         sequence=sequence,
         manage_url=MANAGE,
         now=now,
     )
+
+
+def requests(registration: Registration, now: datetime, sequence: int = 0) -> list[bytes]:
+    """One invitation per confirmed session, in time order (what the mail service sends)."""
+    return [
+        request(registration, now, sequence, session.key)
+        for session in calendar.confirmed_sessions(registration)
+    ]
 
 
 def transient_event() -> tuple[Registration, Session]:
@@ -181,21 +194,22 @@ def test_vtimezone_agrees_with_zoneinfo_for_years_ahead(zone: str) -> None:
 
 
 def test_request(app, registration, event, small_event, clock) -> None:  # type: ignore[no-untyped-def]
+    # The plenary opening plus the two chosen workshops, in time order: one object each.
+    r = registration.id
+    objects = [assert_valid(ical) for ical in requests(registration, clock.now)]
+    assert [uids(cal) for cal in objects] == [
+        [f"r{r}-s{small_event[key]}@{DOMAIN}"] for key in ("opening", "klein", "groot")
+    ]
     ical = request(registration, clock.now)
     cal = assert_valid(ical)
     assert str(cal["METHOD"]) == "REQUEST"
     assert str(cal["VERSION"]) == "2.0" and str(cal["PRODID"]) == calendar.PRODID
-    # The plenary opening plus the two chosen workshops, in time order.
-    r = registration.id
-    assert uids(cal) == [
-        f"r{r}-s{small_event[key]}@{DOMAIN}" for key in ("opening", "klein", "groot")
-    ]
     (tz,) = cal.walk("VTIMEZONE")
     assert str(tz["TZID"]) == "Europe/Amsterdam"
     assert all("RRULE" in o for o in tz.subcomponents)
     assert b"RDATE" not in ical
 
-    klein = cal.walk("VEVENT")[1]
+    (klein,) = cal.walk("VEVENT")
     assert klein["SEQUENCE"] == 0
     assert klein["DTSTAMP"].dt == clock.now
     assert klein["DTSTAMP"].to_ical() == b"20261123T120000Z"
@@ -237,22 +251,23 @@ def test_waitlisted_sessions_are_not_on_the_calendar(  # type: ignore[no-untyped
 
 
 def test_update_keeps_uids_and_raises_sequence(app, registration, clock) -> None:  # type: ignore[no-untyped-def]
-    first = parse(request(registration, clock.now))
+    first = [parse(ical) for ical in requests(registration, clock.now)]
     later = clock.now + timedelta(days=3, hours=2)
-    sequences = {uid: 1 for uid in uids(first)}
-    ical = calendar.invite(
-        registration,
-        calendar.confirmed_sessions(registration),
-        method="REQUEST",
-        sequence=sequences.__getitem__,
-        manage_url=MANAGE,
-        now=later,
-    )
-    update = assert_valid(ical)
-    assert uids(update) == uids(first)
-    assert [e["SEQUENCE"] for e in update.walk("VEVENT")] == [1, 1, 1]
-    assert {e.DTSTAMP for e in update.walk("VEVENT")} == {later}
-    assert calendar.invite_uid(registration, registration.event.sessions[0]) == uids(first)[0]
+    sequences = {uid: 1 for cal in first for uid in uids(cal)}
+    for session, before in zip(calendar.confirmed_sessions(registration), first, strict=True):
+        ical = calendar.invite(
+            registration,
+            [session],
+            method="REQUEST",
+            sequence=sequences.__getitem__,
+            manage_url=MANAGE,
+            now=later,
+        )
+        update = assert_valid(ical)
+        assert uids(update) == uids(before)
+        assert [e["SEQUENCE"] for e in update.walk("VEVENT")] == [1]
+        assert {e.DTSTAMP for e in update.walk("VEVENT")} == {later}
+    assert calendar.invite_uid(registration, registration.event.sessions[0]) == uids(first[0])[0]
 
 
 def test_cancel(app, registration, small_event, clock) -> None:  # type: ignore[no-untyped-def]
@@ -296,9 +311,19 @@ def test_publish_has_no_attendee(app, registration, clock) -> None:  # type: ign
 
 
 def test_invite_refuses_nothing_to_send_and_naive_time(app, registration, clock) -> None:  # type: ignore[no-untyped-def]
-    with pytest.raises(ValueError, match="at least one"):
+    with pytest.raises(ValueError, match="exactly one"):
         calendar.invite(
             registration, [], method="CANCEL", sequence=0, manage_url=MANAGE, now=clock.now
+        )
+    # Several UIDs in one iTIP object are what CalDAV servers refuse: never written.
+    with pytest.raises(ValueError, match="exactly one session with times, not 3"):
+        calendar.invite(
+            registration,
+            calendar.confirmed_sessions(registration),
+            method="REQUEST",
+            sequence=0,
+            manage_url=MANAGE,
+            now=clock.now,
         )
     with pytest.raises(ValueError, match="aware"):
         request(registration, clock.now.replace(tzinfo=None))
@@ -312,7 +337,7 @@ def test_long_non_ascii_text_is_folded_at_75_octets(app, db, registration, clock
     cal = assert_valid(ical)
     assert max(len(line) for line in ical.split(b"\r\n")) <= 75
     assert re.search(rb"[^\r]\n", ical) is None, "bare LF"
-    vevent = cal.walk("VEVENT")[1]
+    (vevent,) = cal.walk("VEVENT")
     assert str(vevent["SUMMARY"]).startswith(klein.title)
     assert klein.description.strip() in str(vevent["DESCRIPTION"])
     db.session.rollback()
@@ -410,6 +435,30 @@ def test_session_moved_across_the_october_dst_change() -> None:
 # --------------------------------------------------------------------------- programme
 
 
+def expand(cal: Calendar, uid: str) -> list[tuple[datetime, datetime]]:
+    """Every occurrence of ``uid`` a client shows: its RRULE, overrides put in their place."""
+    vevents = [e for e in cal.walk("VEVENT") if str(e["UID"]) == uid]
+    (master,) = [e for e in vevents if "RECURRENCE-ID" not in e]
+    start, end = master.DTSTART, master.DTEND
+    walls = [start.replace(tzinfo=None)]
+    if "RRULE" in master:
+        walls = list(rrulestr(master["RRULE"].to_ical().decode(), dtstart=walls[0]))
+    shown = {
+        w: (w.replace(tzinfo=start.tzinfo), w.replace(tzinfo=start.tzinfo) + (end - start))
+        for w in walls
+    }
+    for override in vevents:
+        if "RECURRENCE-ID" in override:
+            planned = override["RECURRENCE-ID"].dt.replace(tzinfo=None)
+            assert planned in shown, "override of an occurrence the rule does not give"
+            shown[planned] = (override.DTSTART, override.DTEND)
+    return sorted(shown.values())
+
+
+def spans(session: Session) -> list[tuple[datetime, datetime]]:
+    return [(m.starts_at, m.ends_at) for m in session.meetings]
+
+
 def test_programme_calendar_of_group_sessions(app, db, load_example, clock) -> None:  # type: ignore[no-untyped-def]
     load_example("welzijn-op-recept.toml")
     event = db.session.query(Event).filter_by(slug="welzijn-op-recept-2027").one()
@@ -419,27 +468,50 @@ def test_programme_calendar_of_group_sessions(app, db, load_example, clock) -> N
     cal = assert_valid(ical)
     assert str(cal["METHOD"]) == "PUBLISH"
     vevents = cal.walk("VEVENT")
-    meetings = [m for s in event.sessions for m in s.meetings]
-    assert len(vevents) == len(meetings) == 6 * len(event.sessions)
-    assert uids(cal) == [f"event{event.id}-s{m.session_id}-m{m.id}@{DOMAIN}" for m in meetings]
+    # One UID per group, whose six meetings are one recurring event.
+    assert list(dict.fromkeys(uids(cal))) == [
+        f"event{event.id}-s{s.id}@{DOMAIN}" for s in event.sessions
+    ]
+    for session in event.sessions:
+        assert len(session.meetings) == 6
+        assert expand(cal, f"event{event.id}-s{session.id}@{DOMAIN}") == spans(session)
     assert b"ATTENDEE" not in ical
     assert all(e["SEQUENCE"] == 0 for e in vevents)
     assert all(e["DTSTART"].params["TZID"] == "Europe/Amsterdam" for e in vevents)
+    assert b"RDATE" not in ical
 
-    # "veilig-thuis" meets on Mondays at 19:00 local before and after 28 March 2027.
+    # "veilig-thuis" meets on Mondays at 19:00 local before and after 28 March 2027, but not
+    # on Easter Monday: a weekly rule of six, the fourth to sixth moved a week on.
     veilig = next(s for s in event.sessions if s.key == "veilig-thuis")
-    theirs = [e for e in vevents if f"-s{veilig.id}-" in str(e["UID"])]
-    assert [e["DTSTART"].to_ical()[-6:] for e in theirs] == [b"190000"] * 6
-    assert [e.DTSTART.astimezone(UTC).hour for e in theirs] == [18, 18, 18, 17, 17, 17]
-    second = theirs[1]
-    assert str(second["SUMMARY"]) == "Veilig thuis (2/6) – Welzijn op recept"
+    theirs = [e for e in vevents if str(e["UID"]) == f"event{event.id}-s{veilig.id}@{DOMAIN}"]
+    master = theirs[0]
+    assert master["RRULE"].to_ical() == b"FREQ=WEEKLY;COUNT=6;INTERVAL=1;BYDAY=MO"
+    assert master["DTSTART"].to_ical() == b"20270308T190000"
+    assert [e["DTSTART"].to_ical()[-6:] for e in theirs] == [b"190000"] * len(theirs)
+    easter = next(
+        e
+        for e in theirs
+        if e.get("RECURRENCE-ID") and e["RECURRENCE-ID"].to_ical() == b"20270329T190000"
+    )
+    assert easter["DTSTART"].to_ical() == b"20270405T190000"
+    assert easter["RECURRENCE-ID"].params["TZID"] == "Europe/Amsterdam"
+    assert [s.astimezone(UTC).hour for s, _ in expand(cal, str(master["UID"]))] == [
+        18,
+        18,
+        18,
+        17,
+        17,
+        17,
+    ]
+    second = next(e for e in theirs if e.DTSTART.day == 15)
+    assert str(second["SUMMARY"]) == "Veilig thuis – Welzijn op recept"
     assert "Signalen herkennen" in str(second["DESCRIPTION"])
     assert str(second["URL"]) == "https://x.example/s/veilig-thuis"
-    assert str(theirs[3]["LOCATION"]).startswith("Ontmoetingsruimte, Ontmoetingscentrum")
-    assert str(theirs[0]["LOCATION"]).startswith("Groepsruimte 3, Ontmoetingscentrum")
+    assert str(easter["LOCATION"]).startswith("Ontmoetingsruimte, Ontmoetingscentrum")
+    assert str(master["LOCATION"]).startswith("Groepsruimte 3, Ontmoetingscentrum")
 
 
-def test_invite_for_a_group_session_has_one_event_per_meeting(  # type: ignore[no-untyped-def]
+def test_invite_for_a_group_session_is_one_recurring_event(  # type: ignore[no-untyped-def]
     app, db, load_example, clock
 ) -> None:
     load_example("welzijn-op-recept.toml")
@@ -450,16 +522,46 @@ def test_invite_for_a_group_session_has_one_event_per_meeting(  # type: ignore[n
     data.sessions = [veilig.id]
     registration = lifecycle.register(db.session, event, data, clock.now, "test").registration
     db.session.commit()
-    ical = request(registration, clock.now)
+    ical = request(registration, clock.now, key="veilig-thuis")
     cal = assert_valid(ical)
-    assert uids(cal) == [
-        f"r{registration.id}-s{veilig.id}-m{m.id}@{DOMAIN}" for m in veilig.meetings
-    ]
-    # One meeting alone, e.g. to cancel just that one.
+    uid = f"r{registration.id}-s{veilig.id}@{DOMAIN}"
+    assert set(uids(cal)) == {uid}
+    assert expand(cal, uid) == spans(veilig)
+    assert all(str(e["ATTENDEE"]) == "mailto:deelnemer5@example.org" for e in cal.walk("VEVENT"))
+    # A meeting stands for its group: the same UID, and a CANCEL withdraws the whole series.
     meeting: Meeting = veilig.meetings[2]
+    assert calendar.invite_uid(registration, meeting) == uid
     one = assert_valid(
         calendar.invite(
             registration, [meeting], method="CANCEL", sequence=1, manage_url=MANAGE, now=clock.now
         )
     )
-    assert uids(one) == [calendar.invite_uid(registration, meeting)]
+    (cancel,) = one.walk("VEVENT")
+    assert str(cancel["UID"]) == uid and "RECURRENCE-ID" not in cancel
+    assert str(cancel["STATUS"]) == "CANCELLED" and cancel["SEQUENCE"] == 1
+
+
+def test_a_moved_meeting_becomes_one_override(app, db, load_example, clock) -> None:  # type: ignore[no-untyped-def]
+    """A weekly group: one RRULE; moving its third meeting adds one RECURRENCE-ID override."""
+    load_example("welzijn-op-recept.toml")
+    event = db.session.query(Event).filter_by(slug="welzijn-op-recept-2027").one()
+    group = next(s for s in event.sessions if not any(m.title for m in s.meetings))
+    data = RegistrationInput(**registration_data(6, "overig"))
+    data.sessions = [group.id]
+    clock.now = datetime(2027, 2, 1, 12, 0, tzinfo=UTC)
+    registration = lifecycle.register(db.session, event, data, clock.now, "test").registration
+    db.session.commit()
+    uid = calendar.invite_uid(registration, group)
+    first = assert_valid(request(registration, clock.now, key=group.key))
+    assert [e.get("RECURRENCE-ID") for e in first.walk("VEVENT")] == [None]
+    third = group.meetings[2]
+    planned = third.starts_at
+    third.starts_at += timedelta(days=1, hours=1)
+    third.ends_at += timedelta(days=1, hours=1)
+    update = assert_valid(request(registration, clock.now + timedelta(days=1), 1, group.key))
+    master, override = update.walk("VEVENT")
+    assert master["RRULE"]["COUNT"] == [6] and master["SEQUENCE"] == override["SEQUENCE"] == 1
+    assert override["RECURRENCE-ID"].dt == planned
+    assert third.starts_at == override.DTSTART
+    assert expand(update, uid) == spans(group)
+    db.session.rollback()

@@ -34,6 +34,9 @@ PROGRAMME_KINDS = frozenset(
 
 _INSERT_MESSAGE = insert(OutboxMessage.__table__)
 
+# The message that carries one place's invitation when a change concerns several places.
+INVITATION_KINDS = {"REQUEST": "invitation", "CANCEL": "invitation_cancelled"}
+
 
 def queue(
     db: DbSession,
@@ -53,9 +56,33 @@ def queue(
     transaction that holds the places' locks and outside the request: rendering was a quarter
     of a registration's cost in a flash crowd. The registration must have been flushed.
     An anonymised registration (services.privacy) gets no mail: it has no address any more.
+
+    One calendar per message and one place per calendar: an ``invite`` naming several places
+    queues this message without a calendar (its text still lists every place) and one
+    :data:`INVITATION_KINDS` message per place, each carrying that place's invitation only.
+    Outlook and Gmail act on a single text/calendar part per message and CalDAV servers
+    refuse several UIDs in one object (docs/architecture.md, "Calendar invitations").
     """
     if registration.anonymised_at is not None:
         return
+    if invite is not None and len(invite[1]) > 1:
+        method, enrolments = invite
+        _insert(db, registration, kind, now, None, enrolment, old)
+        for place in enrolments:
+            _insert(db, registration, INVITATION_KINDS[method], now, (method, [place]), place, None)
+        return
+    _insert(db, registration, kind, now, invite, enrolment, old)
+
+
+def _insert(
+    db: DbSession,
+    registration: Registration,
+    kind: str,
+    now: datetime,
+    invite: tuple[str, list[Enrolment]] | None,
+    enrolment: Enrolment | None,
+    old: Enrolment | None,
+) -> None:
     context: dict[str, Any] = {
         "enrolment": _as_now(enrolment) if enrolment is not None else None,
         "old": old.id if old is not None else None,

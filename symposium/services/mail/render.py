@@ -32,6 +32,8 @@ SUBJECTS = {
     "enrolment_cancelled": _l("Cancelled: %(session)s"),
     "registration_cancelled": _l("Your registration for %(event)s is cancelled"),
     "calendar_cancelled": _l("Removed from your calendar: %(session)s"),
+    "invitation": _l("Calendar invitation: %(session)s"),
+    "invitation_cancelled": _l("Removed from your calendar: %(session)s"),
     "session_changed": _l("Changed: %(session)s"),
     "session_cancelled": _l("Cancelled: %(session)s"),
     "event_cancelled": _l("Cancelled: %(event)s"),
@@ -206,14 +208,13 @@ def sequences(
     enrolments: list[Enrolment],
     sequence_of: dict[int, int] | None = None,
 ) -> dict[str, int]:
-    """Calendar UID -> SEQUENCE of these places (a group's meetings share their place's).
+    """Calendar UID -> SEQUENCE of these places (one UID per place, a group's included).
 
     ``sequence_of`` (enrolment id -> SEQUENCE) overrides the places' current ones.
     """
     return {
-        calendar.invite_uid(registration, item): (sequence_of or {}).get(e.id, e.ical_sequence)
+        calendar.invite_uid(registration, e.session): (sequence_of or {}).get(e.id, e.ical_sequence)
         for e in enrolments
-        for item in (e.session.meetings or [e.session])
     }
 
 
@@ -225,7 +226,7 @@ def invitation(
     manage_url: str,
     sequence_of: dict[int, int] | None = None,
 ) -> str:
-    """The calendar for these places, each VEVENT carrying its place's SEQUENCE."""
+    """The iTIP calendar for one place (one UID), carrying its place's SEQUENCE."""
     return calendar.invite(
         registration,
         [e.session for e in enrolments],

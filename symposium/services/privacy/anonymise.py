@@ -32,8 +32,9 @@ from symposium.models import (
 from symposium.services.core.tokens import new_nonce, token_hash
 from symposium.services.mail import render
 
-# The one message still sent after a deletion: it withdraws the calendar invitations.
-FINAL_KINDS = frozenset({"registration_cancelled"})
+# The messages still sent after a deletion: they withdraw the calendar invitations (one
+# cancellation per place, see services.mail.outbox.INVITATION_KINDS, beside the notice).
+FINAL_KINDS = frozenset({"registration_cancelled", "invitation_cancelled"})
 
 
 def placeholder_email(registration: Registration) -> str:

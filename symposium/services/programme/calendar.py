@@ -31,6 +31,7 @@ from symposium.models import (
     Session,
     SessionKind,
 )
+from symposium.services.programme import recurrence
 
 PRODID = "-//symposium//Symposium registrations//NL"
 
@@ -199,41 +200,38 @@ def vtimezone(zone_name: str, year: int) -> Timezone:
 
 
 @dataclass(frozen=True)
-class _Occurrence:
-    """One VEVENT: a session, or one meeting of a group session."""
+class _Entry:
+    """One UID on a calendar: a session, whose meetings (if any) are one recurring event."""
 
     session: Session
-    meeting: Meeting | None = None
+
+    @property
+    def meetings(self) -> list[Meeting]:
+        # By start, also when one was just moved in this session (order_by acts on loading).
+        return sorted(self.session.meetings, key=lambda m: (m.starts_at, m.id or 0))
 
     @property
     def starts_at(self) -> datetime | None:
-        return self.meeting.starts_at if self.meeting else self.session.effective_starts_at
+        return self.session.effective_starts_at
 
     @property
     def ends_at(self) -> datetime | None:
-        return self.meeting.ends_at if self.meeting else self.session.effective_ends_at
+        return self.session.effective_ends_at
 
     def uid(self, prefix: str, mail_domain: str) -> str:
-        meeting = f"-m{self.meeting.id}" if self.meeting else ""
-        return f"{prefix}-s{self.session.id}{meeting}@{mail_domain}"
+        return f"{prefix}-s{self.session.id}@{mail_domain}"
 
 
-def _occurrences(items: Iterable[Session | Meeting]) -> Iterator[_Occurrence]:
-    """Sessions with meetings expand to their meetings; items without times are left out."""
-    seen: set[tuple[int, int | None]] = set()
+def _entries(items: Iterable[Session | Meeting]) -> Iterator[_Entry]:
+    """One entry per session (a Meeting stands for its whole group); untimed ones left out."""
+    seen: set[int] = set()
     for item in items:
-        if isinstance(item, Meeting):
-            found = [_Occurrence(item.session, item)]
-        elif item.meetings:
-            found = [_Occurrence(item, m) for m in item.meetings]
-        else:
-            found = [_Occurrence(item)]
-        for occurrence in found:
-            key = (occurrence.session.id, occurrence.meeting.id if occurrence.meeting else None)
-            if key in seen or occurrence.starts_at is None or occurrence.ends_at is None:
-                continue
-            seen.add(key)
-            yield occurrence
+        session = item.session if isinstance(item, Meeting) else item
+        entry = _Entry(session)
+        if session.id in seen or entry.starts_at is None or entry.ends_at is None:
+            continue
+        seen.add(session.id)
+        yield entry
 
 
 def _mail_domain(mail_domain: str | None) -> str:
@@ -266,21 +264,14 @@ def _organizer(event: Event, email: str | None, mail_domain: str) -> vCalAddress
     return vCalAddress.new(address, cn=_cn(event.organiser_name or event.title))
 
 
-def _summary(occurrence: _Occurrence, event: Event) -> str:
-    session = occurrence.session
-    if occurrence.meeting is None:
-        return f"{session.title} – {event.title}"
-    number = session.meetings.index(occurrence.meeting) + 1
-    return f"{session.title} ({number}/{len(session.meetings)}) – {event.title}"
-
-
-def _location(occurrence: _Occurrence, event: Event) -> str:
-    room = (occurrence.meeting.room if occurrence.meeting else "") or occurrence.session.room
+def _location(session: Session, meeting: Meeting | None, event: Event) -> str:
+    room = (meeting.room if meeting else "") or session.room
     return ", ".join(part for part in (room, event.venue, event.address) if part)
 
 
-def _description(occurrence: _Occurrence, labels: dict[str, str], link: tuple[str, str]) -> str:
-    session, meeting = occurrence.session, occurrence.meeting
+def _description(
+    session: Session, meeting: Meeting | None, labels: dict[str, str], link: tuple[str, str]
+) -> str:
     parts = []
     if meeting is not None and meeting.title:
         parts.append(f"{labels['meeting']}: {meeting.title}")
@@ -294,33 +285,110 @@ def _description(occurrence: _Occurrence, labels: dict[str, str], link: tuple[st
     return "\n\n".join(parts)
 
 
+@dataclass(frozen=True)
+class _Write:
+    """What every VEVENT of one calendar shares: its kind, clock and words."""
+
+    event: Event
+    method: Method
+    now: datetime
+    labels: dict[str, str]
+    organizer: vCalAddress
+    attendee: vCalAddress | None = None
+
+
 def _vevent(
-    occurrence: _Occurrence, event: Event, uid: str, sequence: int, now: datetime
+    write: _Write,
+    session: Session,
+    meeting: Meeting | None,
+    span: tuple[datetime, datetime],
+    ident: tuple[str, int],
+    link: tuple[str, str],
 ) -> VEvent:
-    zone = event.tz
+    """One VEVENT of ``session`` (``meeting``: the meeting it shows) from ``span`` (aware)."""
+    event, zone = write.event, write.event.tz
+    uid, sequence = ident
     vevent = VEvent()
     vevent.add("UID", uid)
     vevent.add("SEQUENCE", sequence)
-    vevent.add("DTSTAMP", now.astimezone(UTC))
-    vevent.add("DTSTART", occurrence.starts_at.astimezone(zone))  # type: ignore[union-attr]
-    vevent.add("DTEND", occurrence.ends_at.astimezone(zone))  # type: ignore[union-attr]
-    vevent.add("SUMMARY", _summary(occurrence, event))
-    location = _location(occurrence, event)
+    vevent.add("DTSTAMP", write.now.astimezone(UTC))
+    vevent.add("DTSTART", span[0].astimezone(zone))
+    vevent.add("DTEND", span[1].astimezone(zone))
+    vevent.add("SUMMARY", f"{session.title} – {event.title}")
+    location = _location(session, meeting, event)
     if location:
         vevent.add("LOCATION", location)
+    description = _description(session, meeting, write.labels, link)
+    if description:
+        vevent.add("DESCRIPTION", description)
+    if link[1]:
+        vevent.add("URL", link[1])
+    vevent.add("ORGANIZER", write.organizer)
+    if write.attendee is not None:
+        vevent.add("ATTENDEE", write.attendee)
+    vevent.add("STATUS", "CANCELLED" if write.method is Method.CANCEL else "CONFIRMED")
     return vevent
 
 
-def _new_calendar(event: Event, method: Method, occurrences: list[_Occurrence]) -> Calendar:
+def _components(
+    write: _Write, entry: _Entry, ident: tuple[str, int], link: tuple[str, str]
+) -> list[VEvent]:
+    """The VEVENTs of one UID: a session, or a group's rule with its overrides.
+
+    A CANCEL names the series only (RFC 5546: without RECURRENCE-ID it withdraws them all).
+    """
+    session, meetings = entry.session, entry.meetings
+    if len(meetings) < 2:
+        meeting = meetings[0] if meetings else None
+        span = (entry.starts_at, entry.ends_at)
+        return [_vevent(write, session, meeting, span, ident, link)]  # type: ignore[arg-type]
+    zone = write.event.tz
+    walls = [
+        (
+            m.starts_at.astimezone(zone).replace(tzinfo=None),
+            m.ends_at.astimezone(zone).replace(tzinfo=None),
+        )
+        for m in meetings
+    ]
+    rule = recurrence.series(walls)
+    first = meetings[0]
+    master = _vevent(write, session, first, (first.starts_at, first.ends_at), ident, link)
+    master.add("RRULE", rule.rrule)
+    found = [master]
+    if write.method is Method.CANCEL:
+        return found
+    same = (_location(session, first, write.event), first.title)
+    for k, meeting in enumerate(meetings[1:], start=1):
+        if (
+            rule.placed(k, *walls[k])
+            and (_location(session, meeting, write.event), meeting.title) == same
+        ):
+            continue
+        span = (meeting.starts_at, meeting.ends_at)
+        override = _vevent(write, session, meeting, span, ident, link)
+        override.add("RECURRENCE-ID", rule.starts[k].replace(tzinfo=zone))
+        found.append(override)
+    return found
+
+
+def _new_calendar(event: Event, method: Method, entries: list[_Entry]) -> Calendar:
     cal = Calendar()
     cal.add("PRODID", PRODID)
     cal.add("VERSION", "2.0")
     cal.add("CALSCALE", "GREGORIAN")
     cal.add("METHOD", str(method))
-    starts = [o.starts_at.astimezone(event.tz) for o in occurrences if o.starts_at]
+    starts = [e.starts_at.astimezone(event.tz) for e in entries if e.starts_at]
     year = min(starts).year if starts else event.starts_at.astimezone(event.tz).year
     cal.add_component(vtimezone(event.timezone, year))
     return cal
+
+
+def serialise(cal: Calendar) -> bytes:
+    """The bytes of ``cal``: the one place every calendar of this module is written.
+
+    The test suite hooks in here to store each one in a real CalDAV server (tests/conftest.py).
+    """
+    return cal.to_ical()
 
 
 def _aware(now: datetime) -> datetime:
@@ -351,14 +419,14 @@ def confirmed_sessions(registration: Registration, plenary: bool = True) -> list
 def invite_uid(
     registration: Registration, item: Session | Meeting, mail_domain: str | None = None
 ) -> str:
-    """The UID of ``item`` on ``registration``'s calendar, e.g. ``r12-s3-m7@domain``.
+    """The UID of ``item`` on ``registration``'s calendar, e.g. ``r12-s3@domain``.
 
-    Stable for (registration, session[, meeting]), so a later REQUEST updates and a CANCEL
-    removes the copy the registrant already has; callers key stored SEQUENCE numbers on it.
-    A group session with meetings appears as its meetings: pass each Meeting for their UIDs.
+    Stable for (registration, session), so a later REQUEST updates and a CANCEL removes the
+    copy the registrant already has; callers key stored SEQUENCE numbers on it. A group
+    session is one UID for all its meetings (a Meeting gives its session's UID).
     """
-    occurrence = _Occurrence(item.session, item) if isinstance(item, Meeting) else _Occurrence(item)
-    return occurrence.uid(f"r{registration.id}", _mail_domain(mail_domain))
+    session = item.session if isinstance(item, Meeting) else item
+    return _Entry(session).uid(f"r{registration.id}", _mail_domain(mail_domain))
 
 
 def invite(
@@ -374,10 +442,13 @@ def invite(
 ) -> bytes:
     """The registrant's calendar for ``items`` as iCalendar bytes (CRLF, folded at 75 octets).
 
-    ``items`` are sessions (a group session with meetings gives one VEVENT per meeting) or
-    single meetings; :func:`confirmed_sessions` gives the usual list. Sessions without times
-    are left out. ``method``: REQUEST for an invitation or update, CANCEL to withdraw the
-    items (pass the ones cancelled), PUBLISH for the registrant's own download (no ATTENDEE).
+    ``items`` are sessions (a group session with meetings is one recurring VEVENT, see
+    :mod:`.recurrence`); :func:`confirmed_sessions` gives the usual list. Sessions without
+    times are left out. ``method``: REQUEST for an invitation or update, CANCEL to withdraw
+    the items (pass the ones cancelled), PUBLISH for the registrant's own download or feed
+    (no ATTENDEE; it may hold many UIDs, as it is no iTIP message). A REQUEST or CANCEL
+    must name exactly one session: one UID per iTIP object (RFC 5546 §1.4, RFC 4791 §4.1),
+    since servers refuse and clients misread more; the mail service sends one per place.
     ``sequence`` is one number for all events or a function of the UID (see
     :func:`invite_uid`): an update must carry a higher SEQUENCE than the copy it replaces.
     ``organizer_email`` defaults to the event's organiser, ``mail_domain`` (the UIDs' right
@@ -387,38 +458,30 @@ def invite(
     now = _aware(now)
     domain = _mail_domain(mail_domain)
     event = registration.event
-    occurrences = list(_occurrences(items))
-    if method is not Method.PUBLISH and not occurrences:
-        raise ValueError(f"a {method} needs at least one session with times")
+    entries = list(_entries(items))
+    if method is not Method.PUBLISH and len(entries) != 1:
+        raise ValueError(f"a {method} names exactly one session with times, not {len(entries)}")
+    attendee = None
+    if method is not Method.PUBLISH:
+        attendee = vCalAddress.new(
+            registration.email,
+            cn=_cn(registration.name),
+            cutype="INDIVIDUAL",
+            role="REQ-PARTICIPANT",
+            partstat="NEEDS-ACTION" if method is Method.REQUEST else None,
+            rsvp=False,
+        )
     labels = _labels(registration.language)
-    cal = _new_calendar(event, method, occurrences)
+    write = _Write(event, method, now, labels, _organizer(event, organizer_email, domain), attendee)
+    cal = _new_calendar(event, method, entries)
     if method is Method.PUBLISH:
         cal.add("X-WR-CALNAME", event.title)
-    for occurrence in occurrences:
-        uid = occurrence.uid(f"r{registration.id}", domain)
+    for entry in entries:
+        uid = entry.uid(f"r{registration.id}", domain)
         number = sequence(uid) if callable(sequence) else sequence
-        vevent = _vevent(occurrence, event, uid, number, now)
-        description = _description(occurrence, labels, (labels["manage"], manage_url))
-        if description:
-            vevent.add("DESCRIPTION", description)
-        if manage_url:
-            vevent.add("URL", manage_url)
-        vevent.add("ORGANIZER", _organizer(event, organizer_email, domain))
-        if method is not Method.PUBLISH:
-            vevent.add(
-                "ATTENDEE",
-                vCalAddress.new(
-                    registration.email,
-                    cn=_cn(registration.name),
-                    cutype="INDIVIDUAL",
-                    role="REQ-PARTICIPANT",
-                    partstat="NEEDS-ACTION" if method is Method.REQUEST else None,
-                    rsvp=False,
-                ),
-            )
-        vevent.add("STATUS", "CANCELLED" if method is Method.CANCEL else "CONFIRMED")
-        cal.add_component(vevent)
-    return cal.to_ical()
+        for component in _components(write, entry, (uid, number), (labels["manage"], manage_url)):
+            cal.add_component(component)
+    return serialise(cal)
 
 
 def programme_calendar(
@@ -434,25 +497,20 @@ def programme_calendar(
     """The public programme as a METHOD:PUBLISH calendar, for download or subscription.
 
     ``sessions`` defaults to all of the event's sessions (the caller filters what is public).
-    UIDs are ``event<id>-s<session>[-m<meeting>]@<mail_domain>``, distinct from the invite
-    UIDs so that subscribing next to a personal invitation does not merge the two.
-    ``url_for_session`` gives each VEVENT its URL (also put in the description).
+    UIDs are ``event<id>-s<session>@<mail_domain>`` (a group's meetings one recurring event),
+    distinct from the invite UIDs so that subscribing next to a personal invitation does not
+    merge the two. ``url_for_session`` gives each VEVENT its URL (also in the description).
     """
     now = _aware(now)
     domain = _mail_domain(mail_domain)
-    occurrences = list(_occurrences(event.sessions if sessions is None else sessions))
+    entries = list(_entries(event.sessions if sessions is None else sessions))
     labels = _labels(language or (event.languages[0] if event.languages else "nl"))
-    cal = _new_calendar(event, Method.PUBLISH, occurrences)
+    write = _Write(event, Method.PUBLISH, now, labels, _organizer(event, organizer_email, domain))
+    cal = _new_calendar(event, Method.PUBLISH, entries)
     cal.add("X-WR-CALNAME", event.title)
-    for occurrence in occurrences:
-        vevent = _vevent(occurrence, event, occurrence.uid(f"event{event.id}", domain), 0, now)
-        url = url_for_session(occurrence.session) if url_for_session else ""
-        description = _description(occurrence, labels, (labels["more"], url))
-        if description:
-            vevent.add("DESCRIPTION", description)
-        if url:
-            vevent.add("URL", url)
-        vevent.add("ORGANIZER", _organizer(event, organizer_email, domain))
-        vevent.add("STATUS", "CONFIRMED")
-        cal.add_component(vevent)
-    return cal.to_ical()
+    for entry in entries:
+        url = url_for_session(entry.session) if url_for_session else ""
+        ident = (entry.uid(f"event{event.id}", domain), 0)
+        for component in _components(write, entry, ident, (labels["more"], url)):
+            cal.add_component(component)
+    return serialise(cal)
