@@ -70,6 +70,30 @@ def test_deletion_frees_the_places_and_anonymises_at_once(
     assert final.status is OutboxStatus.SENT and final.to_address == "" and final.body_text == ""
 
 
+def test_deletion_withdraws_every_invitation_of_several_places(
+    db, register, deliver, clock, small_event
+) -> None:
+    """One cancellation per place (one UID each) is still sent; nothing else waits."""
+    outcome = register(1, small_event["klein"], small_event["ook-r2"])
+    deliver()
+    assert deletion.request_deletion(db.session, outcome.registration, clock.now, RETENTION)
+    db.session.commit()
+    queued = db.session.scalars(
+        select(OutboxMessage)
+        .where(OutboxMessage.registration_id == outcome.registration.id)
+        .where(OutboxMessage.status == OutboxStatus.QUEUED)
+        .order_by(OutboxMessage.id)
+    ).all()
+    assert sorted(m.kind for m in queued) == [
+        "invitation_cancelled",
+        "invitation_cancelled",
+        "registration_cancelled",
+    ]
+    withdrawn = [m for m in queued if m.kind == "invitation_cancelled"]
+    assert all(m.calendar_method == "CANCEL" and m.render_context is None for m in withdrawn)
+    assert all(m.to_address == "deelnemer1@example.org" for m in withdrawn)
+
+
 def test_asking_twice_changes_nothing_more(db, register, clock, small_event) -> None:
     outcome = register(1, small_event["klein"])
     assert deletion.request_deletion(db.session, outcome.registration, clock.now, RETENTION)

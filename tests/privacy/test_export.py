@@ -56,7 +56,14 @@ def test_the_export_holds_every_personal_value(db, register, deliver, clock, sma
             )
             assert row[name] == expected, name
     mail = data["mail"]
-    assert [m["kind"] for m in mail] == ["registered", "changed", "calendar_cancelled"]
+    # two places at registration: the notice, then one invitation per place (one UID each)
+    assert [m["kind"] for m in mail] == [
+        "registered",
+        "invitation",
+        "invitation",
+        "changed",
+        "calendar_cancelled",
+    ]
     assert all(m["subject"] and m["sent_at"] and m["to"] == "deelnemer1@example.org" for m in mail)
 
 
