@@ -21,11 +21,18 @@ def inject(context: Any) -> None:
     context.add_init_script(path=str(AXE_JS))
 
 
-def audit(page: Any) -> list[dict[str, Any]]:
-    """Run axe on the page as it stands; every violation, most severe first."""
+# The rules whose verdict depends on the layout: all that a second viewport has to re-run.
+LAYOUT_RULES = ["color-contrast", "scrollable-region-focusable", "target-size", "region"]
+
+
+def audit(page: Any, rules: list[str] | None = None) -> list[dict[str, Any]]:
+    """Run axe (every rule, or only ``rules``) on the page as it stands; most severe first."""
     if not page.evaluate("() => typeof window.axe === 'object'"):
         page.add_script_tag(path=str(AXE_JS))
-    result = page.evaluate("() => axe.run(document, {resultTypes: ['violations']})")
+    options: dict[str, Any] = {"resultTypes": ["violations"]}
+    if rules is not None:
+        options["runOnly"] = {"type": "rule", "values": rules}
+    result = page.evaluate("options => axe.run(document, options)", options)
     order = {"critical": 0, "serious": 1, "moderate": 2, "minor": 3}
     return sorted(result["violations"], key=lambda v: order.get(v["impact"] or "minor", 4))
 
