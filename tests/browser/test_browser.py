@@ -1,33 +1,17 @@
 """Browser flows in Debian's Chromium, driven by Playwright."""
 
-import threading
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from werkzeug.serving import make_server
 
-from tests.browser import availability
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    """One Chromium for the module; skipped or failed (REQUIRE_BROWSER) when there is none."""
-    sync_api = availability.playwright_api()
-    playwright, browser = availability.launch(sync_api, availability.chromium_path())
-    yield browser
-    browser.close()
-    playwright.stop()
+from tests.browser.site import serving
 
 
 @pytest.fixture
 def live_server(app) -> Iterator[str]:  # type: ignore[no-untyped-def]
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join()
+    with serving(app) as url:
+        yield url
 
 
 @pytest.fixture
