@@ -22,7 +22,7 @@ from werkzeug.serving import make_server
 
 from symposium.extensions import db
 from symposium.models import Event, Role
-from symposium.services.accounts import access
+from symposium.services.accounts import access, passwords
 from symposium.services.programme.catalogue import ensure_catalogue
 from symposium.services.registration import lifecycle, validation
 from tests.conftest import (
@@ -128,5 +128,5 @@ def _fill(secret: str, now: datetime) -> dict[str, object]:
         "plenary": session["opening"].id,
         "group": group.id,
         "round": small.round_id,
-        "reset_token": access.reset_token(admin, secret, now),
+        "reset_token": passwords.reset_token(admin, secret, now),
     }

@@ -120,6 +120,9 @@ PAGES = [
     Page("manage page, cancel not confirmed", "/r/{roses_manage}", act=cancel_unconfirmed),
     Page("manage page, group", "/r/{series_manage}"),
     Page("manage page, cancelled", "/r/{cancelled_manage}"),
+    Page("deletion, confirm first", "/r/{roses_manage}/delete"),
+    Page("deletion done", "/r/deleted"),
+    Page("privacy statement", "/privacy"),
     # Back-office
     Page("sign in", "/admin/login"),
     Page("sign in, wrong password", "/admin/login", act=sign_in_wrongly),
@@ -158,6 +161,7 @@ NOT_PAGES = {
     "programme.event_calendar",
     "programme.session_calendar",
     "manage.calendar_file",
+    "manage.data_download",  # a JSON file
     "feeds.feed",
     "admin.export_registrations_csv",
     "admin.export_registrations_xlsx",
