@@ -1,6 +1,6 @@
 """How long personal data is kept, and the purge that anonymises it afterwards.
 
-The one home of the retention rule (see docs/security/privacy.md):
+The one home of the retention rule (see docs/security.md, "Personal data"):
 
 - everything a registration holds about a person is anonymised ``RETENTION_DAYS`` after its
   event ends (:func:`purge`, run by ``flask --app symposium purge``);
