@@ -142,13 +142,17 @@ def test_profession_step_and_programme_filters(fuzzed_app, visitor, profession, 
 
 
 @FUZZ
-@given(action=st.sampled_from(["change", "cancel-session", "cancel", "feed/renew"]), value=TEXT)
+@given(
+    action=st.sampled_from(["change", "cancel-session", "cancel", "feed/renew", "delete"]),
+    value=TEXT,
+)
 def test_manage_page_actions(fuzzed_app, visitor, people, action, value) -> None:
     base = f"/r/{people['token']}"
     data = {"csrf_token": token_from(visitor, base), "session_id": value, "enrolment_id": value,
             "confirm": value}  # fmt: skip
-    if action == "cancel":
-        data["confirm"] = ""  # never the real cancellation: the next examples need the place
+    if action in ("cancel", "delete"):
+        # never the real cancellation or deletion: the next examples need the registration
+        data["confirm"] = ""
     checked(fuzzed_app, lambda: visitor.post(f"{base}/{action}", data=data))
 
 
