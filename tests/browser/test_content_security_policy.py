@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 from werkzeug.serving import make_server
-
-from tests.browser import availability
 
 # Runs before any page script; a violation of the policy is also an event on the document.
 RECORD_VIOLATIONS = """
@@ -18,15 +15,6 @@ document.addEventListener("securitypolicyviolation", (e) => {
   window.__violations.push(e.violatedDirective + " " + (e.blockedURI || "inline"));
 });
 """
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    sync_api = availability.playwright_api()
-    playwright, browser = availability.launch(sync_api, availability.chromium_path())
-    yield browser
-    browser.close()
-    playwright.stop()
 
 
 @pytest.fixture
