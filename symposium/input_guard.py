@@ -24,6 +24,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from flask import Flask, render_template, request
+from flask.globals import request_ctx
 from flask_babel import lazy_gettext as _l
 from werkzeug.wrappers import Response
 from wtforms import Field, Form, ValidationError
@@ -117,7 +118,13 @@ def refusal(problem: InvalidInput) -> Response | tuple[Any, int]:
 
 
 def check_request() -> Response | tuple[Any, int] | None:
-    """Flask ``before_request``: refuse the request before any view (or CSRF check) reads it."""
+    """Flask ``before_request``: refuse the request before any view (or CSRF check) reads it.
+
+    A Host outside TRUSTED_HOSTS leaves the request without a URL adapter, so no page can be
+    rendered for it (``url_for`` fails): its 400 is raised first, before anything else runs.
+    """
+    if request_ctx.url_adapter is None and request.routing_exception is not None:
+        raise request.routing_exception
     problem = find_control()
     return refusal(problem) if problem is not None else None
 

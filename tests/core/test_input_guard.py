@@ -18,7 +18,8 @@ from symposium.services.core import idempotency
 from symposium.services.programme import event_files
 from symposium.services.registration import validation
 from tests.backoffice.test_admin import PASSWORD, login, token
-from tests.conftest import registration_data
+from tests.conftest import make_app, registration_data
+from tests.core.test_database_unavailable import NOBODY_LISTENS
 from tests.registration.test_registration_pages import URL, open_form, person, submit
 
 
@@ -354,3 +355,27 @@ def test_ids_from_forms_are_ascii_numbers_that_fit_a_column(client, db, small_ev
         answer = client.post(f"{manage}/{action}", data={"csrf_token": token(page), name: value})
         assert answer.status_code == 400
     assert row_counts(db) == before
+
+
+def test_a_forged_host_is_a_plain_400_before_any_page_is_rendered(
+    client: FlaskClient, db, small_event
+) -> None:
+    """Without a trusted Host no URL can be built, so no template can render: the guard's
+    400 page, the 413 page and the database pages must not be tried (they raised)."""
+    forged = {"Host": "evil.example"}
+    for response in (
+        client.get("/events/klein/?q=a%01", headers=forged),
+        client.post("/events/klein/register", data={"needs": "x" * 2_000_000}, headers=forged),
+        client.post("/api/v1/events/klein/registrations", json={"n": "\x00"}, headers=forged),
+    ):
+        assert response.status_code == 400
+        assert "evil.example" in response.get_data(as_text=True)  # "... is not trusted"
+
+
+def test_a_forged_host_while_the_database_is_down_is_a_400() -> None:
+    response = (
+        make_app(NOBODY_LISTENS)
+        .test_client()
+        .get("/events/klein/", headers={"Host": "evil.example"})
+    )
+    assert response.status_code == 400
