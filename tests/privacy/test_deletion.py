@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from symposium.models import (
     AuditEntry,
@@ -170,3 +170,69 @@ def test_stored_api_answers_naming_the_registration_go(client, db, clock, small_
     deletion.request_deletion(db.session, first, clock.now, RETENTION)
     db.session.commit()
     assert db.session.scalars(select(IdempotencyKey.key)).all() == ["key-2"]
+
+
+def test_a_waiting_cancellation_of_a_place_left_earlier_still_goes(
+    db, register, deliver, clock, small_event
+) -> None:
+    """Switched away from "groot", then deleted: groot's CANCEL is still sent, else the old
+    invitation would stay in their calendar."""
+    outcome = register(1, small_event["groot"])
+    deliver()
+    lifecycle.change_session(db.session, outcome.registration, small_event["ook-r2"], clock.now)
+    db.session.commit()
+    assert deletion.request_deletion(db.session, outcome.registration, clock.now, RETENTION)
+    db.session.commit()
+    queued = db.session.scalars(
+        select(OutboxMessage).where(OutboxMessage.status == OutboxStatus.QUEUED)
+    ).all()
+    calendars = "".join(m.calendar or "" for m in queued)
+    assert f"-s{small_event['groot']}@" in calendars and "METHOD:CANCEL" in calendars
+    assert all(m.calendar_method in (None, "CANCEL") for m in queued)
+
+
+def test_the_last_mails_are_blanked_once_sent(db, register, deliver, clock, small_event) -> None:
+    """Long before the event (no purge due yet), the final mails keep the address only until
+    the worker has sent them."""
+    leaving = register(1, small_event["ook-r2"])
+    deliver()
+    assert deletion.request_deletion(db.session, leaving.registration, clock.now, RETENTION)
+    db.session.commit()
+    deliver()
+    mine = db.session.scalars(
+        select(OutboxMessage).where(OutboxMessage.registration_id == leaving.registration.id)
+    ).all()
+    assert mine and all(m.status is OutboxStatus.SENT for m in mine)
+    assert all(m.to_address == "" and m.body_text == "" for m in mine)
+
+
+def test_a_deletion_while_the_worker_sends_does_not_stop_it(
+    app, db, register, clock, small_event
+) -> None:
+    from sqlalchemy.orm import Session as OrmSession
+
+    from symposium.services.mail import delivery
+
+    first = register(1, small_event["ook-r2"])
+    register(2, small_event["klein"])
+    sent = []
+
+    class DeletingWhileSending:
+        def send(self, message, sender, recipient):  # type: ignore[no-untyped-def]
+            sent.append(recipient)
+            if len(sent) == 1:
+                with OrmSession(db.engine) as other:
+                    registration = other.get(Registration, first.registration.id)
+                    deletion.request_deletion(other, registration, clock.now, RETENTION)
+                    other.commit()
+
+        def close(self) -> None:
+            pass
+
+    delivery.drain(db.session, DeletingWhileSending(), app.config, lambda: clock.now)
+    # The worker went on: the second registrant's mail and the final cancellation went too.
+    assert "deelnemer2@example.org" in sent
+    assert (
+        db.session.scalar(select(func.count()).where(OutboxMessage.status == OutboxStatus.QUEUED))
+        == 0
+    )

@@ -30,10 +30,11 @@ from typing import Any, Protocol
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session as DbSession
+from sqlalchemy.orm.exc import ObjectDeletedError, StaleDataError
 
-from symposium.models import OutboxMessage, OutboxStatus
+from symposium.models import OutboxMessage, OutboxStatus, Registration
 from symposium.services.core.locking import begin_write
-from symposium.services.mail import render
+from symposium.services.mail import outbox, render
 
 log = logging.getLogger(__name__)
 
@@ -270,39 +271,68 @@ def drain(
                     setattr(row, name, value)
                 db.commit()
             message = build_message(row, config["MAIL_SENDER"])
+            recipient = row.to_address  # read now: the commit expires the row
             db.commit()  # hold no transaction while talking to the mail server
+            outcome: Exception | None = None
             try:
-                backend.send(message, _address(config), row.to_address)
-            except TemporaryFailure as exc:
+                backend.send(message, _address(config), recipient)
+            except (TemporaryFailure, PermanentFailure) as exc:
+                outcome = exc
+            try:
                 begin_write(db)
-                if isinstance(exc, MaybeSent):
-                    row.maybe_sent += 1
-                    log.warning("outbox message %d may have been delivered: %s", row.id, exc)
-                if row.attempts >= config["MAIL_MAX_ATTEMPTS"]:
-                    _fail(row, str(exc))
-                    result.failed += 1
-                else:
-                    delay = min(
-                        config["MAIL_RETRY_SECONDS"] * 2 ** (row.attempts - 1),
-                        config["MAIL_RETRY_MAX_SECONDS"],
-                    )
-                    row.next_attempt_at = clock() + timedelta(seconds=delay)
-                    row.last_error = str(exc)
-                    result.retried += 1
-            except PermanentFailure as exc:
-                begin_write(db)
-                _fail(row, str(exc))
-                result.failed += 1
-            else:
-                begin_write(db)
-                row.status = OutboxStatus.SENT
-                row.sent_at = clock()
-                row.last_error = ""
-                result.sent += 1
-            db.commit()
+                _record(row, outcome, config, clock, result)
+                _forget_if_anonymised(db, row)
+                db.commit()
+            except (ObjectDeletedError, StaleDataError):
+                # Deleted meanwhile (its registrant's data was deleted while it was being
+                # sent): there is nothing left to record, and the next message must go on.
+                db.rollback()
     finally:
         backend.close()
     return result
+
+
+def _record(
+    row: OutboxMessage,
+    outcome: Exception | None,
+    config: dict[str, Any],
+    clock: Callable[[], datetime],
+    result: DrainResult,
+) -> None:
+    """Write what sending ``row`` came to: sent, a retry with back-off, or failed."""
+    if outcome is None:
+        row.status = OutboxStatus.SENT
+        row.sent_at = clock()
+        row.last_error = ""
+        result.sent += 1
+    elif isinstance(outcome, TemporaryFailure):
+        if isinstance(outcome, MaybeSent):
+            row.maybe_sent += 1
+            log.warning("outbox message %d may have been delivered: %s", row.id, outcome)
+        if row.attempts >= config["MAIL_MAX_ATTEMPTS"]:
+            _fail(row, str(outcome))
+            result.failed += 1
+        else:
+            delay = min(
+                config["MAIL_RETRY_SECONDS"] * 2 ** (row.attempts - 1),
+                config["MAIL_RETRY_MAX_SECONDS"],
+            )
+            row.next_attempt_at = clock() + timedelta(seconds=delay)
+            row.last_error = str(outcome)
+            result.retried += 1
+    else:
+        _fail(row, str(outcome))
+        result.failed += 1
+
+
+def _forget_if_anonymised(db: DbSession, row: OutboxMessage) -> None:
+    """The last mails to someone whose data was deleted keep their address only until they
+    are sent (or have failed): then they are blanked like the rest (services.privacy)."""
+    if row.status is OutboxStatus.QUEUED or row.registration_id is None:
+        return
+    registration = db.get(Registration, row.registration_id)
+    if registration is not None and registration.anonymised_at is not None:
+        outbox.forget(row)
 
 
 def _fail(row: OutboxMessage, error: str) -> None:

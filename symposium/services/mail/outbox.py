@@ -193,3 +193,23 @@ def by_status(db: DbSession, status: OutboxStatus) -> list[OutboxMessage]:
             select(OutboxMessage).where(OutboxMessage.status == status).order_by(OutboxMessage.id)
         )
     )
+
+
+def forget(message: OutboxMessage) -> None:
+    """Blank what a message says about its person (address, texts, calendar); kind, subject
+    and dates stay for the counts. Used when their data is deleted (services.privacy) and by
+    the worker for the last mail to someone already anonymised."""
+    message.to_address = ""
+    message.body_text = ""
+    message.body_html = ""
+    message.calendar = None
+    message.last_error = ""
+    message.render_context = None
+
+
+def withdraws_calendar(message: OutboxMessage) -> bool:
+    """Does this message (rendered or not yet) carry an iTIP CANCEL?"""
+    if message.calendar_method == "CANCEL":
+        return True
+    invite = (message.render_context or {}).get("invite") or {}
+    return invite.get("method") == "CANCEL"

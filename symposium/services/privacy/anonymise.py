@@ -30,11 +30,11 @@ from symposium.models import (
     Registration,
 )
 from symposium.services.core.tokens import new_nonce, token_hash
-from symposium.services.mail import render
+from symposium.services.mail import outbox, render
 
-# The messages still sent after a deletion: they withdraw the calendar invitations (one
-# cancellation per place, see services.mail.outbox.INVITATION_KINDS, beside the notice).
-FINAL_KINDS = frozenset({"registration_cancelled", "invitation_cancelled"})
+# Still sent after a deletion: the notice, and every calendar cancellation (one per place,
+# see services.mail.outbox.INVITATION_KINDS and outbox.withdraws_calendar).
+FINAL_KINDS = frozenset({"registration_cancelled"})
 
 
 def placeholder_email(registration: Registration) -> str:
@@ -96,23 +96,16 @@ def blank_delivered_mail(db: DbSession, registration_ids: Sequence[int]) -> int:
     messages = db.scalars(select(OutboxMessage).where(*undelivered_mail_kept(registration_ids)))
     count = 0
     for message in messages:
-        _blank(message)
+        outbox.forget(message)
         count += 1
     return count
 
 
-def _blank(message: OutboxMessage) -> None:
-    message.to_address = ""
-    message.body_text = ""
-    message.body_html = ""
-    message.calendar = None
-    message.last_error = ""
-    message.render_context = None
-
-
 def _forget_mail(db: DbSession, registration: Registration) -> None:
-    """Waiting mail goes (it would carry a dead link), except the final cancellation, which is
-    written now, while the name is still known; sent and failed mail is blanked."""
+    """Waiting mail goes (it would carry a dead link), except the final notice and every
+    waiting calendar cancellation (a place left earlier, a cancelled session: without it the
+    invitation would stay in their calendar), which are written now, while the name is still
+    known; sent and failed mail is blanked. The worker blanks those last ones once sent."""
     messages = db.scalars(
         select(OutboxMessage)
         .where(OutboxMessage.registration_id == registration.id)
@@ -120,8 +113,8 @@ def _forget_mail(db: DbSession, registration: Registration) -> None:
     ).all()
     for message in messages:
         if message.status is not OutboxStatus.QUEUED:
-            _blank(message)
-        elif message.kind in FINAL_KINDS:
+            outbox.forget(message)
+        elif message.kind in FINAL_KINDS or outbox.withdraws_calendar(message):
             if message.render_context is not None:
                 render.render(db, message)
         else:
