@@ -359,3 +359,31 @@ def test_radicale_refuses_several_uids_in_one_object(radicale) -> None:  # type:
     ).encode()
     (problem,) = radicale.store(two)
     assert "Multiple VEVENT components with different UIDs" in problem
+
+
+def test_a_place_without_times_gets_no_invitation_and_breaks_nothing(
+    app, db, small_event, clock
+) -> None:
+    """An organiser may clear a session's times (no round): its place then has nothing to
+    put on a calendar. Its mail goes without one; the timed place keeps its invitation."""
+    from symposium.models import OutboxStatus, Session
+
+    untimed = db.session.get(Session, small_event["klein"])
+    untimed.round = None
+    untimed.starts_at = untimed.ends_at = None
+    db.session.commit()
+    me = register(db, small_event, clock, "me", "klein", "groot").registration
+    (mail,) = mails(db, "registered")
+    assert [str(e["UID"]) for e in events_of(mail.calendar)] == [
+        f"r{me.id}-s{small_event['groot']}@symposium.localhost"
+    ]
+    assert mails(db, "invitation") == []
+    # A place queued with times that lost them before it was sent: no calendar, no failure.
+    lifecycle.cancel_registration(db.session, me, clock.now)
+    db.session.commit()
+    groot = db.session.get(Session, small_event["groot"])
+    groot.round = None
+    groot.starts_at = groot.ends_at = None
+    db.session.commit()
+    (cancelled,) = mails(db, "registration_cancelled")
+    assert cancelled.calendar is None and cancelled.status is OutboxStatus.QUEUED

@@ -159,17 +159,33 @@ def test_no_mail_is_queued_for_an_anonymised_registration(db, register, clock, s
 
 
 def test_stored_api_answers_naming_the_registration_go(client, db, clock, small_event):
-    for n in (1, 2):
+    """The stored answer (manage link, details) goes; a replay of the request is a 410 and
+    registers nobody again."""
+    bodies = {n: registration_data(n, sessions=[small_event["klein"]]) for n in (1, 2)}
+    for n, body in bodies.items():
         response = client.post(
             "/api/v1/events/klein/registrations",
-            json=registration_data(n, sessions=[small_event["klein"]]),
+            json=body,
             headers={"Idempotency-Key": f"key-{n}"},
         )
         assert response.status_code == 201
     first = db.session.scalars(select(Registration).order_by(Registration.id)).first()
     deletion.request_deletion(db.session, first, clock.now, RETENTION)
     db.session.commit()
-    assert db.session.scalars(select(IdempotencyKey.key)).all() == ["key-2"]
+    stored = {k.key: k for k in db.session.scalars(select(IdempotencyKey))}
+    assert stored["key-1"].status_code == 410
+    assert "Deelnemer" not in repr(stored["key-1"].response)
+    assert "registration" in stored["key-2"].response
+
+    replay = client.post(
+        "/api/v1/events/klein/registrations",
+        json=bodies[1],
+        headers={"Idempotency-Key": "key-1"},
+    )
+    assert replay.status_code == 410
+    assert replay.json["error"]["code"] == "registration_deleted"
+    names = db.session.scalars(select(Registration.name)).all()
+    assert sorted(names) == ["", "Deelnemer 2"]
 
 
 def test_a_waiting_cancellation_of_a_place_left_earlier_still_goes(

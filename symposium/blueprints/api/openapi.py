@@ -92,6 +92,11 @@ OPERATIONS: list[Operation] = [
                 "Closed, cancelled, full, already registered or idempotency conflict",
                 schemas.Error,
             ),
+            410: (
+                "A replay (same Idempotency-Key) of a registration whose data has since been "
+                "deleted at the registrant's request (registration_deleted); nothing is made",
+                schemas.Error,
+            ),
             413: (
                 "The body is larger than the server accepts (body_too_large); nothing was saved",
                 schemas.Error,

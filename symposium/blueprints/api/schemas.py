@@ -34,6 +34,7 @@ ERROR_CODES = [
     "session_cancelled",
     "busy",
     "body_too_large",
+    "registration_deleted",
 ]  # fmt: skip
 
 ErrorCode = Literal[tuple(ERROR_CODES)]  # type: ignore[valid-type]

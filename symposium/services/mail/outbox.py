@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session as DbSession
 
 from symposium.models import Enrolment, OutboxMessage, OutboxStatus, Registration
 from symposium.services.mail.render import html_body
+from symposium.services.programme import calendar
 
 # Messages that list the registrant's programme: their places are kept as they were queued.
 PROGRAMME_KINDS = frozenset(
@@ -65,6 +66,9 @@ def queue(
     """
     if registration.anonymised_at is not None:
         return
+    if invite is not None:  # a place without times cannot be put on a calendar
+        timed = [e for e in invite[1] if calendar.has_times(e.session)]
+        invite = (invite[0], timed) if timed else None
     if invite is not None and len(invite[1]) > 1:
         method, enrolments = invite
         _insert(db, registration, kind, now, None, enrolment, old)

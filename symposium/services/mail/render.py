@@ -89,6 +89,8 @@ def rendered(db: DbSession, message: OutboxMessage) -> dict[str, Any]:
     if "invite" in context:
         stored = {int(k): v for k, v in context["invite"]["sequences"].items()}
         enrolments = [e for e in registration.enrolments if e.id in stored]
+    if "invite" in context and any(calendar.has_times(e.session) for e in enrolments):
+        # A place whose times were cleared since it was queued goes without a calendar.
         values["calendar"] = invitation(
             registration,
             context["invite"]["method"],

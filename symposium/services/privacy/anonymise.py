@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session as DbSession
 
 from symposium.models import (
@@ -35,6 +35,12 @@ from symposium.services.mail import outbox, render
 # Still sent after a deletion: the notice, and every calendar cancellation (one per place,
 # see services.mail.outbox.INVITATION_KINDS and outbox.withdraws_calendar).
 FINAL_KINDS = frozenset({"registration_cancelled"})
+
+# What a replay of the API request that made a since-deleted registration is answered.
+DELETED_ANSWER = {
+    "code": "registration_deleted",
+    "message": "This registration and its data were deleted at the registrant's request.",
+}
 
 
 def placeholder_email(registration: Registration) -> str:
@@ -146,14 +152,15 @@ def _replace(value: Any, old: str, new: str) -> Any:
 
 
 def _forget_api_answers(db: DbSession, registration: Registration) -> None:
-    """Stored answers to API registrations carry the manage link; the key is spent anyway."""
+    """Stored answers to API registrations carry the manage link and the person's details:
+    they are replaced by a 410, and the key stays spent, so a client replaying its request
+    cannot register the deleted person again."""
     keys = db.scalars(
         select(IdempotencyKey).where(
             IdempotencyKey.scope == f"registrations:{registration.event_id}"
         )
     ).all()
-    gone = [
-        k.id for k in keys if (k.response.get("registration") or {}).get("id") == registration.id
-    ]
-    if gone:
-        db.execute(delete(IdempotencyKey).where(IdempotencyKey.id.in_(gone)))
+    for key in keys:
+        if (key.response.get("registration") or {}).get("id") == registration.id:
+            key.status_code = 410
+            key.response = {"error": DELETED_ANSWER}

@@ -222,6 +222,12 @@ class _Entry:
         return f"{prefix}-s{self.session.id}@{mail_domain}"
 
 
+def has_times(session: Session) -> bool:
+    """Can ``session`` be put on a calendar (a start and an end, its own or its meetings')?"""
+    entry = _Entry(session)
+    return entry.starts_at is not None and entry.ends_at is not None
+
+
 def _entries(items: Iterable[Session | Meeting]) -> Iterator[_Entry]:
     """One entry per session (a Meeting stands for its whole group); untimed ones left out."""
     seen: set[int] = set()
