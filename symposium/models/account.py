@@ -6,7 +6,6 @@ import enum
 import hmac
 import secrets
 from datetime import datetime
-from functools import cache
 
 from flask_login import UserMixin
 from sqlalchemy import ForeignKey, String, UniqueConstraint
@@ -66,15 +65,15 @@ def new_session_token() -> str:
     return secrets.token_hex(16)
 
 
-@cache
-def _dummy_hash() -> str:
-    return generate_password_hash(secrets.token_hex(16))
+# Made once, at import: made on the first unknown sign-in, that one answer would take twice
+# as long as any other and so tell that the account does not exist.
+_DUMMY_HASH = generate_password_hash(secrets.token_hex(16))
 
 
 def check_dummy_password(password: str) -> bool:
     """Hash ``password`` as a sign-in with an account would, for an address without one, so
     the answer takes as long whether or not the account exists. Always False."""
-    check_password_hash(_dummy_hash(), password)
+    check_password_hash(_DUMMY_HASH, password)
     return False
 
 

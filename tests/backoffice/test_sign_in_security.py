@@ -403,3 +403,14 @@ def test_the_worker_writes_no_link_for_a_deactivated_account(app, client, db, ac
     db.session.get(User, accounts["organiser"].id).active = False
     db.session.commit()
     assert written_mail(app) == []
+
+
+def test_the_dummy_hash_is_made_before_the_first_unknown_sign_in(monkeypatch) -> None:
+    """Made lazily, the first unknown sign-in of each worker would hash twice (slower)."""
+    from symposium.models import account
+
+    def no_new_hash(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise AssertionError("a hash was made during a sign-in")
+
+    monkeypatch.setattr(account, "generate_password_hash", no_new_hash)
+    assert account.check_dummy_password("whatever") is False

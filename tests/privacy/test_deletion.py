@@ -252,3 +252,22 @@ def test_a_deletion_while_the_worker_sends_does_not_stop_it(
         db.session.scalar(select(func.count()).where(OutboxMessage.status == OutboxStatus.QUEUED))
         == 0
     )
+
+
+def test_a_long_address_leaves_no_trace_in_the_audit_trail(
+    db, register, clock, small_event
+) -> None:
+    """Audit targets are clipped ("registration 1 <address>" of 200 characters at most): a
+    long address is only partly in them, and must go all the same."""
+    from symposium.models import Role
+    from symposium.services.accounts import access
+
+    address = f"{'a' * 60}.{'b' * 60}.{'c' * 60}@{'d' * 50}.example.org"
+    leaving = register(1, small_event["ook-r2"], email=address)
+    organiser, _ = access.create_user(db.session, "org@example.org", Role.ADMIN, clock.now)
+    lifecycle.resend_link(db.session, leaving.registration, clock.now, actor=organiser)
+    db.session.commit()
+    assert deletion.request_deletion(db.session, leaving.registration, clock.now, RETENTION)
+    db.session.commit()
+    targets = db.session.scalars(select(AuditEntry.target)).all()
+    assert not any("aaaaaaaaaa" in t for t in targets), targets

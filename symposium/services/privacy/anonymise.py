@@ -133,7 +133,11 @@ def _scrub_audit(db: DbSession, registration: Registration) -> None:
     label = f"registration {registration.id}"
     entries = db.scalars(select(AuditEntry).where(AuditEntry.event_id == registration.event_id))
     for entry in entries:
-        entry.target = entry.target.replace(f"{label} {address}", label).replace(address, label)
+        if entry.target.startswith(f"{label} ") or entry.target == label:
+            # The whole target: it may hold only part of a long address (targets are clipped).
+            entry.target = label
+        else:
+            entry.target = entry.target.replace(address, label)
         entry.note = entry.note.replace(address, label)
         for name in ("before", "after"):
             value = getattr(entry, name)
