@@ -143,6 +143,7 @@ def load_registrations(db: Any, count: int, now: datetime) -> dict[str, int]:
                 if cancelled(i)
                 else RegistrationStatus.ACTIVE,
                 "token_nonce": f"n{i:031d}",
+                "checkin_code": f"{i:013d}",
                 "token_hash": f"t{i:063d}",
                 "feed_nonce": f"f{i:031d}",
                 "feed_token_hash": f"f{i:063d}",

@@ -42,6 +42,7 @@ if __package__ in (None, ""):  # run as a script: make ``bench`` and ``symposium
 
 from bench import common, workload
 from bench.workload import Person, Shape
+from symposium.services.checkin import tickets
 
 # Columns each row gets its own value for; every other column is copied from the rows the app
 # wrote for a sample registration (fresh random values for single-column unique ones).
@@ -49,7 +50,7 @@ OWN = {
     "registrations": {
         "event_id", "email", "name", "profession_id", "language", "identifiers", "status",
         "token_nonce", "token_hash", "submission_key", "created_at", "consent_at",
-        "cancelled_at",
+        "cancelled_at", "checkin_code",
     },
     "enrolments": {
         "registration_id", "session_id", "profession_id", "status", "waitlist_position",
@@ -261,6 +262,7 @@ def register(conn: Any, target: Target, person: Person) -> list[str]:
                     "token_nonce": nonce,
                     "token_hash": _token(common.SECRET_KEY, nonce)[1],
                     "submission_key": None,
+                    "checkin_code": tickets.new_code(),
                     "created_at": now,
                     "consent_at": now,
                     "cancelled_at": None,

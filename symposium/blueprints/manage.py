@@ -18,6 +18,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from markupsafe import Markup
 from wtforms import BooleanField, HiddenField
 from wtforms.validators import InputRequired
 
@@ -25,6 +26,7 @@ from symposium import busy, clock
 from symposium.extensions import db
 from symposium.input_guard import whole_number
 from symposium.models import EnrolmentStatus, Registration
+from symposium.services.checkin import ticket_pdf, tickets
 from symposium.services.core.errors import RuleError
 from symposium.services.core.urls import external_url
 from symposium.services.mail import render
@@ -112,6 +114,10 @@ def _render(registration: Registration, token: str, cancel_form=None, status: in
             "feeds.feed", token=links.feed_token(current_app.config["SECRET_KEY"], registration)
         ),
         EnrolmentStatus=EnrolmentStatus,
+        code=tickets.format_code(registration.checkin_code),
+        qr_svg=Markup(
+            tickets.qr_svg(registration.checkin_code, _("QR code of your check-in code"))
+        ),
     )
     return page, status
 
@@ -235,6 +241,30 @@ def cancel(token: str):  # type: ignore[no-untyped-def]
         db.session.commit()
         flash(_("Your registration has been cancelled."))
     return redirect(url_for("manage.show", token=token), code=303)
+
+
+@bp.get("/<token>/ticket.pdf")
+def ticket(token: str):  # type: ignore[no-untyped-def]
+    """The printable ticket; a cancelled registration gets a page saying so (410), no ticket."""
+    registration = _registration(token)
+    try:
+        body = ticket_pdf.ticket_pdf(registration, clock.now())
+    except ticket_pdf.NoTicket:
+        page = render_template(
+            "manage/no_ticket.html",
+            registration=registration,
+            event=registration.event,
+            token=token,
+        )
+        return page, 410
+    return Response(
+        body,
+        mimetype="application/pdf",
+        headers={
+            "Cache-Control": "no-store",
+            "Content-Disposition": f'inline; filename="{registration.event.slug}-ticket.pdf"',
+        },
+    )
 
 
 @bp.get("/<token>/data.json")

@@ -36,6 +36,8 @@ class OutboxMessage(Base):
     # An iTIP calendar (REQUEST/CANCEL) sent inline and as invite.ics, when there is one.
     calendar_method: Mapped[str | None] = mapped_column(String(20))
     calendar: Mapped[str | None] = mapped_column(Text)
+    # The check-in code the HTML part shows as an inline QR image (cid:), when it has one.
+    qr_code: Mapped[str | None] = mapped_column(String(13))
     message_id: Mapped[str] = mapped_column(String(200), unique=True)
     status: Mapped[OutboxStatus] = mapped_column(
         str_enum(OutboxStatus), default=OutboxStatus.QUEUED

@@ -28,7 +28,10 @@ class Registration(Base):
     """One person at one event (one per e-mail address), reached through a manage link."""
 
     __tablename__ = "registrations"
-    __table_args__ = (UniqueConstraint("event_id", "email"),)
+    __table_args__ = (
+        UniqueConstraint("event_id", "email"),
+        UniqueConstraint("event_id", "checkin_code"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
@@ -50,6 +53,8 @@ class Registration(Base):
     # The calendar feed has its own token (HMAC of this nonce), revoked by a new nonce.
     feed_nonce: Mapped[str] = mapped_column(String(64))
     feed_token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # The ticket's check-in code (services.checkin.tickets): random, unique per event.
+    checkin_code: Mapped[str] = mapped_column(String(13))
     # Hidden one-time key of the form that created it: a resubmit finds this row.
     submission_key: Mapped[str | None] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)

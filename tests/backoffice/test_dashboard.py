@@ -252,6 +252,7 @@ def bulk_load(db, event: Event, small_event: dict, n: int, now: datetime) -> Non
                 "profession_id": professions[i % len(professions)],
                 "status": RegistrationStatus.CANCELLED if cancelled else RegistrationStatus.ACTIVE,
                 "token_nonce": f"n{i}",
+                "checkin_code": f"{i:013d}",
                 "token_hash": f"t{i}",
                 "feed_nonce": f"f{i}",
                 "feed_token_hash": f"ft{i}",

@@ -392,6 +392,7 @@ def crowd(db, accounts, small_event, clock):  # type: ignore[no-untyped-def]
                 "identifiers": {"BIG": f"{i:011d}"} | ({"NIP": str(i)} if i % 2 else {}),
                 "status": RegistrationStatus.CANCELLED if i % 100 == 99 else "active",
                 "token_nonce": f"n{i}",
+                "checkin_code": f"{i:013d}",
                 "token_hash": f"t{i:063d}",
                 "feed_nonce": f"f{i}",
                 "feed_token_hash": f"f{i:063d}",

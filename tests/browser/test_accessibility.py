@@ -162,6 +162,7 @@ NOT_PAGES = {
     "programme.session_calendar",
     "manage.calendar_file",
     "manage.data_download",  # a JSON file
+    "manage.ticket",  # a PDF file (a cancelled registration's 410 page is the plain layout)
     "feeds.feed",
     "admin.export_registrations_csv",
     "admin.export_registrations_xlsx",

@@ -262,6 +262,7 @@ BOUNDS: dict[str, object] = {
     "outbox.subject": "a fixed text around one title of at most 200",
     "outbox.calendar_method": SYSTEM,
     "outbox.message_id": SYSTEM,
+    "outbox.qr_code": SYSTEM,  # services.checkin.tickets.LENGTH
     "registrations.email": [form_limit(RegistrationForm, "email")],
     "registrations.name": [REGISTRATION["name"], form_limit(RegistrationForm, "name")],
     "registrations.organisation": [REGISTRATION["organisation"]],
@@ -271,6 +272,7 @@ BOUNDS: dict[str, object] = {
     "registrations.token_hash": SYSTEM,
     "registrations.feed_nonce": SYSTEM,
     "registrations.feed_token_hash": SYSTEM,
+    "registrations.checkin_code": SYSTEM,  # services.checkin.tickets.LENGTH
     "registrations.submission_key": [64],  # validation.SUBMISSION_KEY
     "enrolment_changes.from_status": SYSTEM,
     "enrolment_changes.to_status": SYSTEM,

@@ -159,7 +159,12 @@ def test_invitation_mime_on_the_wire(app, db, small_event, clock, smtp_server) -
     alternative, attachment = message.get_payload()
     assert alternative.get_content_type() == "multipart/alternative"
     kinds = [part.get_content_type() for part in alternative.get_payload()]
-    assert kinds == ["text/plain", "text/html", "text/calendar"]
+    # The HTML is multipart/related with the ticket's QR image (tests/checkin/).
+    assert kinds == ["text/plain", "multipart/related", "text/calendar"]
+    assert [p.get_content_type() for p in alternative.get_payload()[1].get_payload()] == [
+        "text/html",
+        "image/png",
+    ]
     inline = alternative.get_payload()[2]
     assert inline.get_param("method") == "REQUEST" and inline.get_param("charset") == "UTF-8"
     assert inline["Content-Disposition"] is None

@@ -137,7 +137,12 @@ def transient_event() -> tuple[Registration, Session]:
     )
     event.sessions = [session]
     registration = Registration(
-        id=11, event=event, email="a@example.org", name="A. Deelnemer", language="en"
+        id=11,
+        event=event,
+        email="a@example.org",
+        name="A. Deelnemer",
+        language="en",
+        checkin_code="0123456789ABC",
     )
     return registration, session
 

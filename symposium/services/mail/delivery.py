@@ -33,6 +33,7 @@ from sqlalchemy.orm import Session as DbSession
 from sqlalchemy.orm.exc import ObjectDeletedError, StaleDataError
 
 from symposium.models import OutboxMessage, OutboxStatus, Registration
+from symposium.services.checkin import tickets
 from symposium.services.core.locking import begin_write
 from symposium.services.mail import outbox, render
 
@@ -100,9 +101,10 @@ class Backend(Protocol):
 def build_message(row: OutboxMessage, sender: str) -> EmailMessage:
     """The MIME message: text and HTML alternatives, plus the iTIP invite when there is one.
 
-    With an invite: multipart/mixed holding multipart/alternative (plain, HTML and
-    text/calendar with the method, inline) and the same calendar attached as invite.ics,
-    the shape Outlook, Google and Apple calendars all accept.
+    A ticket's QR code makes the HTML part multipart/related (the HTML and the PNG it
+    shows by ``cid:``). With an invite: multipart/mixed holding multipart/alternative
+    (plain, HTML and text/calendar with the method, inline) and the same calendar attached
+    as invite.ics, the shape Outlook, Google and Apple calendars all accept.
     """
     message = EmailMessage()
     message["Subject"] = row.subject
@@ -113,6 +115,14 @@ def build_message(row: OutboxMessage, sender: str) -> EmailMessage:
     message["Content-Language"] = row.language
     message.set_content(row.body_text, cte="quoted-printable")
     message.add_alternative(row.body_html or row.body_text, subtype="html", cte="quoted-printable")
+    if row.qr_code and row.body_html:
+        # multipart/related: the HTML part and the QR image its cid: link shows.
+        html = message.get_payload()[1]
+        html.add_related(
+            tickets.qr_png(row.qr_code), "image", "png",
+            cid=f"<{render.qr_cid(row.message_id)}>", disposition="inline",
+            filename="ticket-qr.png",
+        )  # fmt: skip
     if row.calendar:
         calendar = row.calendar.encode()
         params = {"method": row.calendar_method or "REQUEST", "charset": "UTF-8"}

@@ -207,6 +207,7 @@ def forget(message: OutboxMessage) -> None:
     message.body_text = ""
     message.body_html = ""
     message.calendar = None
+    message.qr_code = None
     message.last_error = ""
     message.render_context = None
 

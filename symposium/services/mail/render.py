@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session as DbSession
 
 from symposium.models import Enrolment, EnrolmentStatus, OutboxMessage, Registration, User
 from symposium.services.accounts import passwords
+from symposium.services.checkin import tickets
 from symposium.services.core.urls import external_url
 from symposium.services.programme import calendar
 from symposium.services.registration.links import manage_token
@@ -40,6 +41,16 @@ SUBJECTS = {
     "password_reset": _l("Set a new password for symposium"),
     "account_created": _l("Your symposium account"),
 }
+
+
+# Messages that carry the ticket: its code as text and, in the HTML part, as a QR image.
+TICKET_KINDS = frozenset({"registered"})
+
+
+def qr_cid(message_id: str) -> str:
+    """The Content-ID of a message's QR image: unique, as RFC 2392 asks, and the same when
+    the message is written (the HTML's ``cid:`` link) and when it is built for sending."""
+    return f"qr.{message_id.strip('<>')}"
 
 
 class NoAccount(LookupError):
@@ -68,6 +79,11 @@ def rendered(db: DbSession, message: OutboxMessage) -> dict[str, Any]:
     manage_url = external_url(
         "manage.show", token=manage_token(current_app.config["SECRET_KEY"], registration)
     )
+    ticket = message.kind in TICKET_KINDS and registration.is_active
+    ticket_url = external_url(
+        "manage.ticket", token=manage_token(current_app.config["SECRET_KEY"], registration)
+    )
+    code = tickets.format_code(registration.checkin_code)
     with force_locale(registration.language):
         session_title = enrolment.session.title if enrolment is not None else ""
         subject = str(SUBJECTS[message.kind] % {"event": event.title, "session": session_title})
@@ -79,11 +95,18 @@ def rendered(db: DbSession, message: OutboxMessage) -> dict[str, Any]:
             enrolment=enrolment,
             old=old,
             places=places,
+            ticket=ticket,
+            ticket_url=ticket_url,
+            code=code,
         )
+    qr = (code, qr_cid(message.message_id)) if ticket else None
     values: dict[str, Any] = {
         "subject": subject,
         "body_text": body,
-        "body_html": html_body(subject, body, registration.language, links=[manage_url]),
+        "body_html": html_body(
+            subject, body, registration.language, links=[manage_url, ticket_url], qr=qr
+        ),
+        "qr_code": registration.checkin_code if ticket else None,
         "render_context": None,
     }
     if "invite" in context:
@@ -177,7 +200,13 @@ def render_pending(db: DbSession, session_ids: list[int] | None = None) -> int:
     return len(pending)
 
 
-def html_body(subject: str, body: str, language: str, links: Iterable[str] = ()) -> str:
+def html_body(
+    subject: str,
+    body: str,
+    language: str,
+    links: Iterable[str] = (),
+    qr: tuple[str, str] | None = None,
+) -> str:
     """The HTML alternative of a plain-text body, paragraphs kept.
 
     Only ``links``, the addresses the system itself put into the body (a manage link, a
@@ -185,6 +214,8 @@ def html_body(subject: str, body: str, language: str, links: Iterable[str] = ())
     (a name, needs, an organisation, an event title) is never made a link, whatever it looks
     like. Matching a prefix such as BASE_URL would not do: anyone may type a line that starts
     with the site's address (a path of their choosing, or a login page look-alike).
+
+    ``qr``: (a line of the body, a Content-ID): the QR image follows that line's paragraph.
     """
     with force_locale(language):
         return render_template(
@@ -192,6 +223,7 @@ def html_body(subject: str, body: str, language: str, links: Iterable[str] = ())
             subject=subject,
             language=language,
             links=frozenset(links),
+            qr=qr,
             paragraphs=[
                 [line.strip() for line in block.splitlines() if line.strip()]
                 for block in body.split("\n\n")

@@ -3,9 +3,9 @@
 Kept: the row itself, its profession, language, status, dates and enrolments (with their
 history), so reports can still count who attended how many sessions, per profession.
 Blanked: name, e-mail address (replaced by a unique placeholder), phone, organisation, needs,
-the form's key; the manage and feed links stop working; mail to the person loses its address,
-text, HTML and calendar (subject, kind and dates stay); the audit trail loses their address;
-stored API answers that named the registration go.
+the form's key; the manage and feed links stop working, the check-in code is replaced;
+mail to the person loses its address, text, HTML and calendar (subject, kind and dates
+stay); the audit trail loses their address; stored API answers that named the registration go.
 
 The register numbers are what accreditation needs; they are kept when the caller says so
 (``retention.keeps_accreditation_data``) and dropped by :func:`drop_accreditation_data`, which
@@ -29,6 +29,7 @@ from symposium.models import (
     OutboxStatus,
     Registration,
 )
+from symposium.services.checkin import tickets
 from symposium.services.core.tokens import new_nonce, token_hash
 from symposium.services.mail import outbox, render
 
@@ -70,11 +71,19 @@ def anonymise(
     registration.token_hash = token_hash(secrets.token_urlsafe(32))
     registration.feed_nonce = new_nonce()
     registration.feed_token_hash = token_hash(secrets.token_urlsafe(32))
+    registration.checkin_code = _unused_code(db, registration.event_id)
     if not keep_accreditation:
         drop_accreditation_data(registration)
     registration.anonymised_at = now
     db.flush()
     return True
+
+
+def _unused_code(db: DbSession, event_id: int) -> str:
+    """A fresh check-in code: the old one (printed on a badge) no longer finds anyone."""
+    while tickets.code_taken(db, event_id, code := tickets.new_code()):
+        pass
+    return code
 
 
 def drop_accreditation_data(registration: Registration) -> bool:

@@ -25,11 +25,14 @@ SECRET = {
     "submission_key": "the form's one-time key",
 }
 
+# The check-in code is exported: it is printed on the ticket and badge, opens nothing (not
+# the manage page, not the data) and is replaced when the registration is anonymised.
+
 # Columns given under another name or as what they point to.
 REGISTRATION_FIELDS = (
     "id", "event_id", "email", "name", "profession_id", "organisation", "phone", "needs",
     "language", "identifiers", "status", "created_at", "consent_at", "cancelled_at",
-    "deletion_requested_at", "anonymised_at",
+    "deletion_requested_at", "anonymised_at", "checkin_code",
 )  # fmt: skip
 ENROLMENT_FIELDS = (
     "id", "registration_id", "session_id", "profession_id", "status", "waitlist_position",

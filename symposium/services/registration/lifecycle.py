@@ -26,6 +26,7 @@ from symposium.models import (
     Session,
     User,
 )
+from symposium.services.checkin import tickets
 from symposium.services.core import audit
 from symposium.services.core.errors import RuleError
 from symposium.services.core.locking import begin_write, lock_capacity
@@ -78,6 +79,9 @@ _STAMP = select(Event.__table__.c.programme_stamp).where(Event.__table__.c.id ==
 
 
 _INSERT_REGISTRATION = insert(Registration.__table__).returning(_r.id)
+
+# Fresh check-in codes to try when one is taken in the event (65 bits: practically never).
+CODE_ATTEMPTS = 5
 
 
 def register(
@@ -168,7 +172,18 @@ def _insert_registration(
         "feed_token_hash": token_hash(token_for(secret, feed_nonce, "feed")),
         **fields,
     }
-    registration_id = db.execute(_INSERT_REGISTRATION, values).scalar_one()
+    for attempt in range(CODE_ATTEMPTS):
+        values["checkin_code"] = tickets.new_code()
+        try:
+            # A savepoint, so a taken code costs a new one, not the whole registration.
+            with db.begin_nested():
+                registration_id = db.execute(_INSERT_REGISTRATION, values).scalar_one()
+        except IntegrityError:
+            last = attempt == CODE_ATTEMPTS - 1
+            if last or not tickets.code_taken(db, event.id, values["checkin_code"]):
+                raise  # the address (or form) was taken: the caller's handler
+        else:
+            break
     registration = loaded(db, Registration, id=registration_id, **values)
     set_committed_value(registration, "enrolments", [])
     return registration
