@@ -297,6 +297,30 @@ def small_event(app: Flask, tmp_path: Path):  # type: ignore[no-untyped-def]
     return ids
 
 
+@pytest.fixture
+def event(db, small_event):  # type: ignore[no-untyped-def]
+    """The SMALL_EVENT as an Event."""
+    from symposium.models import Event
+
+    return db.session.get(Event, small_event["event"])
+
+
+@pytest.fixture
+def register(db, event, clock):  # type: ignore[no-untyped-def]
+    """Register person ``n`` in these sessions (ids) and commit, as a view would."""
+    from symposium.services.registration import lifecycle
+    from symposium.services.registration.validation import RegistrationInput
+
+    def register(n, *session_ids, profession="gz-psycholoog", **extra):  # type: ignore[no-untyped-def]
+        data = RegistrationInput(**registration_data(n, profession, **extra))
+        data.sessions = list(session_ids)
+        outcome = lifecycle.register(db.session, event, data, clock.now, "test")
+        db.session.commit()
+        return outcome
+
+    return register
+
+
 def registration_data(n: int | str, profession: str = "gz-psycholoog", **extra: object) -> dict:
     """A valid API/service registration body for person ``n``."""
     identifiers = {"BIG": "12345678901"} if profession not in ("overig", "basispsycholoog") else {}

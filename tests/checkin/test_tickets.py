@@ -16,32 +16,23 @@ from pypdf import PdfReader
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from symposium.models import Event, OutboxMessage, Registration, Session
+from symposium.models import OutboxMessage, Registration, Session
 from symposium.services.checkin import ticket_pdf, tickets
 from symposium.services.mail import delivery, render
 from symposium.services.privacy import anonymise, export
-from symposium.services.registration import lifecycle, validation
-from tests.conftest import registration_data
+from symposium.services.registration import lifecycle
 
-SECRET = "test"
 LOOK_ALIKES = set("OILU")  # Crockford leaves them out: O/0, I/L/1, and U
 
 
 @pytest.fixture
-def event(db, small_event) -> Event:
-    return db.session.get(Event, small_event["event"])
+def register(register, small_event):  # type: ignore[no-untyped-def]
+    """tests/conftest.py's ``register``, by session key."""
 
+    def by_key(n, *keys, **extra):  # type: ignore[no-untyped-def]
+        return register(n, *(small_event[k] for k in keys), **extra)
 
-@pytest.fixture
-def register(db, event, small_event, clock):  # type: ignore[no-untyped-def]
-    def register(n, *keys, **extra):  # type: ignore[no-untyped-def]
-        data = validation.RegistrationInput(**registration_data(n, **extra))
-        data.sessions = [small_event[k] for k in keys]
-        outcome = lifecycle.register(db.session, event, data, clock.now, SECRET)
-        db.session.commit()
-        return outcome
-
-    return register
+    return by_key
 
 
 # --------------------------------------------------------------------------- the code

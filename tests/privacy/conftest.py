@@ -9,11 +9,7 @@ import pytest
 from symposium.models import Event
 from symposium.services.mail import delivery
 from symposium.services.privacy.retention import Retention
-from symposium.services.registration import lifecycle
-from symposium.services.registration.validation import RegistrationInput
-from tests.conftest import registration_data
 
-SECRET = "test"
 RETENTION = Retention(personal_days=90, accreditation_days=120)
 
 
@@ -31,31 +27,15 @@ class Sink:
 
 
 @pytest.fixture
-def event(db, small_event) -> Event:
-    return db.session.get(Event, small_event["event"])
+def register(register):  # type: ignore[no-untyped-def]
+    """tests/conftest.py's ``register``, with every optional detail filled in (phone, needs,
+    organisation): the privacy tests check that each one is exported and anonymised."""
 
+    def with_details(n, *session_ids, **extra):  # type: ignore[no-untyped-def]
+        details = {"phone": "0612345678", "needs": "rolstoel", "organisation": "GGZ Oost"}
+        return register(n, *session_ids, **(details | extra))
 
-@pytest.fixture
-def register(db, event, clock):  # type: ignore[no-untyped-def]
-    """Register person ``n`` in these sessions and commit, as a view would."""
-
-    def register(n, *session_ids, profession="gz-psycholoog", **extra):  # type: ignore[no-untyped-def]
-        data = RegistrationInput(
-            **registration_data(
-                n,
-                profession,
-                phone="0612345678",
-                needs="rolstoel",
-                organisation="GGZ Oost",
-                **extra,
-            )
-        )
-        data.sessions = list(session_ids)
-        outcome = lifecycle.register(db.session, event, data, clock.now, SECRET)
-        db.session.commit()
-        return outcome
-
-    return register
+    return with_details
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ from symposium.models import (
     Enrolment,
     EnrolmentChange,
     EnrolmentStatus,
-    Event,
     OutboxMessage,
     Registration,
     Session,
@@ -22,25 +21,6 @@ from symposium.services.registration.validation import RegistrationInput, Regist
 from tests.conftest import registration_data
 
 SECRET = "test"
-
-
-@pytest.fixture
-def event(db, small_event) -> Event:
-    return db.session.get(Event, small_event["event"])
-
-
-@pytest.fixture
-def register(db, event, clock):  # type: ignore[no-untyped-def]
-    """Register person ``n`` and commit, as a view would."""
-
-    def register(n, *session_ids, profession="gz-psycholoog", **extra):  # type: ignore[no-untyped-def]
-        data = RegistrationInput(**registration_data(n, profession, **extra))
-        data.sessions = list(session_ids)
-        outcome = lifecycle.register(db.session, event, data, clock.now, SECRET)
-        db.session.commit()
-        return outcome
-
-    return register
 
 
 def statuses(db, session_id: int) -> list[tuple[str, str, int | None]]:
