@@ -15,6 +15,7 @@ from symposium.models.event import (
     SessionQuota,
 )
 from symposium.models.outbox import OutboxMessage, OutboxStatus
+from symposium.models.presence import CheckinScan, Presence, Via
 from symposium.models.registration import (
     Enrolment,
     EnrolmentChange,
@@ -27,6 +28,7 @@ from symposium.models.stamps import restamp  # noqa: F401  (registers the flush 
 __all__ = [
     "AuditEntry",
     "Base",
+    "CheckinScan",
     "Enrolment",
     "EnrolmentChange",
     "EnrolmentStatus",
@@ -37,6 +39,7 @@ __all__ = [
     "Membership",
     "OutboxMessage",
     "OutboxStatus",
+    "Presence",
     "Profession",
     "Register",
     "Registration",
@@ -49,4 +52,5 @@ __all__ = [
     "Theme",
     "UTCDateTime",
     "User",
+    "Via",
 ]

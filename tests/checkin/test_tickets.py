@@ -25,16 +25,6 @@ from symposium.services.registration import lifecycle
 LOOK_ALIKES = set("OILU")  # Crockford leaves them out: O/0, I/L/1, and U
 
 
-@pytest.fixture
-def register(register, small_event):  # type: ignore[no-untyped-def]
-    """tests/conftest.py's ``register``, by session key."""
-
-    def by_key(n, *keys, **extra):  # type: ignore[no-untyped-def]
-        return register(n, *(small_event[k] for k in keys), **extra)
-
-    return by_key
-
-
 # --------------------------------------------------------------------------- the code
 
 

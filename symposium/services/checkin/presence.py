@@ -1,0 +1,652 @@
+"""Presence: the one home of who may come into a session, and of check-in and check-out.
+
+Every way in (the door page's camera, a typed code, a name search, the API, a paper sheet
+entered afterwards, a walk-in) goes through :func:`scan`, which answers at a glance:
+
+- green *welcome*: checked in now (or checked out now, at the exit);
+- orange *other session*: their place is in another session of the same round; a second
+  scan with ``admit_anyway`` lets them in, marked so that the organiser sees it;
+- red *refused*: unknown code, another event's ticket, cancelled, waiting list, no place
+  here, or a scan time outside the session's day; nothing is recorded;
+- grey *already*: checked in (or out) before, at that time, by that account.
+
+Idempotent twice over: each scan carries a client id that is accepted once per event (an
+offline batch sent again, or a form submitted twice, gets its first answer back), and a
+person has at most one live presence per session (a unique index), so two doors scanning
+the same ticket at once record one presence.
+
+A check-in is not an audit entry: the presence row itself says who recorded it, when and
+how, and an audit entry per scan would bury the organiser's log under hundreds of them. The
+exceptions are: admitted anyway, undo, "everyone left", paper sheets, walk-ins.
+"""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session as DbSession
+from sqlalchemy.orm import selectinload
+
+from symposium.models import (
+    CheckinScan,
+    Enrolment,
+    EnrolmentStatus,
+    Event,
+    Presence,
+    Registration,
+    Session,
+    SessionKind,
+    User,
+    Via,
+)
+from symposium.services.accounts import access
+from symposium.services.checkin import tickets
+from symposium.services.core import audit
+from symposium.services.core.errors import RuleError
+from symposium.services.core.locking import begin_write
+
+# A phone's clock may run a little ahead of the server's: a scan "from the future" up to this
+# much is taken as made now; further ahead it is refused.
+CLOCK_SKEW = timedelta(minutes=2)
+# The door page proposes a session from this long before it starts until it ends.
+DOORS_OPEN = timedelta(minutes=45)
+# Arriving up to this much after the start, or leaving this much before the end, is not
+# reported as late or early (a queue at the door, a coat to fetch).
+LATE_AFTER = timedelta(minutes=5)
+EARLY_BEFORE = timedelta(minutes=5)
+# Door accounts may undo until this long after the session ends; organisers always may.
+UNDO_UNTIL = timedelta(minutes=30)
+
+CLIENT_ID_LENGTH = CheckinScan.__table__.c.client_id.type.length
+
+
+class Verdict(enum.StrEnum):
+    WELCOME = "welcome"  # green: checked in now
+    GOODBYE = "goodbye"  # green: checked out now
+    OTHER_SESSION = "other_session"  # orange: their place is elsewhere this round
+    REFUSED = "refused"  # red: see the reason
+    ALREADY = "already"  # grey: checked in before (maybe out too)
+
+
+COLOURS = {
+    Verdict.WELCOME: "green",
+    Verdict.GOODBYE: "green",
+    Verdict.OTHER_SESSION: "orange",
+    Verdict.REFUSED: "red",
+    Verdict.ALREADY: "grey",
+}
+
+
+class Reason(enum.StrEnum):
+    """Why a scan was refused (stable codes: the API returns them)."""
+
+    UNKNOWN_CODE = "unknown_code"
+    OTHER_EVENT = "other_event"
+    REGISTRATION_CANCELLED = "registration_cancelled"
+    ENROLMENT_CANCELLED = "enrolment_cancelled"
+    WAITLISTED = "waitlisted"
+    NOT_REGISTERED = "not_registered"
+    SESSION_CANCELLED = "session_cancelled"
+    NOT_CHECKED_IN = "not_checked_in"
+    TIME_IN_FUTURE = "time_in_future"
+    TIME_NOT_SESSION_DAY = "time_not_session_day"
+    OUT_BEFORE_IN = "out_before_in"
+
+
+REASON_TEXT = {
+    Reason.UNKNOWN_CODE: _l("Unknown code: this is not a ticket of this event."),
+    Reason.OTHER_EVENT: _l("This ticket is for another event: %(detail)s."),
+    Reason.REGISTRATION_CANCELLED: _l("The registration was cancelled."),
+    Reason.ENROLMENT_CANCELLED: _l("Their place in this session was cancelled."),
+    Reason.WAITLISTED: _l("On the waiting list for this session (number %(detail)s)."),
+    Reason.NOT_REGISTERED: _l("Not registered for this session."),
+    Reason.SESSION_CANCELLED: _l("This session is cancelled."),
+    Reason.NOT_CHECKED_IN: _l("Not checked in for this session, so they cannot check out."),
+    Reason.TIME_IN_FUTURE: _l("The scan's time lies in the future; check the phone's clock."),
+    Reason.TIME_NOT_SESSION_DAY: _l("The scan was made on %(detail)s, not on the session's day."),
+    Reason.OUT_BEFORE_IN: _l("The check-out time lies before the check-in time."),
+}
+
+
+class Direction(enum.StrEnum):
+    IN = "in"
+    OUT = "out"
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What the door sees after a scan."""
+
+    verdict: Verdict
+    session: Session
+    registration: Registration | None = None
+    presence: Presence | None = None
+    reason: Reason | None = None
+    # OTHER_SESSION: the session of their place; REFUSED: the reason's detail.
+    other: Session | None = None
+    detail: str = ""
+    # The client id was seen before: this is the first answer, sent again; nothing new.
+    replayed: bool = False
+
+    @property
+    def colour(self) -> str:
+        return COLOURS[self.verdict]
+
+    @property
+    def recorded(self) -> bool:
+        """Whether this answer is a presence (a check-in or check-out) on record."""
+        return self.verdict in (Verdict.WELCOME, Verdict.GOODBYE)
+
+    @property
+    def reason_text(self) -> str:
+        if self.reason is None:
+            return ""
+        return str(REASON_TEXT[self.reason] % {"detail": self.detail})
+
+
+def new_client_id() -> str:
+    """A client id for a form the server renders (the door page's JavaScript makes its own)."""
+    return uuid.uuid4().hex
+
+
+def check_client_id(client_id: str) -> str:
+    """A client id as the rules accept it: 1–64 printable ASCII characters, no spaces."""
+    client_id = (client_id or "").strip()
+    if not (0 < len(client_id) <= CLIENT_ID_LENGTH) or not all("!" <= c <= "~" for c in client_id):
+        raise RuleError(
+            "invalid_client_id",
+            _l("A scan needs an id of 1 to %(num)d letters, digits or signs.", num=64),
+            "client_id",
+        )
+    return client_id
+
+
+# --- the session now running ----------------------------------------------------------------
+
+
+def door_sessions(event: Event) -> list[Session]:
+    """The sessions one can check in to, in the order of the day."""
+    sessions = [s for s in event.sessions if s.effective_starts_at and s.effective_ends_at]
+    return sorted(sessions, key=lambda s: (s.effective_starts_at, s.position, s.id))
+
+
+def session_day(session: Session) -> tuple[datetime, datetime]:
+    """The start and end (UTC) of the local day on which the session takes place."""
+    start = session.effective_starts_at
+    assert start is not None
+    zone = session.event.tz
+    day = start.astimezone(zone).date()
+    begins = datetime.combine(day, time(0), zone)
+    ends_day = session.effective_ends_at.astimezone(zone).date()  # type: ignore[union-attr]
+    ends = datetime.combine(ends_day, time(0), zone) + timedelta(days=1)
+    return begins.astimezone(start.tzinfo), ends.astimezone(start.tzinfo)
+
+
+def running_sessions(event: Event, now: datetime) -> list[Session]:
+    """Sessions whose doors are open now (from ``DOORS_OPEN`` before the start to the end),
+    the one that started last first: the door page proposes the first of them."""
+    running = [
+        s
+        for s in door_sessions(event)
+        if not s.is_cancelled and s.effective_starts_at - DOORS_OPEN <= now < s.effective_ends_at  # type: ignore[operator]
+    ]
+    return sorted(running, key=lambda s: s.effective_starts_at, reverse=True)  # type: ignore[arg-type, return-value]
+
+
+def propose_session(event: Event, now: datetime, room: str = "") -> Session | None:
+    """The session the door page opens with: the one running now, in this room if given."""
+    running = running_sessions(event, now)
+    if room:
+        in_room = [s for s in running if (s.room or "").casefold() == room.casefold()]
+        running = in_room or running
+    return running[0] if running else None
+
+
+# --- who may come in ------------------------------------------------------------------------
+
+
+def _same_slot(a: Session, b: Session) -> bool:
+    if a.round_id is not None:
+        return a.round_id == b.round_id
+    a_start, a_end, b_start, b_end = (
+        a.effective_starts_at, a.effective_ends_at, b.effective_starts_at, b.effective_ends_at,
+    )  # fmt: skip
+    if None in (a_start, a_end, b_start, b_end):
+        return False
+    return a_start < b_end and b_start < a_end  # type: ignore[operator]
+
+
+def admission(session: Session, registration: Registration) -> Answer:
+    """Whether this person has a place in this session (the rule; records nothing)."""
+    if session.is_cancelled:
+        return Answer(Verdict.REFUSED, session, registration, reason=Reason.SESSION_CANCELLED)
+    if not registration.is_active:
+        return Answer(Verdict.REFUSED, session, registration, reason=Reason.REGISTRATION_CANCELLED)
+    if session.kind is SessionKind.PLENARY:
+        return Answer(Verdict.WELCOME, session, registration)
+    here = [e for e in registration.enrolments if e.session_id == session.id]
+    for enrolment in here:
+        if enrolment.status is EnrolmentStatus.CONFIRMED:
+            return Answer(Verdict.WELCOME, session, registration)
+    for enrolment in registration.enrolments:
+        other = enrolment.session
+        if (
+            enrolment.status is EnrolmentStatus.CONFIRMED
+            and other.id != session.id
+            and not other.is_cancelled
+            and _same_slot(session, other)
+        ):
+            return Answer(Verdict.OTHER_SESSION, session, registration, other=other)
+    for enrolment in here:
+        if enrolment.status is EnrolmentStatus.WAITLISTED:
+            return Answer(
+                Verdict.REFUSED, session, registration, reason=Reason.WAITLISTED,
+                detail=str(enrolment.waitlist_position or ""),
+            )  # fmt: skip
+    if here:
+        return Answer(Verdict.REFUSED, session, registration, reason=Reason.ENROLMENT_CANCELLED)
+    return Answer(Verdict.REFUSED, session, registration, reason=Reason.NOT_REGISTERED)
+
+
+def _confirmed_enrolment(session: Session, registration: Registration) -> Enrolment | None:
+    for enrolment in registration.enrolments:
+        if enrolment.session_id == session.id and enrolment.status is EnrolmentStatus.CONFIRMED:
+            return enrolment
+    return None
+
+
+def live_presence(db: DbSession, session: Session, registration: Registration) -> Presence | None:
+    return db.scalars(
+        select(Presence).where(
+            Presence.session_id == session.id,
+            Presence.registration_id == registration.id,
+            Presence.undone_at.is_(None),
+        )
+    ).one_or_none()
+
+
+def find_registration(
+    db: DbSession, event: Event, *, code: str | None = None, registration_id: int | None = None
+) -> tuple[Registration | None, Event | None]:
+    """The registration a scan names (by ticket code or id), or the other event whose ticket
+    it is; (None, None) when the code is nobody's."""
+    if registration_id is not None:
+        registration = db.get(Registration, registration_id)
+        if registration is None or registration.event_id != event.id:
+            return None, None
+        return (None, None) if registration.is_anonymised else (registration, None)
+    registration = tickets.find_by_code(db, event, code or "")
+    if registration is not None:
+        return (None, None) if registration.is_anonymised else (registration, None)
+    parsed = tickets.parse_code(code or "")
+    if parsed is None:
+        return None, None
+    elsewhere = db.scalars(
+        select(Event)
+        .join(Registration, Registration.event_id == Event.id)
+        .where(Registration.checkin_code == parsed)
+    ).first()
+    return None, elsewhere
+
+
+# --- recording ------------------------------------------------------------------------------
+
+
+def check_scan_time(session: Session, at: datetime, now: datetime) -> tuple[datetime, str]:
+    """The time a scan is recorded at: when it was made, within the session's day.
+
+    Returns the time (a little ahead of the server is taken as now) and, when refused, the
+    reason's code ("" when accepted).
+    """
+    if at > now + CLOCK_SKEW:
+        return at, Reason.TIME_IN_FUTURE
+    at = min(at, now)
+    begins, ends = session_day(session)
+    if not begins <= at < ends:
+        return at, Reason.TIME_NOT_SESSION_DAY
+    return at, ""
+
+
+def scan(
+    db: DbSession,
+    actor: User | None,
+    session: Session,
+    *,
+    client_id: str,
+    now: datetime,
+    code: str | None = None,
+    registration_id: int | None = None,
+    at: datetime | None = None,
+    direction: Direction = Direction.IN,
+    via: Via = Via.SCAN,
+    admit_anyway: bool = False,
+) -> Answer:
+    """Record one scan at the door of ``session`` (see the module). The caller commits.
+
+    ``at`` is when the scan was made (offline scans arrive later), by default now.
+    """
+    client_id = check_client_id(client_id)
+    event = session.event
+    begin_write(db)
+    earlier = _earlier_scan(db, event, client_id)
+    if earlier is not None:
+        return _replay(db, earlier, session)
+    answer = _decide(
+        db, actor, session, code=code, registration_id=registration_id,
+        at=at or now, now=now, direction=direction, via=via, admit_anyway=admit_anyway,
+    )  # fmt: skip
+    row = CheckinScan(
+        event_id=event.id,
+        client_id=client_id,
+        session_id=session.id,
+        user_id=actor.id if actor is not None else None,
+        direction=direction.value,
+        registration_id=answer.registration.id if answer.registration is not None else None,
+        presence_id=answer.presence.id if answer.presence is not None else None,
+        verdict=answer.verdict.value,
+        reason=answer.reason.value if answer.reason else None,
+        detail=answer.detail,
+        scanned_at=min(at or now, now + CLOCK_SKEW),
+        received_at=now,
+    )
+    try:
+        with db.begin_nested():
+            db.add(row)
+    except IntegrityError:
+        # The same client id, committed by a concurrent request (a batch sent twice at once).
+        db.rollback()
+        earlier = _earlier_scan(db, event, client_id)
+        if earlier is None:
+            raise
+        return _replay(db, earlier, session)
+    return answer
+
+
+def _earlier_scan(db: DbSession, event: Event, client_id: str) -> CheckinScan | None:
+    return db.scalars(
+        select(CheckinScan).where(
+            CheckinScan.event_id == event.id, CheckinScan.client_id == client_id
+        )
+    ).one_or_none()
+
+
+def _replay(db: DbSession, earlier: CheckinScan, session: Session) -> Answer:
+    scanned = db.get(Session, earlier.session_id) or session
+    registration = (
+        db.get(Registration, earlier.registration_id) if earlier.registration_id else None
+    )
+    presence = db.get(Presence, earlier.presence_id) if earlier.presence_id else None
+    verdict = Verdict(earlier.verdict)
+    other = None
+    if verdict is Verdict.OTHER_SESSION and registration is not None:
+        other = admission(scanned, registration).other
+    return Answer(
+        verdict, scanned, registration, presence,
+        reason=Reason(earlier.reason) if earlier.reason else None,
+        other=other, detail=earlier.detail, replayed=True,
+    )  # fmt: skip
+
+
+def _decide(
+    db: DbSession,
+    actor: User | None,
+    session: Session,
+    *,
+    code: str | None,
+    registration_id: int | None,
+    at: datetime,
+    now: datetime,
+    direction: Direction,
+    via: Via,
+    admit_anyway: bool,
+) -> Answer:
+    event = session.event
+    registration, elsewhere = find_registration(
+        db, event, code=code, registration_id=registration_id
+    )
+    if registration is None:
+        if elsewhere is not None:
+            return Answer(
+                Verdict.REFUSED, session, reason=Reason.OTHER_EVENT, detail=elsewhere.title
+            )
+        return Answer(Verdict.REFUSED, session, reason=Reason.UNKNOWN_CODE)
+    at, refused = check_scan_time(session, at, now)
+    if refused:
+        detail = ""
+        if refused == Reason.TIME_NOT_SESSION_DAY:
+            detail = at.astimezone(event.tz).strftime("%Y-%m-%d")
+        return Answer(Verdict.REFUSED, session, registration, reason=Reason(refused), detail=detail)
+    presence = live_presence(db, session, registration)
+    if direction is Direction.OUT:
+        return _check_out(db, actor, session, registration, presence, at, now, via)
+    if presence is not None:
+        return Answer(Verdict.ALREADY, session, registration, presence)
+    allowed = admission(session, registration)
+    if allowed.verdict is Verdict.OTHER_SESSION and admit_anyway:
+        pass  # let in, marked
+    elif allowed.verdict is not Verdict.WELCOME:
+        return allowed
+    presence = Presence(
+        session_id=session.id,
+        registration_id=registration.id,
+        enrolment_id=(e.id if (e := _confirmed_enrolment(session, registration)) else None),
+        checked_in_at=at,
+        checked_in_by_id=actor.id if actor is not None else None,
+        checked_in_via=via,
+        admitted_anyway=allowed.verdict is Verdict.OTHER_SESSION,
+        recorded_at=now,
+    )
+    try:
+        with db.begin_nested():
+            db.add(presence)
+    except IntegrityError:
+        # Another door checked them in a moment ago: one presence, theirs.
+        presence = live_presence(db, session, registration)
+        if presence is None:
+            raise
+        return Answer(Verdict.ALREADY, session, registration, presence)
+    if presence.admitted_anyway:
+        audit.record_participant(
+            db, actor, registration, "admitted_anyway", now,
+            note=f"{session.key} (place in {allowed.other.key})",  # type: ignore[union-attr]
+        )  # fmt: skip
+    return Answer(Verdict.WELCOME, session, registration, presence, other=allowed.other)
+
+
+def _check_out(
+    db: DbSession,
+    actor: User | None,
+    session: Session,
+    registration: Registration,
+    presence: Presence | None,
+    at: datetime,
+    now: datetime,
+    via: Via,
+) -> Answer:
+    if presence is None:
+        return Answer(Verdict.REFUSED, session, registration, reason=Reason.NOT_CHECKED_IN)
+    if presence.checked_out_at is not None:
+        return Answer(Verdict.ALREADY, session, registration, presence)
+    if at < presence.checked_in_at:
+        return Answer(Verdict.REFUSED, session, registration, presence, Reason.OUT_BEFORE_IN)
+    presence.checked_out_at = at
+    presence.checked_out_by_id = actor.id if actor is not None else None
+    presence.checked_out_via = via
+    db.flush()
+    return Answer(Verdict.GOODBYE, session, registration, presence)
+
+
+# --- corrections ----------------------------------------------------------------------------
+
+
+def may_undo(actor: User, presence: Presence, now: datetime) -> bool:
+    """Door accounts undo until shortly after the session; organisers correct any time."""
+    if access.can(actor, access.MANAGE, presence.session.event):
+        return True
+    ends = presence.session.effective_ends_at
+    return ends is not None and now <= ends + UNDO_UNTIL
+
+
+def _check_undo(actor: User, presence: Presence, now: datetime) -> None:
+    if not may_undo(actor, presence, now):
+        raise RuleError(
+            "undo_too_late",
+            _l("This session is over; ask an organiser to correct it in the back-office."),
+            status=409,
+        )
+
+
+def undo_checkin(db: DbSession, actor: User, presence: Presence, now: datetime) -> Presence:
+    """Take back a check-in (a wrong person, a wrong session). Idempotent: undoing an undone
+    one changes nothing. The row stays, marked, so the list can be defended later."""
+    begin_write(db)
+    db.refresh(presence)
+    if presence.undone_at is not None:
+        return presence
+    _check_undo(actor, presence, now)
+    presence.undone_at = now
+    presence.undone_by_id = actor.id
+    audit.record_participant(
+        db, actor, presence.registration, "checkin_undone", now,
+        note=f"{presence.session.key} {presence.checked_in_at.isoformat()}",
+    )  # fmt: skip
+    db.flush()
+    return presence
+
+
+def undo_checkout(db: DbSession, actor: User, presence: Presence, now: datetime) -> Presence:
+    """Take back a check-out (they came back; scanned at the wrong door). Idempotent."""
+    begin_write(db)
+    db.refresh(presence)
+    if presence.checked_out_at is None or presence.undone_at is not None:
+        return presence
+    _check_undo(actor, presence, now)
+    left = presence.checked_out_at
+    presence.checked_out_at = None
+    presence.checked_out_by_id = None
+    presence.checked_out_via = None
+    audit.record_participant(
+        db, actor, presence.registration, "checkout_undone", now,
+        note=f"{presence.session.key} {left.isoformat()}",
+    )  # fmt: skip
+    db.flush()
+    return presence
+
+
+def everyone_left(db: DbSession, actor: User | None, session: Session, now: datetime) -> int:
+    """Check out everyone still checked in, at the session's end (or now, if it ended early).
+
+    Idempotent: a second tap finds no one still in. Returns how many were checked out.
+    """
+    begin_write(db)
+    ends = session.effective_ends_at
+    at = min(now, ends) if ends is not None else now
+    still_in = list(
+        db.scalars(
+            select(Presence).where(
+                Presence.session_id == session.id,
+                Presence.undone_at.is_(None),
+                Presence.checked_out_at.is_(None),
+                Presence.checked_in_at <= at,
+            )
+        )
+    )
+    for presence in still_in:
+        presence.checked_out_at = at
+        presence.checked_out_by_id = actor.id if actor is not None else None
+        presence.checked_out_via = Via.END
+    if still_in:
+        audit.record(
+            db, user=actor, event=session.event, action="everyone_left",
+            target=f"session {session.key}", after={"checked_out": len(still_in),
+            "at": at.isoformat()}, now=now,
+        )  # fmt: skip
+    db.flush()
+    return len(still_in)
+
+
+# --- reading --------------------------------------------------------------------------------
+
+
+def late_by(presence: Presence) -> timedelta | None:
+    """How late they came in, when later than ``LATE_AFTER`` after the start; else None."""
+    start = presence.session.effective_starts_at
+    if start is None or presence.checked_in_at <= start + LATE_AFTER:
+        return None
+    return presence.checked_in_at - start
+
+
+def early_by(presence: Presence) -> timedelta | None:
+    """How early they left, when earlier than ``EARLY_BEFORE`` before the end; else None."""
+    end = presence.session.effective_ends_at
+    if end is None or presence.checked_out_at is None:
+        return None
+    if presence.checked_out_at >= end - EARLY_BEFORE:
+        return None
+    return end - presence.checked_out_at
+
+
+def in_full(presence: Presence) -> bool:
+    """Present from the start to the end (within the margins), as accreditation counts it.
+
+    Someone never checked out counts as staying to the end: "everyone left" closes a room.
+    """
+    return presence.is_live and late_by(presence) is None and early_by(presence) is None
+
+
+def session_presences(db: DbSession, session: Session) -> list[Presence]:
+    """The live presences of a session, with who recorded them."""
+    return list(
+        db.scalars(
+            select(Presence)
+            .where(Presence.session_id == session.id, Presence.undone_at.is_(None))
+            .options(
+                selectinload(Presence.registration),
+                selectinload(Presence.checked_in_by),
+                selectinload(Presence.checked_out_by),
+            )
+            .order_by(Presence.checked_in_at, Presence.id)
+        )
+    )
+
+
+def registration_presences(db: DbSession, registration: Registration) -> list[Presence]:
+    """A person's presence history, undone ones included (the participant page shows both)."""
+    return list(
+        db.scalars(
+            select(Presence)
+            .where(Presence.registration_id == registration.id)
+            .options(selectinload(Presence.session))
+            .order_by(Presence.checked_in_at, Presence.id)
+        )
+    )
+
+
+def presences_by_registration(
+    db: DbSession, registration_ids: Iterable[int]
+) -> dict[int, list[Presence]]:
+    """Live presences per registration (exports, certificates), in one query."""
+    ids = list(registration_ids)
+    found: dict[int, list[Presence]] = {i: [] for i in ids}
+    if not ids:
+        return found
+    rows = db.scalars(
+        select(Presence)
+        .where(Presence.registration_id.in_(ids), Presence.undone_at.is_(None))
+        .order_by(Presence.checked_in_at)
+    )
+    for presence in rows:
+        found[presence.registration_id].append(presence)
+    return found
+
+
+def expected(session: Session, registrations: Iterable[Registration]) -> list[Registration]:
+    """Who is expected in a session: everyone with a place there (the rule of :func:`admission`)."""
+    return [r for r in registrations if admission(session, r).verdict is Verdict.WELCOME]
