@@ -94,3 +94,38 @@ def test_download_from_the_manage_page(client, db, register, small_event) -> Non
     assert data["enrolments"][0]["session"]["title"] == "Kleine workshop"
     assert outcome.token not in response.get_data(as_text=True)
     assert client.get("/r/not-a-token/data.json").status_code == 404
+
+
+def test_presence_columns_are_exported_or_named_as_the_organisers_data() -> None:
+    from symposium.models import Presence
+
+    columns = set(Presence.__table__.columns.keys())
+    assert set(export.PRESENCE_FIELDS) | set(export.PRESENCE_ACCOUNTS) == columns
+    assert not set(export.PRESENCE_FIELDS) & set(export.PRESENCE_ACCOUNTS)
+
+
+def test_the_export_holds_their_check_ins_and_scans_not_the_door_account(
+    db, register, clock, small_event
+) -> None:
+    from datetime import UTC, datetime
+
+    from symposium.models import Role, Session
+    from symposium.services.accounts import access
+    from symposium.services.checkin import presence
+
+    registration = register(1, small_event["klein"]).registration
+    door, _ = access.create_user(
+        db.session, "deur@example.org", Role.DOOR, clock.now, event=registration.event
+    )
+    session = db.session.get(Session, small_event["klein"])
+    clock.now = datetime(2027, 2, 4, 12, 5, tzinfo=UTC)
+    presence.scan(db.session, door, session, client_id="a", now=clock.now,
+                  code=registration.checkin_code)  # fmt: skip
+    db.session.commit()
+    data = export.personal_data(db.session, registration)
+    [row] = data["presence"]
+    assert row["session"] == "klein" and row["checked_in_at"].startswith("2027-02-04T12:05")
+    assert row["checked_in_by"] == "door" and row["checked_out_by"] is None
+    [scan] = data["scans"]
+    assert scan["verdict"] == "welcome" and scan["direction"] == "in"
+    assert "deur@example.org" not in json.dumps(data)

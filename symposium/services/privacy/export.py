@@ -13,7 +13,14 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session as DbSession
 
-from symposium.models import AuditEntry, Enrolment, OutboxMessage, Registration
+from symposium.models import (
+    AuditEntry,
+    CheckinScan,
+    Enrolment,
+    OutboxMessage,
+    Presence,
+    Registration,
+)
 
 # Registration columns not in the download: secrets that work as keys to the registration
 # (a leaked download must not act as the manage link), not data about the person.
@@ -38,6 +45,14 @@ ENROLMENT_FIELDS = (
     "id", "registration_id", "session_id", "profession_id", "status", "waitlist_position",
     "replaces_id", "created_at", "changed_at", "ical_sequence",
 )  # fmt: skip
+# Presence at the door: every column, except which back-office accounts recorded it (the
+# organiser's data, like the audit log's actors): given as "door" or None instead.
+PRESENCE_FIELDS = (
+    "id", "session_id", "registration_id", "enrolment_id", "checked_in_at", "checked_in_via",
+    "admitted_anyway", "checked_out_at", "checked_out_via", "undone_at", "recorded_at",
+)  # fmt: skip
+PRESENCE_ACCOUNTS = ("checked_in_by_id", "checked_out_by_id", "undone_by_id")
+SCAN_FIELDS = ("session_id", "direction", "verdict", "reason", "scanned_at", "received_at")
 
 
 def _value(value: Any) -> Any:
@@ -66,6 +81,8 @@ def personal_data(db: DbSession, registration: Registration) -> dict[str, Any]:
             "name_en": registration.profession.name_en,
         },
         "enrolments": [_enrolment(e) for e in registration.enrolments],
+        "presence": _presence(db, registration),
+        "scans": _scans(db, registration),
         "history": _history(db, registration),
         "mail": _mail(db, registration),
     }
@@ -94,6 +111,33 @@ def _enrolment(enrolment: Enrolment) -> dict[str, Any]:
         for c in enrolment.changes
     ]
     return out
+
+
+def _presence(db: DbSession, registration: Registration) -> list[dict[str, Any]]:
+    """Their check-ins and check-outs, undone ones included (certificates are built from them)."""
+    rows = db.scalars(
+        select(Presence)
+        .where(Presence.registration_id == registration.id)
+        .order_by(Presence.checked_in_at, Presence.id)
+    )
+    out = []
+    for row in rows:
+        item = {name: _value(getattr(row, name)) for name in PRESENCE_FIELDS}
+        for name in PRESENCE_ACCOUNTS:
+            item[name.removesuffix("_id")] = "door" if getattr(row, name) is not None else None
+        item["session"] = row.session.key
+        out.append(item)
+    return out
+
+
+def _scans(db: DbSession, registration: Registration) -> list[dict[str, Any]]:
+    """Every scan of their ticket at the door, with its answer."""
+    rows = db.scalars(
+        select(CheckinScan)
+        .where(CheckinScan.registration_id == registration.id)
+        .order_by(CheckinScan.scanned_at, CheckinScan.id)
+    )
+    return [{name: _value(getattr(row, name)) for name in SCAN_FIELDS} for row in rows]
 
 
 def _history(db: DbSession, registration: Registration) -> list[dict[str, Any]]:
