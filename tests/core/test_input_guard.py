@@ -14,6 +14,7 @@ from symposium.blueprints.admin import auth, events, participants, users
 from symposium.blueprints.registration import RegistrationForm
 from symposium.models import Base, Registration, Role
 from symposium.services.accounts import access
+from symposium.services.checkin import presence
 from symposium.services.core import idempotency
 from symposium.services.programme import event_files
 from symposium.services.registration import validation
@@ -266,6 +267,10 @@ BOUNDS: dict[str, object] = {
     "registrations.feed_token_hash": SYSTEM,
     "registrations.checkin_code": SYSTEM,  # services.checkin.tickets.LENGTH
     "registrations.submission_key": [64],  # validation.SUBMISSION_KEY
+    "checkin_scans.client_id": [presence.CLIENT_ID_LENGTH],  # presence.check_client_id
+    "checkin_scans.direction": SYSTEM,  # presence.Direction
+    "checkin_scans.verdict": SYSTEM,  # presence.Verdict
+    "checkin_scans.reason": SYSTEM,  # presence.Reason
     "enrolment_changes.from_status": SYSTEM,
     "enrolment_changes.to_status": SYSTEM,
     "enrolment_changes.reason": SYSTEM,
