@@ -18,21 +18,21 @@ the same ticket at once record one presence.
 A check-in is not an audit entry: the presence row itself says who recorded it, when and
 how, and an audit entry per scan would bury the organiser's log under hundreds of them. The
 exceptions are: admitted anyway, undo, "everyone left", paper sheets, walk-ins.
+
+The answer types live in ``answers`` and the reading side (late, early, in full, lists) in
+``attendance``; their names are imported here, so callers need only this module.
 """
 
 from __future__ import annotations
 
-import enum
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session as DbSession
-from sqlalchemy.orm import selectinload
 
 from symposium.models import (
     CheckinScan,
@@ -48,6 +48,19 @@ from symposium.models import (
 )
 from symposium.services.accounts import access
 from symposium.services.checkin import tickets
+from symposium.services.checkin.answers import COLOURS as COLOURS
+from symposium.services.checkin.answers import REASON_TEXT as REASON_TEXT
+from symposium.services.checkin.answers import Answer, Direction, Reason, Verdict
+from symposium.services.checkin.attendance import EARLY_BEFORE as EARLY_BEFORE
+from symposium.services.checkin.attendance import LATE_AFTER as LATE_AFTER
+from symposium.services.checkin.attendance import early_by as early_by
+from symposium.services.checkin.attendance import in_full as in_full
+from symposium.services.checkin.attendance import late_by as late_by
+from symposium.services.checkin.attendance import (
+    presences_by_registration as presences_by_registration,
+)
+from symposium.services.checkin.attendance import registration_presences as registration_presences
+from symposium.services.checkin.attendance import session_presences as session_presences
 from symposium.services.core import audit
 from symposium.services.core.errors import RuleError
 from symposium.services.core.locking import begin_write
@@ -57,98 +70,10 @@ from symposium.services.core.locking import begin_write
 CLOCK_SKEW = timedelta(minutes=2)
 # The door page proposes a session from this long before it starts until it ends.
 DOORS_OPEN = timedelta(minutes=45)
-# Arriving up to this much after the start, or leaving this much before the end, is not
-# reported as late or early (a queue at the door, a coat to fetch).
-LATE_AFTER = timedelta(minutes=5)
-EARLY_BEFORE = timedelta(minutes=5)
 # Door accounts may undo until this long after the session ends; organisers always may.
 UNDO_UNTIL = timedelta(minutes=30)
 
 CLIENT_ID_LENGTH = CheckinScan.__table__.c.client_id.type.length
-
-
-class Verdict(enum.StrEnum):
-    WELCOME = "welcome"  # green: checked in now
-    GOODBYE = "goodbye"  # green: checked out now
-    OTHER_SESSION = "other_session"  # orange: their place is elsewhere this round
-    REFUSED = "refused"  # red: see the reason
-    ALREADY = "already"  # grey: checked in before (maybe out too)
-
-
-COLOURS = {
-    Verdict.WELCOME: "green",
-    Verdict.GOODBYE: "green",
-    Verdict.OTHER_SESSION: "orange",
-    Verdict.REFUSED: "red",
-    Verdict.ALREADY: "grey",
-}
-
-
-class Reason(enum.StrEnum):
-    """Why a scan was refused (stable codes: the API returns them)."""
-
-    UNKNOWN_CODE = "unknown_code"
-    OTHER_EVENT = "other_event"
-    REGISTRATION_CANCELLED = "registration_cancelled"
-    ENROLMENT_CANCELLED = "enrolment_cancelled"
-    WAITLISTED = "waitlisted"
-    NOT_REGISTERED = "not_registered"
-    SESSION_CANCELLED = "session_cancelled"
-    NOT_CHECKED_IN = "not_checked_in"
-    TIME_IN_FUTURE = "time_in_future"
-    TIME_NOT_SESSION_DAY = "time_not_session_day"
-    OUT_BEFORE_IN = "out_before_in"
-
-
-REASON_TEXT = {
-    Reason.UNKNOWN_CODE: _l("Unknown code: this is not a ticket of this event."),
-    Reason.OTHER_EVENT: _l("This ticket is for another event: %(detail)s."),
-    Reason.REGISTRATION_CANCELLED: _l("The registration was cancelled."),
-    Reason.ENROLMENT_CANCELLED: _l("Their place in this session was cancelled."),
-    Reason.WAITLISTED: _l("On the waiting list for this session (number %(detail)s)."),
-    Reason.NOT_REGISTERED: _l("Not registered for this session."),
-    Reason.SESSION_CANCELLED: _l("This session is cancelled."),
-    Reason.NOT_CHECKED_IN: _l("Not checked in for this session, so they cannot check out."),
-    Reason.TIME_IN_FUTURE: _l("The scan's time lies in the future; check the phone's clock."),
-    Reason.TIME_NOT_SESSION_DAY: _l("The scan was made on %(detail)s, not on the session's day."),
-    Reason.OUT_BEFORE_IN: _l("The check-out time lies before the check-in time."),
-}
-
-
-class Direction(enum.StrEnum):
-    IN = "in"
-    OUT = "out"
-
-
-@dataclass(frozen=True)
-class Answer:
-    """What the door sees after a scan."""
-
-    verdict: Verdict
-    session: Session
-    registration: Registration | None = None
-    presence: Presence | None = None
-    reason: Reason | None = None
-    # OTHER_SESSION: the session of their place; REFUSED: the reason's detail.
-    other: Session | None = None
-    detail: str = ""
-    # The client id was seen before: this is the first answer, sent again; nothing new.
-    replayed: bool = False
-
-    @property
-    def colour(self) -> str:
-        return COLOURS[self.verdict]
-
-    @property
-    def recorded(self) -> bool:
-        """Whether this answer is a presence (a check-in or check-out) on record."""
-        return self.verdict in (Verdict.WELCOME, Verdict.GOODBYE)
-
-    @property
-    def reason_text(self) -> str:
-        if self.reason is None:
-            return ""
-        return str(REASON_TEXT[self.reason] % {"detail": self.detail})
 
 
 def new_client_id() -> str:
@@ -572,79 +497,7 @@ def everyone_left(db: DbSession, actor: User | None, session: Session, now: date
     return len(still_in)
 
 
-# --- reading --------------------------------------------------------------------------------
-
-
-def late_by(presence: Presence) -> timedelta | None:
-    """How late they came in, when later than ``LATE_AFTER`` after the start; else None."""
-    start = presence.session.effective_starts_at
-    if start is None or presence.checked_in_at <= start + LATE_AFTER:
-        return None
-    return presence.checked_in_at - start
-
-
-def early_by(presence: Presence) -> timedelta | None:
-    """How early they left, when earlier than ``EARLY_BEFORE`` before the end; else None."""
-    end = presence.session.effective_ends_at
-    if end is None or presence.checked_out_at is None:
-        return None
-    if presence.checked_out_at >= end - EARLY_BEFORE:
-        return None
-    return end - presence.checked_out_at
-
-
-def in_full(presence: Presence) -> bool:
-    """Present from the start to the end (within the margins), as accreditation counts it.
-
-    Someone never checked out counts as staying to the end: "everyone left" closes a room.
-    """
-    return presence.is_live and late_by(presence) is None and early_by(presence) is None
-
-
-def session_presences(db: DbSession, session: Session) -> list[Presence]:
-    """The live presences of a session, with who recorded them."""
-    return list(
-        db.scalars(
-            select(Presence)
-            .where(Presence.session_id == session.id, Presence.undone_at.is_(None))
-            .options(
-                selectinload(Presence.registration),
-                selectinload(Presence.checked_in_by),
-                selectinload(Presence.checked_out_by),
-            )
-            .order_by(Presence.checked_in_at, Presence.id)
-        )
-    )
-
-
-def registration_presences(db: DbSession, registration: Registration) -> list[Presence]:
-    """A person's presence history, undone ones included (the participant page shows both)."""
-    return list(
-        db.scalars(
-            select(Presence)
-            .where(Presence.registration_id == registration.id)
-            .options(selectinload(Presence.session))
-            .order_by(Presence.checked_in_at, Presence.id)
-        )
-    )
-
-
-def presences_by_registration(
-    db: DbSession, registration_ids: Iterable[int]
-) -> dict[int, list[Presence]]:
-    """Live presences per registration (exports, certificates), in one query."""
-    ids = list(registration_ids)
-    found: dict[int, list[Presence]] = {i: [] for i in ids}
-    if not ids:
-        return found
-    rows = db.scalars(
-        select(Presence)
-        .where(Presence.registration_id.in_(ids), Presence.undone_at.is_(None))
-        .order_by(Presence.checked_in_at)
-    )
-    for presence in rows:
-        found[presence.registration_id].append(presence)
-    return found
+# --- reading --------------------------------------------------------------------------------------
 
 
 def expected(session: Session, registrations: Iterable[Registration]) -> list[Registration]:
