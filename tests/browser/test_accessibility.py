@@ -147,6 +147,12 @@ PAGES = [
     Page("participants search", f"{ADMIN_ROSES}/participants/?q=roos", "admin"),
     Page("participant", f"{ADMIN_ROSES}/participants/{{roses_registration}}", "admin"),
     Page("audit log", f"{ADMIN_ROSES}/audit", "admin"),
+    # The door (check-in): the session picker and one session's door, with a name search
+    Page("door, sessions", "/door/{roses}/", "admin"),
+    Page("door", "/door/{roses}/sessions/{workshop}/", "admin"),
+    Page("door, exit", "/door/{roses}/sessions/{workshop}/?direction=out", "admin"),
+    Page("door, name search", "/door/{roses}/sessions/{workshop}/?q=deelnemer", "admin"),
+    Page("door, name too short", "/door/{roses}/sessions/{workshop}/?q=de", "admin"),
     Page(
         "signature sheet",
         f"{ADMIN_ROSES}/sessions/{{workshop}}/participants/print",
