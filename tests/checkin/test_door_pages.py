@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from html import unescape
 
 import pytest
+import werkzeug.security
 from sqlalchemy import func, select
 
 from symposium.models import CheckinScan, Event, Presence, Role, Session, Via
@@ -19,6 +20,17 @@ from tests.checkin.conftest import local
 DOOR_PASSWORD = "deur-wachtwoord"
 # When "klein" takes registrations (tests/conftest.py's clock).
 OPEN = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True)
+def quick_hashes(monkeypatch):  # type: ignore[no-untyped-def]
+    """Cheap password hashes: every test signs in (tests/backoffice checks the real scrypt)."""
+    from symposium.models import account
+
+    def generate(password: str) -> str:
+        return werkzeug.security.generate_password_hash(password, method="pbkdf2:sha256:1")
+
+    monkeypatch.setattr(account, "generate_password_hash", generate)
 
 
 @pytest.fixture
@@ -376,3 +388,28 @@ def test_the_walk_in_link_is_for_organisers_only(app, db, at_door, event, clock)
     sign_in(organiser, "org@example.org", "organiser-password")
     page = organiser.get(at_door.url()).get_data(as_text=True)
     assert f"/door/klein/sessions/{at_door.sessions['klein'].id}/walk-in" in page
+
+
+def test_a_door_account_cannot_undo_long_after_the_session(at_door, db, register, sessions, clock):  # type: ignore[no-untyped-def]
+    code = register(1, "klein").registration.checkin_code
+    page = at_door.type_code(code)
+    data = at_door.form(page.split('id="answer"')[1], action="undo")
+    clock.now = local(15, 1)  # the session ended at 14:30; door accounts may undo until 15:00
+    later = at_door.get()
+    assert "Inchecken terugdraaien" not in later and "Deelnemer 1" in later
+    response = at_door.post("undo", data)
+    assert response.status_code == 303
+    refused = at_door.client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "vraag een organisator" in refused
+    assert len(live_presences(db, sessions["klein"])) == 1
+
+
+def test_the_answer_of_a_scan_shows_only_at_its_own_door(at_door, register) -> None:
+    code = register(1, "klein").registration.checkin_code
+    data = {**at_door.form(at_door.get(), "code-form"), "code": code}
+    client_id = data["client_id"]
+    assert 'class="answer"' in at_door.get(scan=client_id)  # not sent yet: no answer
+    at_door.post("scan", data)
+    assert answer(at_door.get(scan=client_id))[0] == "green"
+    elsewhere = at_door.get("psy", scan=client_id)
+    assert 'class="answer"' in elsewhere and "Welkom" not in elsewhere

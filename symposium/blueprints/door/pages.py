@@ -147,6 +147,11 @@ def _door_page(
     answer = None
     if 0 < len(client_id) <= presence.CLIENT_ID_LENGTH and scan_form is None:
         answer = presence.answer_for(db.session, event, client_id)
+        if answer is not None and (
+            answer.session.id != session.id
+            or (answer.verdict is Verdict.ALREADY and answer.presence is None)
+        ):
+            answer = None  # a scan at another door, or one whose presence is gone
     if scan_form is None:
         scan_form = ScanForm(formdata=None, direction=direction.value)
     scan_form.client_id.data = presence.new_client_id()
