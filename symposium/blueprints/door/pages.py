@@ -215,9 +215,22 @@ def _shown(answer: Answer, now: Any) -> dict[str, Any]:
         "grey": _("Scanned before"),
     }[answer.colour]
     shown["undone"] = row is not None and row.undone_at is not None
-    shown["undo"] = None
-    if row is not None and row.undone_at is None and presence.may_undo(current_user, row, now):
-        shown["undo"] = "checkout" if row.checked_out_at is not None else "checkin"
+    # What "undo" takes back: the check-in just made, else the check-out on record, else
+    # (scanned before) the check-in; nothing once taken back, or too late for this account.
+    undo = None
+    undoable = (
+        answer.colour in ("green", "grey")
+        and row is not None
+        and row.undone_at is None
+        and presence.may_undo(current_user, row, now)
+    )
+    if undoable and answer.verdict is Verdict.WELCOME:
+        undo = "checkin"
+    elif undoable and row.checked_out_at is not None:  # type: ignore[union-attr]
+        undo = "checkout"
+    elif undoable and answer.verdict is Verdict.ALREADY:
+        undo = "checkin"
+    shown["undo"] = undo
     shown["admit_anyway"] = (
         answer.verdict is Verdict.OTHER_SESSION and answer.registration is not None
     )
