@@ -413,3 +413,29 @@ def test_the_answer_of_a_scan_shows_only_at_its_own_door(at_door, register) -> N
     assert answer(at_door.get(scan=client_id))[0] == "green"
     elsewhere = at_door.get("psy", scan=client_id)
     assert 'class="answer"' in elsewhere and "Welkom" not in elsewhere
+
+
+def test_a_tap_on_a_name_at_the_exit_checks_out(at_door, db, register, sessions, clock) -> None:
+    code = register(1, "klein", name="Anna Bakker").registration.checkin_code
+    at_door.type_code(code)
+    entrance = at_door.get(q="bakker")
+    assert "Inchecken: Anna Bakker" not in entrance  # already in: no button to check in again
+    clock.now = local(14, 29)
+    page = at_door.get(q="bakker", direction="out")
+    data = at_door.form(page.split('class="door-found"')[1], action="scan")
+    assert data["direction"] == "out"
+    response = at_door.post("scan", data)
+    colour, text = answer(at_door.client.get(response.headers["Location"]).get_data(as_text=True))
+    assert colour == "green" and "Tot ziens, Anna Bakker" in text
+    [row] = live_presences(db, sessions["klein"])
+    assert row.checked_out_at == local(14, 29) and row.checked_out_via is Via.SEARCH
+
+
+def test_too_many_hits_ask_for_more_letters(db, register, sessions, monkeypatch) -> None:
+    for n in range(3):
+        register(n, "klein")
+    monkeypatch.setattr(search, "MAX_HITS", 2)
+    found = search.search_people(db.session, sessions["klein"], "deelnemer")
+    assert [h.registration.name for h in found.hits] == ["Deelnemer 0", "Deelnemer 1"]
+    assert found.more
+    assert not search.search_people(db.session, sessions["klein"], "deelnemer 2").more
