@@ -12,12 +12,18 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from flask import render_template
+from sqlalchemy import select
 from werkzeug.exceptions import NotFound
 
+from symposium.extensions import db
+from symposium.models import Event, Registration, Session, User
+from symposium.services.checkin import presence
+from symposium.services.checkin.presence import Direction
 from tests.browser import axe
 from tests.browser.site import ADMIN_EMAIL, ADMIN_PASSWORD, Site
 
@@ -147,6 +153,24 @@ PAGES = [
     Page("participants search", f"{ADMIN_ROSES}/participants/?q=roos", "admin"),
     Page("participant", f"{ADMIN_ROSES}/participants/{{roses_registration}}", "admin"),
     Page("audit log", f"{ADMIN_ROSES}/audit", "admin"),
+    # The door (check-in): the session picker and one session's door, with a name search
+    Page("door, sessions", "/door/{roses}/", "admin"),
+    Page("door", "/door/{roses}/sessions/{workshop}/", "admin"),
+    Page("door, exit", "/door/{roses}/sessions/{workshop}/?direction=out", "admin"),
+    Page("door, name search", "/door/{roses}/sessions/{workshop}/?q=deelnemer", "admin"),
+    Page("door, name too short", "/door/{roses}/sessions/{workshop}/?q=de", "admin"),
+    # ... and each answer of a scan (made by ``door_scans`` below), at a glance
+    Page("door, welcome", "/door/{roses}/sessions/{workshop}/?scan=door-green", "admin"),
+    Page(
+        "door, another workshop", "/door/{roses}/sessions/{door_chime}/?scan=door-orange", "admin"
+    ),
+    Page("door, refused", "/door/{roses}/sessions/{workshop}/?scan=door-red", "admin"),
+    Page("door, scanned before", "/door/{roses}/sessions/{workshop}/?scan=door-grey", "admin"),
+    Page(
+        "door, checked out",
+        "/door/{roses}/sessions/{workshop}/?scan=door-out&direction=out",
+        "admin",
+    ),
     Page(
         "signature sheet",
         f"{ADMIN_ROSES}/sessions/{{workshop}}/participants/print",
@@ -170,6 +194,40 @@ NOT_PAGES = {
     "admin.export_participants_xlsx",
     "door.walk_in",  # a stub (404) until the walk-in form lands
 }
+
+
+def door_scans(site: Site) -> None:
+    """A scan of each colour at the 7ROSES doors, each made at its session's start."""
+    with site.app.app_context():
+        roses = db.session.scalars(select(Event).where(Event.slug == site.names["roses"])).one()
+        chime = next(s for s in roses.sessions if s.key == "chime-in-de-praktijk")
+        workshop = db.session.get(Session, site.names["workshop"])
+        admin = db.session.scalars(select(User).where(User.email == ADMIN_EMAIL)).one()
+        full = db.session.scalars(
+            select(Registration).where(Registration.email == "deelnemervol1@example.org")
+        ).one()  # a place in the workshop
+        roos = db.session.get(Registration, site.names["roses_registration"])  # waits there
+        for session, client_id, registration, direction, minutes in [
+            (workshop, "door-green", full, Direction.IN, 2),
+            (workshop, "door-grey", full, Direction.IN, 3),
+            (workshop, "door-red", roos, Direction.IN, 4),
+            (chime, "door-orange", roos, Direction.IN, 2),  # her place: another workshop
+            (workshop, "door-out", full, Direction.OUT, 40),
+        ]:
+            at = session.effective_starts_at + timedelta(minutes=minutes)
+            presence.scan(
+                db.session, admin, session, client_id=client_id, now=at,
+                code=registration.checkin_code, direction=direction,
+            )  # fmt: skip
+        db.session.commit()
+        site.names["door_chime"] = chime.id
+
+
+@pytest.fixture(scope="module")
+def site(site: Site) -> Site:
+    """The demo site (tests/browser/conftest.py), plus the door scans of ``door_scans``."""
+    door_scans(site)
+    return site
 
 
 @pytest.fixture(scope="module")

@@ -302,6 +302,15 @@ def _earlier_scan(db: DbSession, event: Event, client_id: str) -> CheckinScan | 
     ).one_or_none()
 
 
+def answer_for(db: DbSession, event: Event, client_id: str) -> Answer | None:
+    """The answer a scan got, read back (records nothing): the door page shows it after
+    the redirect that follows its form. None when the id is unknown to this event."""
+    earlier = _earlier_scan(db, event, client_id)
+    if earlier is None:
+        return None
+    return _replay(db, earlier, db.get(Session, earlier.session_id))  # type: ignore[arg-type]
+
+
 def _replay(db: DbSession, earlier: CheckinScan, session: Session) -> Answer:
     scanned = db.get(Session, earlier.session_id) or session
     registration = (
