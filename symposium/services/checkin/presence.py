@@ -224,11 +224,13 @@ def find_registration(
 # --- recording ------------------------------------------------------------------------------
 
 
-def check_scan_time(session: Session, at: datetime, now: datetime) -> tuple[datetime, str]:
+def check_scan_time(
+    session: Session, at: datetime, now: datetime
+) -> tuple[datetime, Reason | None]:
     """The time a scan is recorded at: when it was made, within the session's day.
 
     Returns the time (a little ahead of the server is taken as now) and, when refused, the
-    reason's code ("" when accepted).
+    reason (None when accepted).
     """
     if at > now + CLOCK_SKEW:
         return at, Reason.TIME_IN_FUTURE
@@ -236,7 +238,7 @@ def check_scan_time(session: Session, at: datetime, now: datetime) -> tuple[date
     begins, ends = session_day(session)
     if not begins <= at < ends:
         return at, Reason.TIME_NOT_SESSION_DAY
-    return at, ""
+    return at, None
 
 
 def scan(
@@ -258,14 +260,15 @@ def scan(
     ``at`` is when the scan was made (offline scans arrive later), by default now.
     """
     client_id = check_client_id(client_id)
+    at = at or now
     event = session.event
     begin_write(db)
     earlier = _earlier_scan(db, event, client_id)
     if earlier is not None:
-        return _replay(db, earlier, session)
+        return _replay(db, earlier)
     answer = _decide(
         db, actor, session, code=code, registration_id=registration_id,
-        at=at or now, now=now, direction=direction, via=via, admit_anyway=admit_anyway,
+        at=at, now=now, direction=direction, via=via, admit_anyway=admit_anyway,
     )  # fmt: skip
     row = CheckinScan(
         event_id=event.id,
@@ -278,7 +281,7 @@ def scan(
         verdict=answer.verdict.value,
         reason=answer.reason.value if answer.reason else None,
         detail=answer.detail,
-        scanned_at=min(at or now, now + CLOCK_SKEW),
+        scanned_at=min(at, now + CLOCK_SKEW),
         received_at=now,
     )
     try:
@@ -290,7 +293,7 @@ def scan(
         earlier = _earlier_scan(db, event, client_id)
         if earlier is None:
             raise
-        return _replay(db, earlier, session)
+        return _replay(db, earlier)
     return answer
 
 
@@ -308,11 +311,12 @@ def answer_for(db: DbSession, event: Event, client_id: str) -> Answer | None:
     earlier = _earlier_scan(db, event, client_id)
     if earlier is None:
         return None
-    return _replay(db, earlier, db.get(Session, earlier.session_id))  # type: ignore[arg-type]
+    return _replay(db, earlier)
 
 
-def _replay(db: DbSession, earlier: CheckinScan, session: Session) -> Answer:
-    scanned = db.get(Session, earlier.session_id) or session
+def _replay(db: DbSession, earlier: CheckinScan) -> Answer:
+    scanned = db.get(Session, earlier.session_id)
+    assert scanned is not None  # the scan's row goes with its session (ON DELETE CASCADE)
     registration = (
         db.get(Registration, earlier.registration_id) if earlier.registration_id else None
     )
@@ -352,11 +356,11 @@ def _decide(
             )
         return Answer(Verdict.REFUSED, session, reason=Reason.UNKNOWN_CODE)
     at, refused = check_scan_time(session, at, now)
-    if refused:
+    if refused is not None:
         detail = ""
-        if refused == Reason.TIME_NOT_SESSION_DAY:
+        if refused is Reason.TIME_NOT_SESSION_DAY:
             detail = at.astimezone(event.tz).strftime("%Y-%m-%d")
-        return Answer(Verdict.REFUSED, session, registration, reason=Reason(refused), detail=detail)
+        return Answer(Verdict.REFUSED, session, registration, reason=refused, detail=detail)
     presence = live_presence(db, session, registration)
     if direction is Direction.OUT:
         return _check_out(db, actor, session, registration, presence, at, now, via)
@@ -410,11 +414,15 @@ def _check_out(
         return Answer(Verdict.ALREADY, session, registration, presence)
     if at < presence.checked_in_at:
         return Answer(Verdict.REFUSED, session, registration, presence, Reason.OUT_BEFORE_IN)
+    _mark_checked_out(presence, actor, at, via)
+    db.flush()
+    return Answer(Verdict.GOODBYE, session, registration, presence)
+
+
+def _mark_checked_out(presence: Presence, actor: User | None, at: datetime, via: Via) -> None:
     presence.checked_out_at = at
     presence.checked_out_by_id = actor.id if actor is not None else None
     presence.checked_out_via = via
-    db.flush()
-    return Answer(Verdict.GOODBYE, session, registration, presence)
 
 
 # --- corrections ----------------------------------------------------------------------------
@@ -493,9 +501,7 @@ def everyone_left(db: DbSession, actor: User | None, session: Session, now: date
         )
     )
     for presence in still_in:
-        presence.checked_out_at = at
-        presence.checked_out_by_id = actor.id if actor is not None else None
-        presence.checked_out_via = Via.END
+        _mark_checked_out(presence, actor, at, Via.END)
     if still_in:
         audit.record(
             db, user=actor, event=session.event, action="everyone_left",
