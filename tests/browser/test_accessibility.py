@@ -77,6 +77,11 @@ def cancel_unconfirmed(page: Any) -> None:
     submit(page, "Inschrijving annuleren")
 
 
+def walk_in_with_mistakes(page: Any) -> None:
+    page.get_by_label("E-mailadres").fill("geen adres")
+    submit(page, "Toevoegen en inchecken")
+
+
 def clear_title(page: Any) -> None:
     page.get_by_label("Titel").first.fill("")
     submit(page, "Opslaan")
@@ -159,6 +164,18 @@ PAGES = [
     Page("door, exit", "/door/{roses}/sessions/{workshop}/?direction=out", "admin"),
     Page("door, name search", "/door/{roses}/sessions/{workshop}/?q=deelnemer", "admin"),
     Page("door, name too short", "/door/{roses}/sessions/{workshop}/?q=de", "admin"),
+    Page("walk-in, profession", "/door/{roses}/sessions/{workshop}/walk-in", "admin"),
+    Page(
+        "walk-in form",
+        "/door/{roses}/sessions/{workshop}/walk-in?profession=gz-psycholoog",
+        "admin",
+    ),
+    Page(
+        "walk-in form with errors",
+        "/door/{roses}/sessions/{workshop}/walk-in?profession=gz-psycholoog",
+        "admin",
+        act=walk_in_with_mistakes,
+    ),
     # ... and each answer of a scan (made by ``door_scans`` below), at a glance
     Page("door, welcome", "/door/{roses}/sessions/{workshop}/?scan=door-green", "admin"),
     Page(
@@ -192,7 +209,6 @@ NOT_PAGES = {
     "admin.export_registrations_xlsx",
     "admin.export_participants_csv",
     "admin.export_participants_xlsx",
-    "door.walk_in",  # a stub (404) until the walk-in form lands
 }
 
 

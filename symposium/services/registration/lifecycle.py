@@ -52,6 +52,7 @@ from symposium.services.registration.places import (
 from symposium.services.registration.validation import (
     RegistrationInput,
     check_choice,
+    check_door_open,
     check_open,
     validate,
 )
@@ -85,10 +86,23 @@ CODE_ATTEMPTS = 5
 
 
 def register(
-    db: DbSession, event: Event, data: RegistrationInput, now: datetime, secret_key: str
+    db: DbSession,
+    event: Event,
+    data: RegistrationInput,
+    now: datetime,
+    secret_key: str,
+    *,
+    at_door: bool = False,
+    over_capacity: bool = False,
 ) -> RegistrationOutcome:
-    """Register a person and enrol them in the chosen sessions (confirmed or waitlisted)."""
-    check_open(event, now)
+    """Register a person and enrol them in the chosen sessions (confirmed or waitlisted).
+
+    ``at_door``: a walk-in an organiser adds (``checkin.walk_ins``): registration may have
+    closed, an address registered already is refused, and there is no waiting list: a full
+    session (or event) is refused, unless ``over_capacity`` (the caller checked the override).
+    """
+    opened = check_door_open if at_door else (lambda e: check_open(e, now))
+    opened(event)
     checked = validate(db, event, data)
 
     if data.submission_key:
@@ -104,12 +118,22 @@ def register(
     if db.scalar(_STAMP, {"id": event.id}) != stamp:
         # The programme changed while we waited for the locks: check again against it.
         db.expire(event)
-        check_open(event, now)
+        opened(event)
         checked = validate(db, event, data)
     existing = _existing(db, event, checked.email)
     if existing is not None and existing.is_active:
+        if at_door:
+            raise RuleError(
+                "already_registered",
+                _l("This address is registered already: find them by name at the door."),
+                "email", 409,
+            )  # fmt: skip
         return _already_registered(db, existing, data, now, secret_key)
-    if event.capacity is not None and active_registrations(db, event.id) >= event.capacity:
+    if (
+        event.capacity is not None
+        and not over_capacity
+        and active_registrations(db, event.id) >= event.capacity
+    ):
         raise RuleError("event_full", _l("This event is fully booked."), status=409)
 
     counts = count_places(
@@ -117,6 +141,14 @@ def register(
         capacities,
         {(s.id, p): places for s in checked.sessions for p, places in s.quotas.items()},
     )
+    if at_door and not over_capacity:
+        for s in checked.sessions:
+            if not counts.place_for(s.id, capacities[s.id], checked.profession.id):
+                raise RuleError(
+                    "no_place",
+                    _l("There is no free place (or the quota for this profession is used up)."),
+                    "session", 409,
+                )  # fmt: skip
     fields = {
         "name": data.name.strip(),
         "profession_id": checked.profession.id,
@@ -139,7 +171,10 @@ def register(
                 setattr(registration, name, value)
             db.flush()
         places = [(s.id, capacities[s.id]) for s in checked.sessions]
-        enrolments = insert_places(db, registration, places, counts, now, "registered")
+        enrolments = insert_places(
+            db, registration, places, counts, now, "walk_in" if at_door else "registered",
+            over_capacity=over_capacity,
+        )  # fmt: skip
     except IntegrityError:
         # The same address (or form) committed by a concurrent request without shared locks.
         db.rollback()

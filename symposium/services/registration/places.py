@@ -130,10 +130,15 @@ def count_places(
 
 
 def _take_or_wait(
-    counts: Counts, session_id: int, capacity: int | None, profession_id: int
+    counts: Counts,
+    session_id: int,
+    capacity: int | None,
+    profession_id: int,
+    over_capacity: bool = False,
 ) -> tuple[EnrolmentStatus, int | None]:
-    """A confirmed place when one is free, else the next position on the waiting list."""
-    if counts.place_for(session_id, capacity, profession_id):
+    """A confirmed place when one is free (or the override says so), else the next position
+    on the waiting list."""
+    if over_capacity or counts.place_for(session_id, capacity, profession_id):
         counts.take(session_id, profession_id)
         return EnrolmentStatus.CONFIRMED, None
     position = counts.last_position.get(session_id, 0) + 1
@@ -149,11 +154,13 @@ def insert_places(
     now: datetime,
     reason: str,
     replaces: Enrolment | None = None,
+    over_capacity: bool = False,
 ) -> list[Enrolment]:
     """Enrol in these (session id, capacity) places: confirmed when one is free, else at the
     end of the waiting list. Two statements, whatever the number of places.
 
     ``replaces``: a switch that has to wait keeps that place until it is confirmed.
+    ``over_capacity``: confirmed even when full (the caller checked :func:`check_override`).
     """
     if not places:
         return []
@@ -162,7 +169,9 @@ def insert_places(
         earlier[e.session_id] = max(e.ical_sequence, earlier.get(e.session_id, -1))
     rows = []
     for session_id, capacity in places:
-        status, position = _take_or_wait(counts, session_id, capacity, registration.profession_id)
+        status, position = _take_or_wait(
+            counts, session_id, capacity, registration.profession_id, over_capacity
+        )
         rows.append(
             {
                 "registration_id": registration.id,
@@ -252,9 +261,13 @@ def change_capacity(
     return promoted
 
 
-def check_override(actor: User | None, reason: str | None) -> None:
-    """Going over capacity is an admin's decision, and it needs a written reason."""
-    if actor is None or not access.is_admin(actor):
+def check_override(actor: User | None, reason: str | None, event: Event | None = None) -> None:
+    """Going over capacity is an admin's decision (at the door of ``event``, a walk-in, also
+    its organisers'), and it needs a written reason."""
+    allowed = actor is not None and (
+        access.is_admin(actor) or (event is not None and access.can(actor, access.MANAGE, event))
+    )
+    if not allowed:
         raise RuleError(
             "override_not_allowed", _l("Only an admin may go over capacity."), "override", 403
         )

@@ -86,6 +86,15 @@ def check_open(event: Event | EventHead, now: datetime) -> None:
         raise RuleError("registration_closed", _l("Registration is closed."), status=409)
 
 
+def check_door_open(event: Event | EventHead) -> None:
+    """Refuse a walk-in (added at the door, after registration closed) when the event is not
+    on: cancelled, or not published."""
+    if event.status is EventStatus.CANCELLED:
+        raise RuleError("event_cancelled", _l("This event has been cancelled."), status=409)
+    if event.status is not EventStatus.PUBLISHED:
+        raise RuleError("event_not_published", _l("This event is not published."), status=409)
+
+
 def is_open(event: Event | EventHead, now: datetime) -> bool:
     """Whether the event takes registrations at ``now`` (pages ask; :func:`check_open` refuses)."""
     try:
