@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 from flask import Flask, flash, jsonify, render_template, request
 from flask_babel import get_locale
 from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
 from limits.errors import ConfigurationError
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from werkzeug.exceptions import HTTPException
@@ -189,7 +190,8 @@ def _register_language_switch(app: Flask) -> None:
 
 def _register_error_pages(app: Flask) -> None:
     def is_api() -> bool:
-        return request.path.startswith("/api/")
+        """The API, and the JSON the door page's scanner posts: errors answer in JSON."""
+        return request.path.startswith("/api/") or request.is_json
 
     def api_error(status: int, code: str, message: str):  # type: ignore[no-untyped-def]
         response = jsonify(error={"code": code, "message": message})
@@ -202,6 +204,8 @@ def _register_error_pages(app: Flask) -> None:
             code = API_CODES.get(error.code or 500) or (error.name or "error").lower().replace(
                 " ", "_"
             )
+            if isinstance(error, CSRFError):  # the door's scanner fetches a new token then
+                code = "csrf_failed"
             response = api_error(error.code or 500, code, error.description or error.name)
             # The exception's own headers: Allow on a 405, as HTTP requires.
             for name, value in error.get_headers():

@@ -103,7 +103,7 @@ MESSAGE = _l(
 
 def refusal(problem: InvalidInput) -> Response | tuple[Any, int]:
     """The answer to a request with a control character (see the module docstring)."""
-    if request.path.startswith("/api/"):
+    if request.path.startswith("/api/") or request.is_json:
         status = 422 if problem.in_body else 400
         message = f"{problem.where} contains a control character; remove it."
         return Response(

@@ -2,16 +2,17 @@
 
 - Content-Security-Policy: scripts and styles only from our own files (no inline <script>,
   no on*= handlers, no style attributes or <style> blocks), no plugins, no framing, forms
-  post only to us, no <base> tricks. The check-in scanner page (still to come) uses the
-  camera through getUserMedia, which 'self' allows; a scanner library that starts a Web
-  Worker from a blob: URL needs ``worker-src 'self' blob:`` added to POLICY then.
+  post only to us, no <base> tricks. The door page's scanner (static/door/door.js) uses the
+  camera through getUserMedia, which 'self' allows, and decodes frames on the page itself
+  (BarcodeDetector, else the vendored jsQR), so it needs no worker or blob: URL.
 - Referrer-Policy ``same-origin``: manage links (/r/<token>) carry a secret, so no other
   site may see our URLs in a Referer. Not ``no-referrer``: Flask-WTF's CSRF check over HTTPS
   (WTF_CSRF_SSL_STRICT) requires a same-origin Referer on every form post.
 - Strict-Transport-Security only on a request that came over HTTPS (behind a proxy that
   needs the proxy's X-Forwarded-Proto to be trusted), never for a plain-HTTP set-up.
 - Cache-Control ``no-store`` on personal pages: manage pages and their calendars (/r/…),
-  calendar feeds (/feeds/…), the back-office and its exports (/admin/…), and the API's
+  calendar feeds (/feeds/…), the back-office and its exports (/admin/…), the door pages
+  with the names of who came in (/door/…), and the API's
   answers about a registration (they hold its manage link).
 """
 
@@ -33,7 +34,7 @@ POLICY = "; ".join(
     ]
 )
 HSTS = "max-age=31536000"  # a year; no includeSubDomains: other hosts of the domain are not ours
-PERSONAL_PREFIXES = ("/r/", "/feeds/", "/admin/")
+PERSONAL_PREFIXES = ("/r/", "/feeds/", "/admin/", "/door/")
 
 
 def is_personal(path: str, method: str) -> bool:

@@ -209,6 +209,7 @@ NOT_PAGES = {
     "admin.export_registrations_xlsx",
     "admin.export_participants_csv",
     "admin.export_participants_xlsx",
+    "door.scan_status",  # JSON: a fresh CSRF token and the clock, for the scanner script
 }
 
 

@@ -109,7 +109,7 @@ def test_a_full_session_refuses_a_walk_in_unless_overridden_with_a_reason(
     db,
     organiser,
     sessions,
-    register,  # noqa: F811  (the at-the-door fixture imported above)
+    register,
     clock,
 ) -> None:
     register(1, "ook-r2")  # its one place
@@ -147,7 +147,7 @@ def test_the_quota_of_a_profession_holds_for_walk_ins(
     db,
     organiser,
     sessions,
-    register,  # noqa: F811  (the at-the-door fixture imported above)
+    register,
     clock,
 ) -> None:
     register(1, "klein", profession="huisarts")
@@ -176,7 +176,7 @@ def test_someone_registered_already_is_found_by_name_not_added_again(
     db,
     organiser,
     sessions,
-    register,  # noqa: F811  (the at-the-door fixture imported above)
+    register,
     clock,
 ) -> None:
     register("w", "klein")  # deelnemerw@example.org
@@ -243,7 +243,7 @@ def test_a_full_session_at_the_page_needs_the_override_and_its_reason(
     at_the_door,
     db,
     sessions,
-    register,  # noqa: F811
+    register,
 ) -> None:
     register(1, "ook-r2")
     session_id = sessions["ook-r2"].id

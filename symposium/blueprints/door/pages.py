@@ -32,7 +32,7 @@ from symposium.extensions import db
 from symposium.filters import local_time
 from symposium.models import Enrolment, Event, Presence, Registration, Session, Via
 from symposium.services.accounts import access
-from symposium.services.checkin import presence, search
+from symposium.services.checkin import attendance, presence, search
 from symposium.services.checkin.presence import Answer, Direction, Verdict
 
 DIRECTIONS = [d.value for d in Direction]
@@ -181,8 +181,9 @@ def _door_page(
         session=session,
         direction=direction.value,
         csrf=generate_csrf(),
+        server_time=now.isoformat(),
         answer=answer,
-        shown=_shown(answer, now) if answer is not None else None,
+        shown=shown_answer(answer, now) if answer is not None else None,
         scan_form=scan_form,
         search_form=search_form,
         query=query,
@@ -190,21 +191,19 @@ def _door_page(
         too_short=too_short,
         new_client_id=presence.new_client_id,
         expected=len(expected),
-        checked_in=len(presences),
-        checked_out=sum(1 for p in presences if p.checked_out_at is not None),
+        counts=attendance.session_counts(db.session, session),
         recent=recent,
         may_undo=lambda p: presence.may_undo(current_user, p, now),
         late_by=presence.late_by,
         early_by=presence.early_by,
         show_everyone_left=direction is Direction.OUT or (start is not None and now >= start),
-        still_in=sum(1 for p in presences if p.checked_out_at is None),
         ends_at=min(now, session.effective_ends_at) if session.effective_ends_at else now,
         can_manage=access.can(current_user, access.MANAGE, event),
         minutes=lambda delta: int(delta.total_seconds() // 60),
     )
 
 
-def _shown(answer: Answer, now: Any) -> dict[str, Any]:
+def shown_answer(answer: Answer, now: Any) -> dict[str, Any]:
     """The answer panel: ``describe`` plus what the door can do about it."""
     shown = describe(answer)
     row = answer.presence

@@ -7,9 +7,10 @@ here (``in_full``); ``presence`` imports these names too.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session as DbSession
 from sqlalchemy.orm import selectinload
 
@@ -61,6 +62,28 @@ def session_presences(db: DbSession, session: Session) -> list[Presence]:
             .order_by(Presence.checked_in_at, Presence.id)
         )
     )
+
+
+@dataclass(frozen=True)
+class Counts:
+    """A session's door figures: checked in (ever, not undone), checked out, still in."""
+
+    checked_in: int
+    checked_out: int
+
+    @property
+    def still_in(self) -> int:
+        return self.checked_in - self.checked_out
+
+
+def session_counts(db: DbSession, session: Session) -> Counts:
+    """The door figures of a session, in one query (the scanner's answers carry them)."""
+    checked_in, checked_out = db.execute(
+        select(func.count(), func.count(Presence.checked_out_at)).where(
+            Presence.session_id == session.id, Presence.undone_at.is_(None)
+        )
+    ).one()
+    return Counts(checked_in, checked_out)
 
 
 def registration_presences(db: DbSession, registration: Registration) -> list[Presence]:
