@@ -158,6 +158,14 @@ PAGES = [
     Page("participants search", f"{ADMIN_ROSES}/participants/?q=roos", "admin"),
     Page("participant", f"{ADMIN_ROSES}/participants/{{roses_registration}}", "admin"),
     Page("audit log", f"{ADMIN_ROSES}/audit", "admin"),
+    Page("paper sheet entry", f"{ADMIN_ROSES}/sessions/{{workshop}}/paper", "admin"),
+    Page("name badges", f"{ADMIN_ROSES}/badges", "admin"),
+    Page(
+        "name badges, backwards",
+        f"{ADMIN_ROSES}/badges.pdf?layout=a6&first=M&last=C",
+        "admin",
+        status=422,
+    ),
     # The door (check-in): the session picker and one session's door, with a name search
     Page("door, sessions", "/door/{roses}/", "admin"),
     Page("door", "/door/{roses}/sessions/{workshop}/", "admin"),
@@ -209,6 +217,7 @@ NOT_PAGES = {
     "admin.export_registrations_xlsx",
     "admin.export_participants_csv",
     "admin.export_participants_xlsx",
+    "admin.sign_in_sheet",  # a PDF file
     "door.scan_status",  # JSON: a fresh CSRF token and the clock, for the scanner script
 }
 

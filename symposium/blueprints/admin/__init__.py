@@ -121,6 +121,7 @@ from symposium.blueprints.admin import (  # noqa: E402  (routes register on bp)
     dashboard,
     events,
     exports,
+    paper,
     participants,
     users,
 )
@@ -132,6 +133,7 @@ __all__ = [
     "dashboard",
     "events",
     "exports",
+    "paper",
     "participants",
     "perform",
     "public",

@@ -15,7 +15,6 @@ import codecs
 import csv
 import io
 import re
-import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -42,6 +41,7 @@ from symposium.models import (
     SessionKind,
 )
 from symposium.services.backoffice.participants import participant_rows
+from symposium.services.core import names
 
 Value = str | int | datetime | None
 
@@ -110,12 +110,6 @@ def _naive_local(value: datetime | None, zone: str) -> datetime | None:
 def _register_codes(identifier_dicts: Iterable[dict[str, str] | None]) -> list[str]:
     """The register codes that occur at all: one column each, none left empty throughout."""
     return sorted({code for ids in identifier_dicts if ids for code, value in ids.items() if value})
-
-
-def _sort_name(name: str) -> str:
-    """Sort "Çelik" with "Celik" and "Zoë" with "Zoe", ignoring case."""
-    decomposed = unicodedata.normalize("NFKD", name)
-    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
 
 
 def _enrolment_label(status: EnrolmentStatus, position: int | None) -> str:
@@ -234,7 +228,7 @@ def session_participants(db: DbSession, event: Event, session: Session) -> list[
         key=lambda p: (
             not p.is_confirmed,
             p.waitlist_position or 0,
-            _sort_name(p.name),
+            names.sort_key(p.name),
             p.registration_id,
         )
     )

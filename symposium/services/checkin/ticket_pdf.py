@@ -2,9 +2,7 @@
 
 Only confirmed places are on it (with their times and rooms); a waiting-list place is named
 as such, without a ticket for it; cancelled places are left out. A cancelled registration
-has no ticket at all (:class:`NoTicket`). The text is set in DejaVu Sans (static/fonts/, with
-its licence), embedded, so names in Latin with diacritics, Greek and Cyrillic print; Arabic
-and other scripts that need shaping are not promised (DejaVu covers Arabic only in part).
+has no ticket at all (:class:`NoTicket`). Set in the house style (``services/core/pdf.py``).
 """
 
 from __future__ import annotations
@@ -12,7 +10,6 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 
 from flask_babel import force_locale
 from flask_babel import gettext as _
@@ -22,14 +19,10 @@ from fpdf.enums import XPos, YPos
 from symposium.filters import local_date, local_time, localised_name
 from symposium.models import EnrolmentStatus, Registration, Session
 from symposium.services.checkin import tickets
+from symposium.services.core import pdf as house
+from symposium.services.core.pdf import ACCENT, INK, MUTED, PALE
 from symposium.services.programme import calendar
 
-FONTS = Path(__file__).resolve().parents[3] / "static" / "fonts"
-FONT = "DejaVu"
-INK = (29, 35, 48)
-MUTED = (88, 96, 112)
-ACCENT = (31, 95, 139)
-PALE = (236, 242, 247)
 MARGIN = 18.0
 WIDTH = 210.0
 
@@ -94,13 +87,11 @@ class _Ticket:
         pdf = FPDF(orientation="portrait", unit="mm", format="A4")
         pdf.set_margins(MARGIN, MARGIN, MARGIN)
         pdf.set_auto_page_break(True, margin=24)
-        pdf.add_font(FONT, "", str(FONTS / "DejaVuSans.ttf"))
-        pdf.add_font(FONT, "B", str(FONTS / "DejaVuSans-Bold.ttf"))
-        pdf.set_title(f"{_('Ticket')} · {self.event.title}")
-        pdf.set_author(self.event.organiser_name or self.event.title)
-        pdf.set_lang(registration.language)
-        pdf.set_creation_date(now)
-        self.pdf = pdf
+        self.pdf = house.setup(
+            pdf, title=f"{_('Ticket')} · {self.event.title}",
+            author=self.event.organiser_name or self.event.title,
+            language=registration.language, now=now,
+        )  # fmt: skip
 
     def render(self) -> bytes:
         pdf = self.pdf
@@ -114,8 +105,7 @@ class _Ticket:
         return bytes(pdf.output())
 
     def _font(self, size: float, bold: bool = False, color: tuple[int, int, int] = INK) -> None:
-        self.pdf.set_font(FONT, "B" if bold else "", size)
-        self.pdf.set_text_color(*color)
+        house.font(self.pdf, size, bold, color)
 
     def _banner(self) -> None:
         pdf, event = self.pdf, self.event

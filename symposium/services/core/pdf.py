@@ -1,0 +1,34 @@
+"""The house style of the PDFs the app prints (tickets, sign-in sheets, badges): fpdf2 with
+DejaVu Sans embedded (static/fonts/, with its licence), so names in Latin with diacritics,
+Greek and Cyrillic print; scripts that need shaping (Arabic) are not promised."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+from fpdf import FPDF
+
+FONTS = Path(__file__).resolve().parents[3] / "static" / "fonts"
+FONT = "DejaVu"
+INK = (29, 35, 48)
+MUTED = (88, 96, 112)
+ACCENT = (31, 95, 139)
+PALE = (236, 242, 247)
+RULE = (200, 206, 216)
+
+
+def setup(pdf: FPDF, *, title: str, author: str, language: str, now: datetime) -> FPDF:
+    """Fonts and document properties; ``pdf`` may be a subclass with a header and footer."""
+    pdf.add_font(FONT, "", str(FONTS / "DejaVuSans.ttf"))
+    pdf.add_font(FONT, "B", str(FONTS / "DejaVuSans-Bold.ttf"))
+    pdf.set_title(title)
+    pdf.set_author(author)
+    pdf.set_lang(language)
+    pdf.set_creation_date(now)
+    return pdf
+
+
+def font(pdf: FPDF, size: float, bold: bool = False, color: tuple[int, int, int] = INK) -> None:
+    pdf.set_font(FONT, "B" if bold else "", size)
+    pdf.set_text_color(*color)
