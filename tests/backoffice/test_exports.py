@@ -99,21 +99,22 @@ def test_registrations_csv_has_bom_and_keeps_dutch_names(
     header, zoe, cancelled = csv_rows(body)
     assert header == [
         "Registration", "Name", "E-mail address", "Profession", "Organisation", "BIG",
-        "Registered at", "Status", "Ronde 1", "Ronde 2",
+        "Registered at", "Status", "Ronde 1", "Ronde 2", "Checked in",
     ]  # fmt: skip
     assert zoe[1:] == [
         ZOE, "deelnemer1@example.org", "GZ-psycholoog", "GGZ Noord, Groningen", "01234567890",
         "2026-11-23 13:00", "Active", "Kleine workshop (confirmed)", "Grote workshop (confirmed)",
+        "",
     ]  # fmt: skip
     assert cancelled[1] == "Ærnout Ünal" and cancelled[7] == "Cancelled"
-    assert cancelled[8:] == ["", ""]  # a cancelled registration holds no places
+    assert cancelled[8:] == ["", "", ""]  # a cancelled registration holds no places
 
 
 def test_csv_neutralises_formulas_and_can_use_semicolons(organiser, db, accounts, clock) -> None:
     register(db, accounts["klein"], 1, [], clock, organisation='=HYPERLINK("x")')
     body = organiser.get("/admin/events/klein/registrations.csv?delimiter=semicolon").data
     lines = body.decode("utf-8-sig").splitlines()
-    assert lines[0].count(";") == 9 and "," not in lines[0]
+    assert lines[0].count(";") == 10 and "," not in lines[0]
     row = next(csv.reader(io.StringIO(lines[1]), delimiter=";"))
     assert row[4] == '\'=HYPERLINK("x")'
 
@@ -248,10 +249,10 @@ def test_group_sessions_get_one_column(db, app, load_example, clock) -> None:
     clock.now = (event.registration_opens_at or clock.now) + timedelta(minutes=1)
     with app.test_request_context("/?lang=en"):
         table = exports.registrations_table(db.session, event)
-        assert table.columns[-1] == "Groups" and table.rows == []
+        assert table.columns[-2:] == ["Groups", "Checked in"] and table.rows == []
         register(db, event, 1, [groups[0].id], clock, profession="overig")
         (row,) = exports.registrations_table(db.session, event).rows
-    assert row[-1] == f"{groups[0].title} (confirmed)"
+    assert row[-2:] == [f"{groups[0].title} (confirmed)", None]
 
 
 # --------------------------------------------------------------------------- per session
@@ -298,7 +299,9 @@ def test_session_csv_and_xlsx(organiser, lined_up) -> None:
     )
     header, *rows = csv_rows(response.data)
     assert header == ["Name", "E-mail address", "Profession", "Organisation", "BIG",
-                      "Status", "Waiting list position", "Registered at"]  # fmt: skip
+                      "Status", "Waiting list position", "Registered at", "Checked in",
+                      "Checked out", "Minutes late", "Minutes left early",
+                      "Attended in full"]  # fmt: skip
     assert [(r[0], r[5], r[6]) for r in rows] == [
         ("Ägnes Ödegaard", "Confirmed", ""),
         ("Willem", "Confirmed", ""),
@@ -471,4 +474,4 @@ def test_5000_registrations_export_with_a_bounded_number_of_queries(
     event = db.session.scalars(select(Event).where(Event.slug == "klein")).one()
     with StatementCounter(db.engine) as counter:
         table = exports.registrations_table(db.session, event)
-    assert counter.count <= 4 and len(table.rows) == 5000
+    assert counter.count <= 5 and len(table.rows) == 5000  # presences are the fifth

@@ -160,6 +160,7 @@ PAGES = [
     Page("audit log", f"{ADMIN_ROSES}/audit", "admin"),
     Page("paper sheet entry", f"{ADMIN_ROSES}/sessions/{{workshop}}/paper", "admin"),
     Page("name badges", f"{ADMIN_ROSES}/badges", "admin"),
+    Page("session presence", f"{ADMIN_ROSES}/sessions/{{workshop}}/presence", "admin"),
     Page(
         "name badges, backwards",
         f"{ADMIN_ROSES}/badges.pdf?layout=a6&first=M&last=C",

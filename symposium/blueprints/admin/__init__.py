@@ -123,6 +123,7 @@ from symposium.blueprints.admin import (  # noqa: E402  (routes register on bp)
     exports,
     paper,
     participants,
+    presence,
     users,
 )
 
@@ -136,6 +137,7 @@ __all__ = [
     "paper",
     "participants",
     "perform",
+    "presence",
     "public",
     "requires",
     "show_error",

@@ -16,6 +16,7 @@ from symposium.extensions import db
 from symposium.models import Event
 from symposium.services.accounts import access
 from symposium.services.backoffice.dashboard import DayCount, event_dashboard
+from symposium.services.checkin import attendance
 from symposium.services.privacy.retention import Retention, event_privacy
 
 # The chart's own coordinate system; CSS stretches it to the page's width.
@@ -64,11 +65,14 @@ def chart(days: list[DayCount]) -> Chart | None:
 @bp.get("/events/<slug>/dashboard")
 @requires(access.MANAGE)
 def dashboard(event: Event) -> str:
-    data = event_dashboard(db.session, event, clock.now())
+    now = clock.now()
+    data = event_dashboard(db.session, event, now)
     return render_template(
         "admin/dashboard.html",
         event=event,
         data=data,
+        door=attendance.event_attendance(db.session, event, now),
+        anyway=attendance.admitted_anyway(db.session, event),
         chart=chart(data.days),
         chart_width=CHART_WIDTH,
         chart_height=CHART_HEIGHT,

@@ -18,6 +18,7 @@ from symposium.extensions import db
 from symposium.models import Enrolment, EnrolmentStatus, Event, Registration
 from symposium.services.accounts import access
 from symposium.services.backoffice import participants as finder
+from symposium.services.checkin import attendance
 from symposium.services.registration import lifecycle, places, validation
 
 
@@ -120,6 +121,10 @@ def participant(event: Event, registration_id: int) -> str:
         action_form=ActionForm(),
         places=places.places_left(db.session, event.sessions),
         can_override=access.is_admin(current_user),
+        presences=attendance.registration_presences(db.session, registration),
+        late_by=attendance.late_by,
+        early_by=attendance.early_by,
+        in_full=attendance.in_full,
     )
 
 

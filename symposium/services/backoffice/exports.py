@@ -18,7 +18,7 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from flask_babel import gettext as _
 from openpyxl import Workbook
@@ -29,11 +29,12 @@ from openpyxl.utils import get_column_letter
 from sqlalchemy import select
 from sqlalchemy.orm import Session as DbSession
 
-from symposium.filters import local
+from symposium.filters import local, local_time
 from symposium.models import (
     Enrolment,
     EnrolmentStatus,
     Event,
+    Presence,
     Registration,
     RegistrationStatus,
     Round,
@@ -41,6 +42,7 @@ from symposium.models import (
     SessionKind,
 )
 from symposium.services.backoffice.participants import participant_rows
+from symposium.services.checkin import attendance
 from symposium.services.core import names
 
 Value = str | int | datetime | None
@@ -88,6 +90,7 @@ class Participant:
     status: EnrolmentStatus
     waitlist_position: int | None
     registered_at: datetime  # aware UTC
+    presence: Presence | None = None  # their live check-in in this session, if any
 
     @property
     def is_confirmed(self) -> bool:
@@ -121,8 +124,8 @@ def _enrolment_label(status: EnrolmentStatus, position: int | None) -> str:
 def registrations_table(db: DbSession, event: Event) -> Table:
     """Every registration of ``event`` (cancelled ones too), one row each, in sign-up order.
 
-    Four queries whatever the number of registrations: rounds, sessions, registrations
-    with their profession, and all live enrolments of the event.
+    Five queries whatever the number of registrations: rounds, sessions, registrations
+    with their profession, all live enrolments of the event, and all live presences.
     """
     rounds = db.scalars(
         select(Round).where(Round.event_id == event.id).order_by(Round.starts_at, Round.id)
@@ -178,7 +181,9 @@ def registrations_table(db: DbSession, event: Event) -> Table:
         _("Status"),
         *(r.title for r in rounds),
         *([_("Groups")] if has_groups else []),
+        _("Checked in"),
     ]
+    present = attendance.event_presences(db, event)
     status_labels = {
         RegistrationStatus.ACTIVE: _("Active"),
         RegistrationStatus.CANCELLED: _("Cancelled"),
@@ -199,6 +204,7 @@ def registrations_table(db: DbSession, event: Event) -> Table:
                 status_labels[r.status],
                 *("; ".join(c) or None for c in choices[: len(rounds)]),
                 *(["; ".join(choices[groups_index]) or None] if has_groups else []),
+                _attended(present.get(r.id, []), sessions, event.timezone),
             ]
         )
     return Table(_("Registrations"), columns, rows)
@@ -210,6 +216,7 @@ def session_participants(db: DbSession, event: Event, session: Session) -> list[
     Cancelled enrolments (and so cancelled registrations) are left out.
     """
     rows = db.execute(participant_rows(event, session)).all()
+    present = {p.registration_id: p for p in attendance.session_presences(db, session)}
     participants = [
         Participant(
             registration_id=row.id,
@@ -221,6 +228,7 @@ def session_participants(db: DbSession, event: Event, session: Session) -> list[
             status=row.enrolment_status,
             waitlist_position=row.waitlist_position,
             registered_at=row.created_at,
+            presence=present.get(row.id),
         )
         for row in rows
     ]
@@ -249,6 +257,11 @@ def participants_table(
         _("Status"),
         _("Waiting list position"),
         _("Registered at"),
+        _("Checked in"),
+        _("Checked out"),
+        _("Minutes late"),
+        _("Minutes left early"),
+        _("Attended in full"),
     ]
     rows: list[list[Value]] = [
         [
@@ -260,10 +273,41 @@ def participants_table(
             _("Confirmed") if p.is_confirmed else _("Waiting list"),
             p.waitlist_position,
             _naive_local(p.registered_at, event.timezone),
+            *_presence_cells(p.presence, event.timezone),
         ]
         for p in participants
     ]
     return Table(session.title, columns, rows)
+
+
+def _attended(presences: list[Presence], sessions: dict[int, Session], zone: str) -> str | None:
+    """ "Kleine workshop 13:02–14:30; …": every session someone was checked in at."""
+    parts = []
+    for p in presences:
+        session = sessions.get(p.session_id)
+        if session is None:
+            continue
+        out = local_time(p.checked_out_at, zone) if p.checked_out_at else ""
+        parts.append(f"{session.title} {local_time(p.checked_in_at, zone)}–{out}".rstrip("–"))
+    return "; ".join(parts) or None
+
+
+def _minutes(delta: timedelta | None) -> int | None:
+    return int(delta.total_seconds() // 60) if delta is not None else None
+
+
+def _presence_cells(presence: Presence | None, zone: str) -> list[Value]:
+    """Checked in, checked out, minutes late, minutes early, in full: blank if never in."""
+    if presence is None:
+        return [None, None, None, None, None]
+    out = presence.checked_out_at
+    return [
+        _naive_local(presence.checked_in_at, zone),
+        _naive_local(out, zone) if out is not None else None,
+        _minutes(attendance.late_by(presence)),
+        _minutes(attendance.early_by(presence)),
+        _("yes") if attendance.in_full(presence) else _("no"),
+    ]
 
 
 # --------------------------------------------------------------------------- writers

@@ -8,13 +8,22 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session as DbSession
 from sqlalchemy.orm import selectinload
 
-from symposium.models import Presence, Registration, Session
+from symposium.models import (
+    Enrolment,
+    EnrolmentStatus,
+    Event,
+    Presence,
+    Registration,
+    RegistrationStatus,
+    Session,
+    SessionKind,
+)
 
 # Arriving up to this much after the start, or leaving this much before the end, is not
 # reported as late or early (a queue at the door, a coat to fetch).
@@ -22,22 +31,28 @@ LATE_AFTER = timedelta(minutes=5)
 EARLY_BEFORE = timedelta(minutes=5)
 
 
-def late_by(presence: Presence) -> timedelta | None:
-    """How late they came in, when later than ``LATE_AFTER`` after the start; else None."""
-    start = presence.session.effective_starts_at
-    if start is None or presence.checked_in_at <= start + LATE_AFTER:
+def late(start: datetime | None, checked_in_at: datetime) -> timedelta | None:
+    """How late someone came in, when later than ``LATE_AFTER`` after ``start``; else None."""
+    if start is None or checked_in_at <= start + LATE_AFTER:
         return None
-    return presence.checked_in_at - start
+    return checked_in_at - start
+
+
+def early(end: datetime | None, checked_out_at: datetime | None) -> timedelta | None:
+    """How early someone left, when earlier than ``EARLY_BEFORE`` before ``end``; else None."""
+    if end is None or checked_out_at is None or checked_out_at >= end - EARLY_BEFORE:
+        return None
+    return end - checked_out_at
+
+
+def late_by(presence: Presence) -> timedelta | None:
+    """How late they came in (see :func:`late`)."""
+    return late(presence.session.effective_starts_at, presence.checked_in_at)
 
 
 def early_by(presence: Presence) -> timedelta | None:
-    """How early they left, when earlier than ``EARLY_BEFORE`` before the end; else None."""
-    end = presence.session.effective_ends_at
-    if end is None or presence.checked_out_at is None:
-        return None
-    if presence.checked_out_at >= end - EARLY_BEFORE:
-        return None
-    return end - presence.checked_out_at
+    """How early they left (see :func:`early`)."""
+    return early(presence.session.effective_ends_at, presence.checked_out_at)
 
 
 def in_full(presence: Presence) -> bool:
@@ -98,6 +113,20 @@ def registration_presences(db: DbSession, registration: Registration) -> list[Pr
     )
 
 
+def event_presences(db: DbSession, event: Event) -> dict[int, list[Presence]]:
+    """Every live presence of an event per registration, in time order (one query)."""
+    found: dict[int, list[Presence]] = {}
+    rows = db.scalars(
+        select(Presence)
+        .join(Session, Session.id == Presence.session_id)
+        .where(Session.event_id == event.id, Presence.undone_at.is_(None))
+        .order_by(Presence.checked_in_at, Presence.id)
+    )
+    for presence in rows:
+        found.setdefault(presence.registration_id, []).append(presence)
+    return found
+
+
 def presences_by_registration(
     db: DbSession, registration_ids: Iterable[int]
 ) -> dict[int, list[Presence]]:
@@ -114,3 +143,113 @@ def presences_by_registration(
     for presence in rows:
         found[presence.registration_id].append(presence)
     return found
+
+
+# --- the event's door figures (the dashboard) -----------------------------------------------
+
+
+@dataclass(frozen=True)
+class SessionAttendance:
+    """One session's door figures for the dashboard."""
+
+    session: Session
+    expected: int  # a confirmed place (a plenary: every active registration)
+    checked_in: int
+    checked_out: int
+    late: int
+    early: int
+    admitted_anyway: int  # let in without a place here
+    started: bool
+
+    @property
+    def still_in(self) -> int:
+        return self.checked_in - self.checked_out
+
+    @property
+    def no_shows(self) -> int | None:
+        """Expected and not (yet) checked in, once the session has started; else None.
+
+        Counted as expected minus the check-ins of people with a place here (everyone but
+        those admitted anyway), so someone who moved in after checking in counts once."""
+        if not self.started:
+            return None
+        return max(0, self.expected - (self.checked_in - self.admitted_anyway))
+
+
+def event_attendance(db: DbSession, event: Event, now: datetime) -> list[SessionAttendance]:
+    """Every session's door figures, in programme order, from four queries."""
+    sessions = db.scalars(
+        select(Session).where(Session.event_id == event.id).order_by(Session.position, Session.id)
+    ).all()
+    confirmed = dict(
+        db.execute(
+            select(Enrolment.session_id, func.count())
+            .join(Registration, Registration.id == Enrolment.registration_id)
+            .where(
+                Registration.event_id == event.id,
+                Registration.status == RegistrationStatus.ACTIVE,
+                Enrolment.status == EnrolmentStatus.CONFIRMED,
+            )
+            .group_by(Enrolment.session_id)
+        ).all()
+    )
+    active = db.scalar(
+        select(func.count())
+        .select_from(Registration)
+        .where(Registration.event_id == event.id, Registration.status == RegistrationStatus.ACTIVE)
+    )
+    rows = db.execute(
+        select(
+            Presence.session_id, Presence.checked_in_at, Presence.checked_out_at,
+            Presence.admitted_anyway,
+        )
+        .join(Session, Session.id == Presence.session_id)
+        .where(Session.event_id == event.id, Presence.undone_at.is_(None))
+    ).all()  # fmt: skip
+    by_session: dict[int, list] = {s.id: [] for s in sessions}
+    for row in rows:
+        by_session[row.session_id].append(row)
+    figures = []
+    for session in sessions:
+        here = by_session[session.id]
+        start, end = session.effective_starts_at, session.effective_ends_at
+        if session.is_cancelled:
+            expected = 0
+        elif session.kind is SessionKind.PLENARY:
+            expected = active or 0
+        else:
+            expected = confirmed.get(session.id, 0)
+        figures.append(
+            SessionAttendance(
+                session=session,
+                expected=expected,
+                checked_in=len(here),
+                checked_out=sum(1 for r in here if r.checked_out_at is not None),
+                late=sum(1 for r in here if late(start, r.checked_in_at)),
+                early=sum(1 for r in here if early(end, r.checked_out_at)),
+                admitted_anyway=sum(1 for r in here if r.admitted_anyway),
+                started=start is not None and now >= start,
+            )
+        )
+    return figures
+
+
+def admitted_anyway(db: DbSession, event: Event) -> list[Presence]:
+    """Everyone let into a session without a place there, for the organiser to look at."""
+    return list(
+        db.scalars(
+            select(Presence)
+            .join(Session, Session.id == Presence.session_id)
+            .where(
+                Session.event_id == event.id,
+                Presence.admitted_anyway.is_(True),
+                Presence.undone_at.is_(None),
+            )
+            .options(
+                selectinload(Presence.registration),
+                selectinload(Presence.session),
+                selectinload(Presence.checked_in_by),
+            )
+            .order_by(Presence.checked_in_at, Presence.id)
+        )
+    )

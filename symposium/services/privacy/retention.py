@@ -8,10 +8,9 @@ The one home of the retention rule (see docs/security.md, "Personal data"):
   ``ACCREDITATION_RETENTION_DAYS`` after the event: the provider enters attendance in
   PE-online/GAIA up to two months after it, and corrections come later still.
 
-Who counts as having attended, and what accreditation needs, are :func:`attended` and
-``anonymise.drop_accreditation_data``: the attendance and certificate features extend those
-two (recorded presence instead of a confirmed place; points and certificates beside the
-numbers), and the rest follows.
+Who counts as having attended, and what accreditation needs, are :func:`attended` (a
+presence recorded at the door) and ``anonymise.drop_accreditation_data``: the certificate
+feature extends the second (points and certificates beside the numbers).
 """
 
 from __future__ import annotations
@@ -23,8 +22,9 @@ from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session as DbSession
+from sqlalchemy.orm import object_session
 
-from symposium.models import Event, Registration
+from symposium.models import Event, Presence, Registration, Session
 from symposium.models.registration import EnrolmentStatus
 from symposium.services.core import audit
 from symposium.services.privacy import anonymise
@@ -55,14 +55,31 @@ class Retention:
 
 
 def attended(registration: Registration, now: datetime) -> bool:
-    """Whether the person took part: today, a confirmed place in an event that has ended.
+    """Whether the person took part in an event that has ended.
 
-    The attendance feature replaces this with the presence it records.
+    Taking part is a presence recorded at the door (check-in, paper sheet, walk-in), not
+    undone. An event that never used the door (no presence at all) falls back to a
+    confirmed place, so its organiser can still enter attendance by hand.
     """
-    return (
-        registration.event.ends_at <= now
-        and registration.is_active
-        and any(e.status is EnrolmentStatus.CONFIRMED for e in registration.enrolments)
+    if registration.event.ends_at > now:
+        return False
+    db = object_session(registration)
+    assert db is not None
+    if db.scalar(
+        select(Presence.id)
+        .where(Presence.registration_id == registration.id, Presence.undone_at.is_(None))
+        .limit(1)
+    ):
+        return True
+    if db.scalar(
+        select(Presence.id)
+        .join(Session, Session.id == Presence.session_id)
+        .where(Session.event_id == registration.event_id, Presence.undone_at.is_(None))
+        .limit(1)
+    ):
+        return False  # the door was used, and they were not there
+    return registration.is_active and any(
+        e.status is EnrolmentStatus.CONFIRMED for e in registration.enrolments
     )
 
 
