@@ -15,8 +15,9 @@ from werkzeug.serving import run_simple
 from symposium import clock
 from symposium.config import ROOT
 from symposium.extensions import db
-from symposium.models import Event, OutboxStatus, Role
-from symposium.services.accounts import access
+from symposium.models import Event, OutboxStatus, Role, User
+from symposium.services.accounts import access, door_tokens
+from symposium.services.core.errors import RuleError
 from symposium.services.core.locking import Busy, lock_timeout_seconds
 from symposium.services.mail import delivery, outbox, render
 from symposium.services.privacy.retention import Retention, purge
@@ -186,6 +187,34 @@ def register_cli(app: Flask) -> None:
         click.echo(f"{user.email}: {role}" + (f" of {slug}" if slug else ""))
         if generated:
             click.echo(f"Generated password (shown only now): {generated}")
+
+    @app.cli.command("door-token")
+    @click.argument("email")
+    @click.option("--event", "slug", required=True, help="The event whose door it is for.")
+    @click.option("--label", default="", help="Which phone or scanner, e.g. 'entrance 1'.")
+    @click.option("--revoke", "revoke_id", type=int, help="Revoke the token with this id.")
+    def door_token(email: str, slug: str, label: str, revoke_id: int | None) -> None:
+        """Make an API token for a scanner app at an event's door (or revoke one)."""
+        _require_schema()
+        event = db.session.scalars(select(Event).where(Event.slug == slug)).one_or_none()
+        if event is None:
+            raise click.ClickException(f"no event with slug {slug!r}")
+        user = db.session.scalars(select(User).where(User.email == email.lower())).one_or_none()
+        if user is None:
+            raise click.ClickException(f"no account {email!r}")
+        try:
+            if revoke_id is not None:
+                door_tokens.revoke(db.session, None, revoke_id, clock.now())
+                db.session.commit()
+                click.echo(f"token {revoke_id} revoked")
+                return
+            row, token = door_tokens.create(db.session, None, user, event, label, clock.now())
+        except RuleError as exc:
+            db.session.rollback()
+            raise click.ClickException(str(exc.message)) from exc
+        db.session.commit()
+        click.echo(f"token {row.id} for {user.email} at {slug} (shown only now):")
+        click.echo(token)
 
     @app.cli.command("demo")
     @click.option("--host", default="127.0.0.1", show_default=True)

@@ -12,7 +12,7 @@
   needs the proxy's X-Forwarded-Proto to be trusted), never for a plain-HTTP set-up.
 - Cache-Control ``no-store`` on personal pages: manage pages and their calendars (/r/…),
   calendar feeds (/feeds/…), the back-office and its exports (/admin/…), the door pages
-  with the names of who came in (/door/…), and the API's
+  with the names of who came in (/door/…), a session's check-ins in the API, and the API's
   answers about a registration (they hold its manage link).
 """
 
@@ -41,7 +41,8 @@ def is_personal(path: str, method: str) -> bool:
     """A page, file or answer about one person or for organisers only: never stored."""
     if path.startswith(PERSONAL_PREFIXES) or path == "/admin":
         return True
-    return path.startswith("/api/") and method == "POST"
+    # A registration's answer holds its manage link; a session's check-ins hold names.
+    return path.startswith("/api/") and (method == "POST" or path.endswith("/checkins"))
 
 
 def add_headers(response: Response) -> Response:

@@ -1,6 +1,6 @@
 """Domain model, one module per aggregate; importing this package registers every table."""
 
-from symposium.models.account import Membership, Role, User
+from symposium.models.account import DoorToken, Membership, Role, User
 from symposium.models.api import IdempotencyKey
 from symposium.models.audit import AuditEntry
 from symposium.models.base import Base, UTCDateTime
@@ -29,6 +29,7 @@ __all__ = [
     "AuditEntry",
     "Base",
     "CheckinScan",
+    "DoorToken",
     "Enrolment",
     "EnrolmentChange",
     "EnrolmentStatus",

@@ -92,3 +92,25 @@ class Membership(Base):
 
     user: Mapped[User] = relationship(back_populates="memberships")
     event: Mapped[Event | None] = relationship()
+
+
+class DoorToken(Base):
+    """An API token for a scanner app at one event's door, on behalf of an account.
+
+    Only the token's SHA-256 is stored (it is shown once, when made); the account's roles
+    still decide what it may do, so revoking its door role stops the token too.
+    """
+
+    __tablename__ = "door_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    label: Mapped[str] = mapped_column(String(120), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship()
+    event: Mapped[Event] = relationship()

@@ -271,6 +271,8 @@ BOUNDS: dict[str, object] = {
     "checkin_scans.direction": SYSTEM,  # presence.Direction
     "checkin_scans.verdict": SYSTEM,  # presence.Verdict
     "checkin_scans.reason": SYSTEM,  # presence.Reason
+    "door_tokens.token_hash": SYSTEM,  # a SHA-256
+    "door_tokens.label": [120],  # door_tokens.create cuts it (a CLI option, no form)
     "enrolment_changes.from_status": SYSTEM,
     "enrolment_changes.to_status": SYSTEM,
     "enrolment_changes.reason": SYSTEM,

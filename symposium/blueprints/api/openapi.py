@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from symposium.blueprints.api import schemas
+from symposium.blueprints.api import checkin_schemas, schemas
 from symposium.blueprints.api.schemas import ERROR_CODES, SchemaGenerator
 from symposium.services.core.idempotency import MAX_KEY_LENGTH
 
@@ -34,6 +34,8 @@ class Operation:
     responses: dict[int, tuple[str, type[BaseModel]]]
     request: type[BaseModel] | None = None
     parameters: tuple[dict[str, Any], ...] = field(default=())
+    # Names of SECURITY_SCHEMES, any one of which signs the request; none: public.
+    security: tuple[str, ...] = ()
 
 
 # The input guard (symposium/input_guard.py) refuses control characters anywhere.
@@ -58,6 +60,34 @@ IDEMPOTENCY_KEY = {
     "description": "Repeat a request safely: the same key and body "
     "return the stored response and create nothing twice.",
 }
+
+SESSION_ID = {
+    "name": "session_id",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "integer"},
+}
+SECURITY_SCHEMES = {
+    "doorToken": {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "A door token for one event (made with `flask door-token`).",
+    },
+    "session": {
+        "type": "apiKey",
+        "in": "cookie",
+        "name": "session",
+        "description": "A signed-in back-office session; a POST also sends its CSRF token "
+        "in the X-CSRFToken header.",
+    },
+}
+DOOR = ("doorToken", "session")
+DOOR_ERRORS = {
+    401: ("No door token or sign-in, or an unknown or revoked token (unauthorized, "
+          "invalid_token)", schemas.Error),
+    403: ("The account may not check people in at this event (forbidden)", schemas.Error),
+    404: ("No such session at this event (not_found)", schemas.Error),
+}  # fmt: skip
 
 OPERATIONS: list[Operation] = [
     Operation(
@@ -117,6 +147,54 @@ OPERATIONS: list[Operation] = [
 ]
 
 
+OPERATIONS += [
+    Operation(
+        "post",
+        "/api/v1/events/{slug}/sessions/{session_id}/checkins",
+        "recordCheckin",
+        "Record one scan at a session's door: check in (or out) by code or registration id",
+        parameters=(SLUG, SESSION_ID),
+        request=checkin_schemas.CheckinRequest,
+        security=DOOR,
+        responses={
+            200: (
+                "Answered, nothing new recorded: refused, already in, or a replay of the "
+                "same client_id (replayed)",
+                checkin_schemas.Checkin,
+            ),
+            201: ("A check-in or check-out was recorded", checkin_schemas.Checkin),
+            400: (
+                "No JSON object, a field of the wrong type, a control character in the "
+                "address, or a signed-in session without its CSRF token (csrf_failed)",
+                schemas.Error,
+            ),
+            **DOOR_ERRORS,
+            413: ("The body is larger than the server accepts (body_too_large)", schemas.Error),
+            422: (
+                "No code or registration_id (code_required), a bad client_id, or a "
+                "control character in the body (invalid_text)",
+                schemas.Error,
+            ),
+            503: ("The database is busy or unavailable; nothing was saved: retry", schemas.Error),
+        },
+    ),
+    Operation(
+        "get",
+        "/api/v1/events/{slug}/sessions/{session_id}/checkins",
+        "listCheckins",
+        "The session's presences: who is checked in, since when, checked out when",
+        parameters=(SLUG, SESSION_ID),
+        security=DOOR,
+        responses={
+            200: ("The presences, in check-in order", checkin_schemas.Checkins),
+            400: ("A control character in the address (invalid_text)", schemas.Error),
+            **DOOR_ERRORS,
+            503: ("The database is unavailable: retry", schemas.Error),
+        },
+    ),
+]
+
+
 def build(operations: Iterable[Operation]) -> dict[str, Any]:
     """The document for ``operations``, with every model they name as a component."""
     operations = list(operations)
@@ -135,6 +213,8 @@ def build(operations: Iterable[Operation]) -> dict[str, Any]:
         operation: dict[str, Any] = {"operationId": op.operation_id, "summary": op.summary}
         if op.parameters:
             operation["parameters"] = list(op.parameters)
+        if op.security:
+            operation["security"] = [{name: []} for name in op.security]
         if op.request is not None:
             operation["requestBody"] = {
                 "required": True,
@@ -154,7 +234,14 @@ def build(operations: Iterable[Operation]) -> dict[str, Any]:
             "description": "Programme and registration for symposia, workshops and group sessions.",
         },
         "paths": paths,
-        "components": {"schemas": _referenced(definitions.get("$defs", {}), paths)},
+        "components": {
+            "schemas": _referenced(definitions.get("$defs", {}), paths),
+            **(
+                {"securitySchemes": SECURITY_SCHEMES}
+                if any(op.security for op in operations)
+                else {}
+            ),
+        },
     }
 
 

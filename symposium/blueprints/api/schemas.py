@@ -35,6 +35,9 @@ ERROR_CODES = [
     "busy",
     "body_too_large",
     "registration_deleted",
+    # the check-in API (api/checkins.py)
+    "unauthorized", "invalid_token", "forbidden", "csrf_failed", "invalid_client_id",
+    "code_required", "database_unavailable",
 ]  # fmt: skip
 
 ErrorCode = Literal[tuple(ERROR_CODES)]  # type: ignore[valid-type]
