@@ -196,3 +196,20 @@ def test_sign_in_timing_runs(tmp_path: Path) -> None:
     assert set(result["median_ms"]) == {
         "login_known", "login_unknown", "reset_known", "reset_unknown"
     }  # fmt: skip
+
+
+@needs_bench
+def test_checkin_runs(tmp_path: Path) -> None:
+    from bench import checkin
+
+    out = tmp_path / "checkin.json"
+    code = checkin.main(
+        ["--people", "8", "--scanners", "2", "--workers", "1", "--seconds-per-scan", "0.1",
+         "--wait-quiet", "0", "--pg-url", ADMIN_URL, "--json", str(out)]
+    )  # fmt: skip
+    result = json.loads(out.read_text())
+    assert code == 0
+    assert result["door"]["statuses"] == {"201": 8}
+    assert result["capacity"]["statuses"] == {"201": 8}
+    assert result["replays"]["statuses"] == {"200": 8}
+    assert result["database"] == {"presences": 16, "scan_rows": 16, "problems": []}

@@ -102,7 +102,7 @@ def record_checkin(slug: str, session_id: int) -> ResponseReturnValue:
     except RuleError as exc:
         db.session.rollback()
         return error(exc.status, exc.code, exc.message, exc.field)
-    db.session.commit()
+    # The answer first: after the commit every row it names would be read again.
     shown = describe(found)
     reply = schemas.Checkin(
         checkin=schemas.CheckinAnswer(
@@ -113,6 +113,7 @@ def record_checkin(slug: str, session_id: int) -> ResponseReturnValue:
             presence=_presence(found.presence) if found.presence is not None else None,
         )
     )  # fmt: skip
+    db.session.commit()
     return answer(reply, 201 if found.recorded and not found.replayed else 200)
 
 

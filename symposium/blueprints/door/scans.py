@@ -127,5 +127,6 @@ def _record(session: Any, raw: Any) -> dict[str, Any]:
     except RuleError as exc:
         db.session.rollback()
         return {"client_id": client_id, "error": {"code": exc.code, "message": str(exc.message)}}
-    db.session.commit()
-    return {"client_id": item.client_id, **shown_answer(answer, clock.now())}
+    result = {"client_id": item.client_id, **shown_answer(answer, clock.now())}
+    db.session.commit()  # after the answer: a commit expires every row it names
+    return result
