@@ -9,6 +9,8 @@ door-token``), or by a signed-in back-office session with its CSRF token in
 
 from __future__ import annotations
 
+from datetime import UTC
+
 from flask import request
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
@@ -96,7 +98,8 @@ def record_checkin(slug: str, session_id: int) -> ResponseReturnValue:
             db.session, user, session, client_id=body.client_id, now=now,
             code=body.code if by_code else None,
             registration_id=None if by_code else body.registration_id,
-            at=body.scanned_at, direction=Direction(body.direction),
+            at=body.scanned_at.astimezone(UTC) if body.scanned_at else None,
+            direction=Direction(body.direction),
             via=Via.SCAN if by_code else Via.API, admit_anyway=body.admit_anyway,
         )  # fmt: skip
     except RuleError as exc:
