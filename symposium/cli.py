@@ -12,7 +12,7 @@ from flask_migrate import upgrade
 from sqlalchemy import inspect, select
 from werkzeug.serving import run_simple
 
-from symposium import clock
+from symposium import clock, demo_day
 from symposium.config import ROOT
 from symposium.extensions import db
 from symposium.models import Event, OutboxStatus, Role, User
@@ -225,11 +225,15 @@ def register_cli(app: Flask) -> None:
         upgrade()
         for path in sorted(EXAMPLES.glob("*.toml")):
             _load(path)
-        access.create_user(
+        admin, _ = access.create_user(
             db.session, DEMO_ADMIN, Role.ADMIN, clock.now(), name="Demo", password=DEMO_PASSWORD
         )
         db.session.commit()
+        day = demo_day.run(db.session, admin, current_app.config["SECRET_KEY"], DEMO_PASSWORD)
+        db.session.commit()
+        click.echo(day.summary())
         click.echo(f"Back-office: /admin/ as {DEMO_ADMIN} with password {DEMO_PASSWORD}")
+        click.echo(f"Door: /door/{demo_day.SLUG}/ as {demo_day.DOOR_EMAIL}, same password")
         if serve:
             app = current_app._get_current_object()  # type: ignore[attr-defined]
             threading.Thread(target=_deliver_forever, args=(app,), daemon=True).start()

@@ -197,3 +197,21 @@ def test_the_door_page_works_without_javascript(
     assert list(presences(db, small_event["klein"])) == ["Deelnemer 1"]
     assert db.session.get(Session, small_event["klein"]) is not None
     context.close()
+
+
+@pytest.mark.parametrize("javascript", [True, False], ids=["with-js", "without-js"])
+def test_a_ticket_left_at_home_is_found_by_name(
+    browser, live_server, db, small_event, codes, at_the_door, javascript
+) -> None:
+    context = browser.new_context(locale="nl-NL", viewport=PHONE, java_script_enabled=javascript)
+    page = context.new_page()
+    sign_in(page, live_server, "deur@example.org")
+    page.goto(live_server + at_the_door)
+    page.get_by_label("Zoeken op naam").fill("deelnemer 2")
+    page.get_by_role("button", name="Zoeken").click()
+    page.get_by_role("button", name="Inchecken: Deelnemer 2").click()
+    page.wait_for_selector("#answer.answer-green")
+    assert "Welkom, Deelnemer 2" in page.locator("#answer").inner_text()
+    assert list(presences(db, small_event["klein"])) == ["Deelnemer 2"]
+    assert presences(db, small_event["klein"])["Deelnemer 2"].checked_in_via.value == "search"
+    context.close()

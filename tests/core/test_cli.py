@@ -20,6 +20,33 @@ def test_demo_loads_both_examples_and_serves(app, db, monkeypatch) -> None:
     # Running it again changes nothing.
     again = app.test_cli_runner().invoke(args=["demo", "--no-serve"])
     assert "7roses-2027: no changes" in again.output
+    assert "has registrations already" in again.output
+
+
+def test_the_demo_plays_a_day_at_the_door(app, db, monkeypatch) -> None:
+    from symposium.models import Presence, Registration, Session, Via
+
+    result = app.test_cli_runner().invoke(args=["demo", "--no-serve"])
+    assert result.exit_code == 0, result.output
+    assert "13 registrations, 27 check-ins" in result.output
+    assert "/door/7roses-2027/ as deur@example.org" in result.output
+    rows = db.session.scalars(select(Presence).where(Presence.undone_at.is_(None))).all()
+    by_session: dict[str, list[Presence]] = {}
+    for row in rows:
+        by_session.setdefault(db.session.get(Session, row.session_id).key, []).append(row)
+    assert len(by_session["opening"]) == 10  # two did not come
+    assert any(r.checked_in_via is Via.TYPED for r in by_session["opening"])  # the late one
+    assert [r.registration.name for r in rows if r.admitted_anyway] == ["Lotte Visser"]
+    walk_in = db.session.scalars(
+        select(Registration).where(Registration.name == "Noor Hendriks")
+    ).one()
+    assert [r.checked_in_via for r in rows if r.registration_id == walk_in.id] == [Via.WALK_IN]
+    chime = by_session["chime-in-de-praktijk"]
+    early = [r for r in chime if r.checked_out_via is Via.SCAN]
+    assert [r.registration.name for r in early] == ["Pieter de Vries"]
+    assert all(r.checked_out_at is not None for r in chime)  # everyone left at the end
+    paper = by_session["oefenen-in-kleine-groep"]
+    assert len(paper) == 4 and all(r.checked_in_via is Via.PAPER for r in paper)
 
 
 def test_outbox_lists_and_shows_queued_mail(app, db, small_event, clock) -> None:

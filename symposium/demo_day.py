@@ -1,0 +1,157 @@
+"""The demo's day at the 7ROSES symposium (``flask demo``): people register, and on the day
+the door checks them in, so every part of the app has something to show.
+
+Everything goes through the services, at the times it would happen (registration in
+November, the door on 18 March 2027): registrations with a workshop per round, a door
+account, check-ins at the plenary opening (one late), at the first round's workshops (one
+admitted anyway elsewhere, one leaving early, a walk-in added by the organiser, "everyone
+left" at the end), and the second round's small workshop entered from its paper sign-in
+sheet. Runs once: an event that has registrations already is left alone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session as DbSession
+
+from symposium.clock import localise
+from symposium.models import Event, Registration, Role, Session, User, Via
+from symposium.services.accounts import access
+from symposium.services.checkin import presence, sheets, walk_ins
+from symposium.services.checkin.presence import Direction
+from symposium.services.core.errors import RuleError
+from symposium.services.registration import lifecycle
+from symposium.services.registration.validation import RegistrationInput
+
+SLUG = "7roses-2027"
+DOOR_EMAIL = "deur@example.org"
+
+# Name, profession, organisation, workshop in round 1, workshop in round 2.
+PEOPLE = [
+    ("Fatima el Amrani", "maatschappelijk-werker", "Vluchtelingenwerk Noord",
+     "opbouw-sessie", "veiligheid-en-erkenning"),
+    ("Jan van der Berg", "gz-psycholoog", "GGZ Drenthe", "chime-in-de-praktijk",
+     "oefenen-in-kleine-groep"),
+    ("Zoë Çelik", "gz-psycholoog", "Centrum '45", "herstel-en-behandeling",
+     "oefenen-in-kleine-groep"),
+    ("Pieter de Vries", "huisarts", "Huisartsenpraktijk Oosterpark", "chime-in-de-praktijk",
+     "eerste-lijn"),
+    ("Anouk Jansen", "verpleegkundige", "GGD Groningen", "empowerment-met-tolken",
+     "eerste-lijn"),
+    ("Mohammed Haddad", "psychiater", "i-psy", "herstel-en-behandeling",
+     "ervaringen-uit-de-praktijk"),
+    ("Sanne Bakker", "spv", "Lentis", "opbouw-sessie", "oefenen-in-kleine-groep"),
+    ("Ömer Yılmaz", "maatschappelijk-werker", "Sociaal Team Hoogezand",
+     "empowerment-met-tolken", "veiligheid-en-erkenning"),
+    ("Eva Smit", "gz-psycholoog", "Accare", "opbouw-sessie", "oefenen-in-kleine-groep"),
+    ("Lotte Visser", "basispsycholoog", "Praktijk Visser", "chime-in-de-praktijk",
+     "ervaringen-uit-de-praktijk"),
+    ("Ahmad Rahimi", "verpleegkundige", "UMCG", "opbouw-sessie", "eerste-lijn"),
+    ("Marieke 't Hart", "psychotherapeut", "Praktijk 't Hart", "chime-in-de-praktijk",
+     "oefenen-in-kleine-groep"),
+]  # fmt: skip
+
+
+@dataclass
+class DemoDay:
+    registrations: int = 0
+    presences: int = 0
+    skipped: str = ""
+
+    def summary(self) -> str:
+        if self.skipped:
+            return f"Demo day: {self.skipped}"
+        return (
+            f"Demo day at {SLUG}: {self.registrations} registrations, {self.presences} "
+            f"check-ins (door account {DOOR_EMAIL})"
+        )
+
+
+def _identifiers(db: DbSession, profession: str, n: int) -> dict[str, str]:
+    from symposium.models import Profession
+
+    found = db.scalars(select(Profession).where(Profession.code == profession)).one()
+    return {
+        r.code: (f"{19000000000 + n * 7919:011d}" if r.code == "BIG" else f"{100000 + n * 37}")
+        for r in found.registers
+    }
+
+
+def run(db: DbSession, admin: User, secret_key: str, password: str) -> DemoDay:
+    """Play the day once (see the module); the caller commits."""
+    event = db.scalars(select(Event).where(Event.slug == SLUG)).one_or_none()
+    if event is None:
+        return DemoDay(skipped=f"no event {SLUG}")
+    if db.scalar(select(func.count()).where(Registration.event_id == event.id)):
+        return DemoDay(skipped=f"{SLUG} has registrations already; left as it is")
+    zone = event.tz
+    sessions = {s.key: s for s in event.sessions}
+    day = event.starts_at.astimezone(zone).date()
+
+    def at(hour: int, minute: int) -> datetime:
+        return localise(datetime(day.year, day.month, day.day, hour, minute), zone)
+
+    signed_up = (event.registration_opens_at or event.starts_at) + timedelta(days=2)
+    people: list[Registration] = []
+    for n, (name, profession, organisation, first, second) in enumerate(PEOPLE, start=1):
+        data = RegistrationInput(
+            name=name, email=f"demo.deelnemer{n}@example.org", profession=profession,
+            organisation=organisation, consent=True, identifiers=_identifiers(db, profession, n),
+            sessions=[sessions[first].id, sessions[second].id],
+        )  # fmt: skip
+        done = lifecycle.register(db, event, data, signed_up + timedelta(hours=n), secret_key)
+        people.append(done.registration)
+        db.flush()
+    door, _ = access.create_user(
+        db, DOOR_EMAIL, Role.DOOR, signed_up, event=event, name="Deur 7ROSES", password=password
+    )
+    result = DemoDay(registrations=len(people))
+
+    def scan(person: Registration, key: str, when: datetime, **extra) -> None:  # type: ignore[no-untyped-def]
+        direction = extra.get("direction", Direction.IN)
+        answer = presence.scan(
+            db, extra.pop("actor", door), sessions[key],
+            client_id=f"demo-{person.id}-{key}-{direction}", now=when,
+            registration_id=person.id, **extra,
+        )  # fmt: skip
+        result.presences += answer.recorded and direction is Direction.IN
+
+    # The opening: everyone but two, by their QR code; one comes in late, by typed code.
+    for i, person in enumerate(people[:-3]):
+        scan(person, "opening", at(9, 18) + timedelta(minutes=i), via=Via.SCAN)
+    scan(people[-3], "opening", at(9, 52), via=Via.TYPED)
+    # Round 1: everyone at their workshop; Lotte goes to CHIME's neighbour, let in anyway.
+    round_1 = {p.id: PEOPLE[i][3] for i, p in enumerate(people)}
+    lotte = people[9]
+    for i, person in enumerate(people):
+        if person is lotte:
+            scan(person, "opbouw-sessie", at(13, 14), via=Via.SCAN, admit_anyway=True)
+        else:
+            scan(person, round_1[person.id], at(13, 6) + timedelta(minutes=i % 8), via=Via.SCAN)
+    # Pieter leaves CHIME early for his practice.
+    scan(people[3], "chime-in-de-praktijk", at(14, 5), via=Via.SCAN, direction=Direction.OUT)
+    # A walk-in at "Empowerment met tolken", added by the organiser at the door.
+    walk_in = RegistrationInput(
+        name="Noor Hendriks", email="demo.binnenloper@example.org",
+        profession="maatschappelijk-werker", organisation="Humanitas", consent=True,
+        identifiers=_identifiers(db, "maatschappelijk-werker", 99),
+        submission_key="demo-walk-in",
+    )  # fmt: skip
+    try:
+        walk_ins.walk_in(db, admin, sessions["empowerment-met-tolken"], walk_in, at(13, 22),
+                         secret_key)  # fmt: skip
+        result.presences += 1
+        result.registrations += 1
+    except RuleError:
+        pass  # the workshop filled up in an edited example: the demo goes on without
+    for key in round_1.values():
+        presence.everyone_left(db, door, sessions[key], at(14, 46))
+    # Round 2's small workshop had no wifi: its paper sheet is entered afterwards.
+    small: Session = sessions["oefenen-in-kleine-groep"]
+    signed = [r.id for r in sheets.expected_people(db, small)][:-1]  # one did not sign
+    entry = sheets.enter_paper(db, admin, small, signed, at(17, 5))
+    result.presences += len(entry.recorded)
+    return result
