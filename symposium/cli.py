@@ -204,7 +204,7 @@ def register_cli(app: Flask) -> None:
             raise click.ClickException(f"no account {email!r}")
         try:
             if revoke_id is not None:
-                door_tokens.revoke(db.session, None, revoke_id, clock.now())
+                door_tokens.revoke(db.session, None, revoke_id, clock.now(), user=user, event=event)
                 db.session.commit()
                 click.echo(f"token {revoke_id} revoked")
                 return

@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session as DbSession
 
 from symposium.clock import localise
-from symposium.models import Event, Registration, Role, Session, User, Via
+from symposium.models import Event, Profession, Registration, Role, Session, User, Via
 from symposium.services.accounts import access
 from symposium.services.checkin import presence, sheets, walk_ins
 from symposium.services.checkin.presence import Direction
@@ -71,8 +71,6 @@ class DemoDay:
 
 
 def _identifiers(db: DbSession, profession: str, n: int) -> dict[str, str]:
-    from symposium.models import Profession
-
     found = db.scalars(select(Profession).where(Profession.code == profession)).one()
     return {
         r.code: (f"{19000000000 + n * 7919:011d}" if r.code == "BIG" else f"{100000 + n * 37}")
@@ -81,7 +79,7 @@ def _identifiers(db: DbSession, profession: str, n: int) -> dict[str, str]:
 
 
 def run(db: DbSession, admin: User, secret_key: str, password: str) -> DemoDay:
-    """Play the day once (see the module); the caller commits."""
+    """Play the day once (see the module); commits along the way, the caller at the end."""
     event = db.scalars(select(Event).where(Event.slug == SLUG)).one_or_none()
     if event is None:
         return DemoDay(skipped=f"no event {SLUG}")
@@ -140,14 +138,16 @@ def run(db: DbSession, admin: User, secret_key: str, password: str) -> DemoDay:
         identifiers=_identifiers(db, "maatschappelijk-werker", 99),
         submission_key="demo-walk-in",
     )  # fmt: skip
+    db.commit()  # the day so far: a refused walk-in rolls back only itself
     try:
         walk_ins.walk_in(db, admin, sessions["empowerment-met-tolken"], walk_in, at(13, 22),
                          secret_key)  # fmt: skip
+        db.commit()
         result.presences += 1
         result.registrations += 1
     except RuleError:
-        pass  # the workshop filled up in an edited example: the demo goes on without
-    for key in round_1.values():
+        db.rollback()  # the workshop filled up in an edited example: the demo goes on without
+    for key in sorted(set(round_1.values())):
         presence.everyone_left(db, door, sessions[key], at(14, 46))
     # Round 2's small workshop had no wifi: its paper sheet is entered afterwards.
     small: Session = sessions["oefenen-in-kleine-groep"]

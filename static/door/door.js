@@ -1,7 +1,7 @@
 // The door page's scanner and offline queue (templates/door/_scanner.html).
 //
 // Every scan (the camera, or the code typed into the code form) is first written to
-// localStorage with an id made here, then sent to the session's /scans address. It stays
+// localStorage (a key of its own) with an id made here, then sent to the session's /scans address. It stays
 // there until the server has answered it: with bad wifi the scans wait, the page says how
 // many, and they are sent again when the connection returns (the "online" event, a timer,
 // the next page load). The server accepts each id once, so sending twice records one scan.
@@ -17,7 +17,7 @@
   if (!root || !window.fetch || !window.localStorage || !window.crypto) {
     return;
   }
-  var QUEUE_KEY = "symposium.door.queue";
+  var QUEUE_PREFIX = "symposium.door.scan.";
   var BATCH = 500; // the server's MAX_SCANS
   var SAME_TICKET_MS = 4000; // a ticket held in view is one scan
   var text = root.dataset;
@@ -39,26 +39,47 @@
   var backoff = 2000;
   var failed = false;
   var stuck = new Set(); // addresses that refuse this account's scans, until the next load
+  var singles = new Set(); // addresses whose scans go one at a time (one was unreadable)
 
   // --- the queue ----------------------------------------------------------------------------
 
+  // One key per scan, never a shared list: two tabs (entrance and exit) cannot overwrite
+  // each other's scans.
   function load() {
+    var queue = [];
+    for (var i = 0; i < localStorage.length; i++) {
+      var key = localStorage.key(i);
+      if (key && key.indexOf(QUEUE_PREFIX) === 0) {
+        try {
+          var entry = JSON.parse(localStorage.getItem(key));
+          if (entry && entry.item && entry.url) {
+            queue.push(entry);
+          }
+        } catch (e) {
+          localStorage.removeItem(key);
+        }
+      }
+    }
+    return queue.sort(function (a, b) {
+      var x = a.item.scanned_at || "";
+      var y = b.item.scanned_at || "";
+      return x < y ? -1 : x > y ? 1 : 0;
+    });
+  }
+
+  function keep(entry) {
     try {
-      var queue = JSON.parse(localStorage.getItem(QUEUE_KEY) || "[]");
-      return Array.isArray(queue) ? queue : [];
+      localStorage.setItem(QUEUE_PREFIX + entry.item.client_id, JSON.stringify(entry));
+      return true;
     } catch (e) {
-      return [];
+      return false; // storage full or refused (a private window): sent without keeping
     }
   }
 
-  function save(queue) {
-    localStorage.setItem(QUEUE_KEY, JSON.stringify(queue));
-  }
-
   function forget(ids) {
-    save(load().filter(function (entry) {
-      return !ids.has(entry.item.client_id);
-    }));
+    ids.forEach(function (id) {
+      localStorage.removeItem(QUEUE_PREFIX + id);
+    });
   }
 
   function newId() {
@@ -79,6 +100,10 @@
   // --- scanning -----------------------------------------------------------------------------
 
   function scan(fields) {
+    if (fields.code) {
+      // A QR code may hold control characters (GS1 separators); the server refuses them.
+      fields.code = fields.code.replace(/[\u0000-\u001f\u007f]/g, " ").trim();
+    }
     var item = Object.assign({
       client_id: newId(),
       direction: direction,
@@ -86,11 +111,12 @@
       admit_anyway: false,
       scanned_at: new Date(Date.now() + offset).toISOString(),
     }, fields);
-    var queue = load();
-    queue.push({ url: scansUrl, item: item });
-    save(queue);
     current = item.client_id;
     showPending();
+    if (!keep({ url: scansUrl, item: item })) {
+      send(scansUrl, [item], true); // nowhere to keep it: straight to the server, once
+      return;
+    }
     flush();
   }
 
@@ -172,7 +198,7 @@
     var url = queue[0].url;
     var items = queue.filter(function (entry) {
       return entry.url === url;
-    }).slice(0, BATCH).map(function (entry) {
+    }).slice(0, singles.has(url) ? 1 : BATCH).map(function (entry) {
       return entry.item;
     });
     send(url, items, true)
@@ -182,6 +208,9 @@
         if (outcome === "stuck") {
           stuck.add(url);
           again = true;
+        } else if (outcome === "split") {
+          singles.add(url); // one scan the server cannot read: find it, one at a time
+          again = true;
         } else if (outcome === "sent") {
           backoff = 2000;
           again = true; // the next batch, or the next address's scans
@@ -190,7 +219,7 @@
           backoff = Math.min(backoff * 2, 30000);
         }
         showCount();
-        if (again && (outcome === "sent" || outcome === "stuck")) {
+        if (again && (outcome === "sent" || outcome === "stuck" || outcome === "split")) {
           flush();
         }
       });
@@ -223,6 +252,14 @@
           }
           if (response.status >= 500 || response.status === 429 || code === "csrf_failed") {
             return "retry";
+          }
+          if ([400, 413, 422].indexOf(response.status) >= 0) {
+            // The body itself was refused (a control character, too large, not readable).
+            if (items.length > 1) {
+              return "split";
+            }
+            answered(items, [{ client_id: items[0].client_id, error: body.error }]);
+            return "sent"; // that one scan can never be recorded: shown, and dropped
           }
           // The session is gone, or this account may no longer check in here: the scans
           // stay on this phone (for an organiser to look at) and the others go on.

@@ -128,7 +128,10 @@ def test_a_signed_in_door_account_needs_its_csrf_token(
     assert client.get(url(sessions)).status_code == 200  # reading needs no token
 
 
-def test_the_door_token_command(app, db, event, door) -> None:
+def test_the_door_token_command(app, db, event, door, clock) -> None:
+    access.create_user(db.session, "deur2@example.org", Role.DOOR, clock.now, event=event,
+                       password="deur-wachtwoord-2")  # fmt: skip
+    db.session.commit()
     runner = app.test_cli_runner()
     made = runner.invoke(args=["door-token", door.email, "--event", "klein", "--label", "tablet"])
     assert made.exit_code == 0, made.output
@@ -136,6 +139,11 @@ def test_the_door_token_command(app, db, event, door) -> None:
     assert token.startswith("sdt_")
     row = db.session.scalars(select(DoorToken)).one()
     assert row.label == "tablet" and row.token_hash != token  # only its hash is kept
+    wrong = runner.invoke(args=["door-token", "deur2@example.org", "--event", "klein",
+                                "--revoke", str(row.id)])  # fmt: skip
+    assert wrong.exit_code != 0 and "Dit token bestaat niet" in wrong.output  # not theirs
+    db.session.refresh(row)
+    assert row.revoked_at is None
     revoked = runner.invoke(args=["door-token", door.email, "--event", "klein",
                                   "--revoke", str(row.id)])  # fmt: skip
     assert revoked.exit_code == 0 and "revoked" in revoked.output

@@ -130,6 +130,17 @@ def test_entering_twice_through_the_service_is_one_presence_each(
     assert not second.recorded and len(second.already) == 2
     assert not elsewhere.recorded and elsewhere.refused[0][0].name == "Eva Elders"
     assert db.session.scalars(select(Presence)).all().__len__() == 2
+    # A paper check-in taken back (the wrong line ticked), then entered again: recorded.
+    from symposium.services.checkin import presence
+
+    bram = next(p for p in live_presences(db, klein) if p.registration.name == "Bram de Wit")
+    with app.test_request_context():
+        presence.undo_checkin(db.session, organiser, bram, clock.now)
+        db.session.commit()
+        again = sheets.enter_paper(db.session, organiser, klein, ids, clock.now)
+        db.session.commit()
+    assert [r.name for r in again.recorded] == ["Bram de Wit"] and len(again.already) == 1
+    assert len(live_presences(db, klein)) == 2
 
 
 def test_a_door_account_may_not_enter_paper(app, client, db, door, sessions, people, clock) -> None:

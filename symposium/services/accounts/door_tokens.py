@@ -68,10 +68,23 @@ def authenticate(db: DbSession, event: Event, token: str, now: datetime) -> User
     return row.user
 
 
-def revoke(db: DbSession, actor: User | None, token_id: int, now: datetime) -> DoorToken:
-    """Stop a token (idempotent: revoking it again changes nothing)."""
+def revoke(
+    db: DbSession,
+    actor: User | None,
+    token_id: int,
+    now: datetime,
+    *,
+    user: User | None = None,
+    event: Event | None = None,
+) -> DoorToken:
+    """Stop a token (idempotent: revoking it again changes nothing); with ``user`` and
+    ``event``, only a token of theirs (the command names both, so a typo hits nothing)."""
     row = db.get(DoorToken, token_id)
-    if row is None:
+    if (
+        row is None
+        or (user is not None and row.user_id != user.id)
+        or (event is not None and row.event_id != event.id)
+    ):
         raise RuleError("not_found", _l("No such token."), status=404)
     if row.revoked_at is None:
         row.revoked_at = now

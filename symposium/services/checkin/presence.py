@@ -266,6 +266,12 @@ def scan(
     earlier = _earlier_scan(db, event, client_id)
     if earlier is not None:
         return _replay(db, earlier)
+    if session.effective_starts_at is None or session.effective_ends_at is None:
+        raise RuleError(
+            "session_without_time",
+            _l("This session has no time yet: nobody can be checked in to it."),
+            "session",
+        )
     answer = _decide(
         db, actor, session, code=code, registration_id=registration_id,
         at=at, now=now, direction=direction, via=via, admit_anyway=admit_anyway,

@@ -24,12 +24,12 @@ from flask_babel import lazy_gettext as _l
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 from fpdf.fonts import FontFace
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session as DbSession
 from sqlalchemy.orm import selectinload
 
 from symposium.filters import local_date, local_time, localised_name
-from symposium.models import Enrolment, Registration, Session, User, Via
+from symposium.models import CheckinScan, Enrolment, Registration, Session, User, Via
 from symposium.services.accounts import access
 from symposium.services.checkin import presence
 from symposium.services.checkin.answers import Verdict
@@ -199,8 +199,20 @@ class PaperEntry:
     refused: list[tuple[Registration, str]] = field(default_factory=list)
 
 
-def client_id(session: Session, registration_id: int) -> str:
-    return f"paper-{session.id}-{registration_id}"
+def client_id(db: DbSession, session: Session, registration_id: int) -> str:
+    """The client id of a person's next paper scan in a session: ``paper-<s>-<r>-<n>``.
+
+    Numbered, so a refusal (their place was elsewhere then) or an undone check-in is not
+    replayed for ever: entering them again is decided afresh. The same sheet sent twice at
+    once draws the same number, and the second is a replay.
+    """
+    prefix = f"paper-{session.id}-{registration_id}-"
+    earlier = db.scalar(
+        select(func.count())
+        .select_from(CheckinScan)
+        .where(CheckinScan.event_id == session.event_id, CheckinScan.client_id.like(prefix + "%"))
+    )
+    return f"{prefix}{(earlier or 0) + 1}"
 
 
 def enter_paper(
@@ -215,13 +227,16 @@ def enter_paper(
     at = min(start, now)  # the sheet was signed at the start; entered now or later
     entry = PaperEntry()
     for registration_id in sorted(set(registration_ids)):
+        person = db.get(Registration, registration_id)
+        if person is None or person.event_id != session.event_id:
+            continue  # not of this event: the form offers only the session's people
+        if presence.live_presence(db, session, person) is not None:
+            entry.already.append(person)  # scanned at the door, or this sheet entered before
+            continue
         answer = presence.scan(
-            db, actor, session, client_id=client_id(session, registration_id), now=now,
+            db, actor, session, client_id=client_id(db, session, registration_id), now=now,
             registration_id=registration_id, at=at, via=Via.PAPER,
         )  # fmt: skip
-        person = answer.registration
-        if person is None:
-            continue  # not of this event: the form offers only the session's people
         if answer.verdict is Verdict.WELCOME and not answer.replayed:
             entry.recorded.append(person)
         elif answer.verdict in (Verdict.WELCOME, Verdict.ALREADY):

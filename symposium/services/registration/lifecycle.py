@@ -122,6 +122,9 @@ def register(
         checked = validate(db, event, data)
     existing = _existing(db, event, checked.email)
     if existing is not None and existing.is_active:
+        if at_door and data.submission_key and existing.submission_key == data.submission_key:
+            # The same walk-in form sent twice at once: this one waited for the first.
+            return RegistrationOutcome(existing, manage_token(secret_key, existing), False, True)
         if at_door:
             raise RuleError(
                 "already_registered",
