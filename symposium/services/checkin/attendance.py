@@ -167,13 +167,19 @@ class SessionAttendance:
 
     @property
     def no_shows(self) -> int | None:
-        """Expected and not (yet) checked in, once the session has started; else None.
+        """Expected and not (yet) checked in, once the door is open (:func:`door_opened`).
 
         Counted as expected minus the check-ins of people with a place here (everyone but
         those admitted anyway), so someone who moved in after checking in counts once."""
         if not self.started:
             return None
         return max(0, self.expected - (self.checked_in - self.admitted_anyway))
+
+
+def door_opened(session: Session, now: datetime, checked_in: int) -> bool:
+    """Whether absence counts yet: the session has started, or its door has let people in."""
+    start = session.effective_starts_at
+    return checked_in > 0 or (start is not None and now >= start)
 
 
 def event_attendance(db: DbSession, event: Event, now: datetime) -> list[SessionAttendance]:
@@ -228,7 +234,7 @@ def event_attendance(db: DbSession, event: Event, now: datetime) -> list[Session
                 late=sum(1 for r in here if late(start, r.checked_in_at)),
                 early=sum(1 for r in here if early(end, r.checked_out_at)),
                 admitted_anyway=sum(1 for r in here if r.admitted_anyway),
-                started=start is not None and now >= start,
+                started=door_opened(session, now, len(here)),
             )
         )
     return figures

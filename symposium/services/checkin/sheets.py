@@ -29,9 +29,9 @@ from sqlalchemy.orm import Session as DbSession
 from sqlalchemy.orm import selectinload
 
 from symposium.filters import local_date, local_time, localised_name
-from symposium.models import CheckinScan, Enrolment, Registration, Session, User, Via
+from symposium.models import CheckinScan, Enrolment, Presence, Registration, Session, User, Via
 from symposium.services.accounts import access
-from symposium.services.checkin import presence
+from symposium.services.checkin import attendance, presence
 from symposium.services.checkin.answers import Verdict
 from symposium.services.core import audit, names
 from symposium.services.core import pdf as house
@@ -57,6 +57,26 @@ def expected_people(db: DbSession, session: Session) -> list[Registration]:
         )
     ).all()
     return sorted(presence.expected(session, registrations), key=lambda r: names.sort_key(r.name))
+
+
+@dataclass(frozen=True)
+class PresenceList:
+    """A session's presence list: who came (by surname), who was expected and did not."""
+
+    rows: list[Presence]
+    missing: list[Registration]
+    started: bool  # whether absence counts yet (attendance.door_opened)
+
+
+def presence_list(db: DbSession, session: Session, now: datetime) -> PresenceList:
+    """The organiser's list of a session, the same people as its sign-in sheet."""
+    rows = sorted(
+        attendance.session_presences(db, session),
+        key=lambda p: names.sort_key(p.registration.name),
+    )
+    here = {p.registration_id for p in rows}
+    missing = [r for r in expected_people(db, session) if r.id not in here]
+    return PresenceList(rows, missing, attendance.door_opened(session, now, len(rows)))
 
 
 def register_numbers(registration: Registration) -> str:
