@@ -111,7 +111,7 @@ def run(db: DbSession, admin: User, secret_key: str, password: str) -> DemoDay:
     def scan(person: Registration, key: str, when: datetime, **extra) -> None:  # type: ignore[no-untyped-def]
         direction = extra.get("direction", Direction.IN)
         answer = presence.scan(
-            db, extra.pop("actor", door), sessions[key],
+            db, door, sessions[key],
             client_id=f"demo-{person.id}-{key}-{direction}", now=when,
             registration_id=person.id, **extra,
         )  # fmt: skip

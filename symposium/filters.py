@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_time
@@ -37,8 +37,14 @@ def localised_name(obj: object) -> str:
     return obj.name(str(get_locale()))  # type: ignore[attr-defined]
 
 
+def whole_minutes(delta: timedelta | None) -> int | None:
+    """Minutes late or early as a list shows them: whole minutes, rounded down."""
+    return int(delta.total_seconds() // 60) if delta is not None else None
+
+
 def register(app: Flask) -> None:
     app.add_template_filter(local_time)
+    app.add_template_filter(whole_minutes)
     app.add_template_filter(local_date)
     app.add_template_filter(day)
     app.add_template_filter(localised_name, "name")

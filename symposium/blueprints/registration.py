@@ -80,16 +80,13 @@ class MultiCheckboxField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
-def build_form(event: Event, profession: Profession) -> Any:
-    """The registration form for one profession: its register numbers, its sessions."""
-
-    class Form(RegistrationForm):
-        pass
-
+def add_register_fields(form_class: Any, profession: Profession) -> None:
+    """An ``identifier_<code>`` field for each register of the profession, in the current
+    language (the registration form and the door's walk-in form)."""
     locale = str(get_locale())
     for register in profession.registers:
         setattr(
-            Form,
+            form_class,
             f"identifier_{register.code}",
             StringField(
                 register.identifier_name(locale),
@@ -99,6 +96,15 @@ def build_form(event: Event, profession: Profession) -> Any:
                 validators=[Optional(), Length(max=40)],
             ),
         )
+
+
+def build_form(event: Event, profession: Profession) -> Any:
+    """The registration form for one profession: its register numbers, its sessions."""
+
+    class Form(RegistrationForm):
+        pass
+
+    add_register_fields(Form, profession)
     for round_ in event.rounds:
         options = validation.choosable(round_.sessions, profession)
         if options:
@@ -199,10 +205,10 @@ def register(slug: str) -> Response | str | tuple[str, int]:
             )
         except validation.RegistrationInvalid as exc:
             db.session.rollback()
-            _attach(form, exc.errors)
+            attach_errors(form, exc.errors)
         except RuleError as exc:
             db.session.rollback()
-            _attach(form, [exc])
+            attach_errors(form, [exc])
         else:
             db.session.commit()
             if outcome.created or outcome.resubmitted:
@@ -218,7 +224,7 @@ def _chosen(form: Any) -> list[int]:
     return [n for v in values if (n := whole_number(str(v))) is not None]
 
 
-def _attach(form: Any, errors: list[RuleError]) -> None:
+def attach_errors(form: Any, errors: list[RuleError]) -> None:
     """Show each service error next to its field (or above the form when it has none)."""
     form.form_errors = []
     for error in errors:

@@ -199,7 +199,6 @@ def _door_page(
         show_everyone_left=direction is Direction.OUT or (start is not None and now >= start),
         ends_at=min(now, session.effective_ends_at) if session.effective_ends_at else now,
         can_manage=access.can(current_user, access.MANAGE, event),
-        minutes=lambda delta: int(delta.total_seconds() // 60),
     )
 
 

@@ -22,6 +22,7 @@ from wtforms.validators import InputRequired, Length, Optional
 from symposium import busy, clock
 from symposium.blueprints.admin import requires, session_or_404
 from symposium.blueprints.door import bp
+from symposium.blueprints.registration import add_register_fields, attach_errors
 from symposium.extensions import db
 from symposium.filters import localised_name
 from symposium.models import Event, Profession, Session
@@ -65,19 +66,7 @@ def _form_class(profession: Profession) -> Any:
     class Form(WalkInForm):
         pass
 
-    locale = str(get_locale())
-    for register in profession.registers:
-        setattr(
-            Form,
-            f"identifier_{register.code}",
-            StringField(
-                register.identifier_name(locale),
-                description=register.identifier_hint_en
-                if locale == "en"
-                else register.identifier_hint_nl,
-                validators=[Optional(), Length(max=40)],
-            ),
-        )
+    add_register_fields(Form, profession)
     return Form
 
 
@@ -145,11 +134,11 @@ def walk_in(event: Event, session_id: int) -> Response | str | tuple[str, int]:
         )  # fmt: skip
     except validation.RegistrationInvalid as exc:
         db.session.rollback()
-        _attach(form, exc.errors)
+        attach_errors(form, exc.errors)
         return page(), 422
     except RuleError as exc:
         db.session.rollback()
-        _attach(form, [exc])
+        attach_errors(form, [exc])
         return page(), 403 if exc.status == 403 else 422
     db.session.commit()
     return redirect(
@@ -159,13 +148,3 @@ def walk_in(event: Event, session_id: int) -> Response | str | tuple[str, int]:
         ),
         code=303,
     )  # fmt: skip
-
-
-def _attach(form: Any, errors: list[RuleError]) -> None:
-    """Each rule's message next to its field, or above the form."""
-    for error in errors:
-        name = error.field if error.field in form else None
-        if name in (None, "sessions", "session", "profession", "submission_key"):
-            form.form_errors.append(error.message)
-        elif not form[name].errors:
-            form[name].errors = [error.message]

@@ -18,7 +18,7 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from flask_babel import gettext as _
 from openpyxl import Workbook
@@ -29,7 +29,7 @@ from openpyxl.utils import get_column_letter
 from sqlalchemy import select
 from sqlalchemy.orm import Session as DbSession
 
-from symposium.filters import local, local_time
+from symposium.filters import local, local_time, whole_minutes
 from symposium.models import (
     Enrolment,
     EnrolmentStatus,
@@ -292,10 +292,6 @@ def _attended(presences: list[Presence], sessions: dict[int, Session], zone: str
     return "; ".join(parts) or None
 
 
-def _minutes(delta: timedelta | None) -> int | None:
-    return int(delta.total_seconds() // 60) if delta is not None else None
-
-
 def _presence_cells(presence: Presence | None, zone: str) -> list[Value]:
     """Checked in, checked out, minutes late, minutes early, in full: blank if never in."""
     if presence is None:
@@ -304,8 +300,8 @@ def _presence_cells(presence: Presence | None, zone: str) -> list[Value]:
     return [
         _naive_local(presence.checked_in_at, zone),
         _naive_local(out, zone) if out is not None else None,
-        _minutes(attendance.late_by(presence)),
-        _minutes(attendance.early_by(presence)),
+        whole_minutes(attendance.late_by(presence)),
+        whole_minutes(attendance.early_by(presence)),
         _("yes") if attendance.in_full(presence) else _("no"),
     ]
 
