@@ -12,8 +12,12 @@ SQLite). Timed, ``--repeat`` times, with the service calls the back-office route
 (``registrations.csv``) on that table; and, for comparison, the per-session list of the
 fullest workshop (``session_participants`` + ``participants_table`` + ``to_xlsx``, the
 ``participants.xlsx`` route). Reported: best and median seconds per step, rows/s, the file
-sizes and the SQL statements the table takes. Certificates do not exist in the app yet: the
-app's routes are checked for them and, while there are none, that is said and nothing timed.
+sizes and the SQL statements the table takes. Then accreditation: a closing plenary, GAIA
+accrediting all four sessions of each attendee, a day of presence (some late, some leaving
+early), and timed: the points of everyone (``points.event_points``, goal under 1 s) and the
+register's XLSX presence list (goal under 2 s), each also as a ratio to the registrations
+XLSX of the same run. Certificates do not exist in the app yet: the app's routes are checked
+for them and, while there are none, that is said and nothing timed.
 
     python -m bench.documents [--registrations 5000] [--repeat 3] [--sqlite] [--json out.json]
 """
@@ -335,6 +339,145 @@ def measure(db: Any, repeat: int) -> dict[str, Any]:
     }
 
 
+def load_accreditation(db: Any, now: datetime) -> dict[str, int]:
+    """A register's accreditation and a day of presence, for ``measure_accreditation``.
+
+    A closing plenary joins the opening and the two rounds, so every attendee has four
+    sessions; GAIA accredits all four (1.5 points each, at most 6 a day) and, for the
+    benchmark only, every profession earns its points there (the catalogue links GAIA to
+    doctors), so the list holds everyone. Every confirmed place gets a presence, every
+    plenary everyone: one in 20 arrives 25 minutes late at the opening, one in 25 leaves
+    round 2 half an hour early. Bulk inserts again.
+    """
+    from sqlalchemy import insert, select
+
+    from symposium.models import (
+        Accreditation,
+        AccreditedSession,
+        Enrolment,
+        EnrolmentStatus,
+        Event,
+        Presence,
+        Profession,
+        Register,
+        Registration,
+        RegistrationStatus,
+        Session,
+        SessionKind,
+    )
+    from symposium.models.catalogue import profession_registers
+
+    event = db.session.scalars(select(Event).where(Event.slug == SLUG)).one()
+    opening = next(s for s in event.sessions if s.key == "opening")
+    closing = Session(
+        event=event, key="afsluiting", kind=SessionKind.PLENARY, title="Afsluiting",
+        starts_at=event.ends_at - timedelta(hours=1), ends_at=event.ends_at, position=999,
+    )  # fmt: skip
+    db.session.add(closing)
+    gaia = db.session.scalars(select(Register).where(Register.code == "GAIA")).one()
+    linked = set(
+        db.session.scalars(
+            select(profession_registers.c.profession_id).where(
+                profession_registers.c.register_id == gaia.id
+            )
+        )
+    )
+    others = [p for p in db.session.scalars(select(Profession.id)) if p not in linked]
+    if others:
+        db.session.execute(
+            insert(profession_registers),
+            [{"profession_id": p, "register_id": gaia.id} for p in others],
+        )
+    accreditation = Accreditation(event=event, register=gaia, activity_id="999999", daily_cap=6)
+    db.session.add(accreditation)
+    db.session.flush()
+    rounds = {s.id: s for s in event.sessions}
+    db.session.add_all(
+        AccreditedSession(accreditation_id=accreditation.id, session_id=s.id, points=1.5)
+        for s in event.sessions
+    )
+    people = db.session.scalars(
+        select(Registration.id).where(
+            Registration.event_id == event.id, Registration.status == RegistrationStatus.ACTIVE
+        )
+    ).all()
+    places = db.session.execute(
+        select(Enrolment.registration_id, Enrolment.session_id).where(
+            Enrolment.status == EnrolmentStatus.CONFIRMED,
+            Enrolment.session_id.in_(list(rounds)),
+        )
+    ).all()
+    rows = []
+
+    def presence(registration_id: int, session: Any, late: int = 0, early: int = 0) -> None:
+        start, end = session.effective_starts_at, session.effective_ends_at
+        rows.append({
+            "session_id": session.id, "registration_id": registration_id,
+            "checked_in_at": start + timedelta(minutes=late - 3), "checked_in_via": "scan",
+            "checked_out_at": end - timedelta(minutes=early) if early else None,
+            "checked_out_via": "scan" if early else None, "admitted_anyway": False,
+            "recorded_at": start,
+        })  # fmt: skip
+
+    for i, registration_id in enumerate(people):
+        presence(registration_id, opening, late=28 if i % 20 == 0 else 0)
+        presence(registration_id, closing)
+    for i, (registration_id, session_id) in enumerate(places):
+        session = rounds[session_id]
+        second = session.round is not None and session.round.key == "r2"
+        presence(registration_id, session, early=30 if second and i % 25 == 0 else 0)
+    db.session.execute(insert(Presence.__table__), rows)
+    db.session.commit()
+    return {"attendees": len(people), "presences": len(rows)}
+
+
+def measure_accreditation(db: Any, repeat: int) -> dict[str, Any]:
+    """The points of every attendee for one register (``points.event_points``) and that
+    register's XLSX presence list (``lists.attendance_list`` + ``lists.xlsx``, the route
+    ``/admin/events/<slug>/accreditation/GAIA/attendance.xlsx``)."""
+    from openpyxl import load_workbook
+    from sqlalchemy import select
+
+    from symposium.models import Event
+    from symposium.services.accreditation import lists, points
+
+    def event() -> Any:
+        db.session.remove()
+        return db.session.scalars(select(Event).where(Event.slug == SLUG)).one()
+
+    def the_list() -> tuple[Any, bytes]:
+        ev = event()
+        found = lists.attendance_list(
+            db.session, ev, lists.accreditation_for(db.session, ev, "GAIA")
+        )
+        return found, lists.xlsx(found)
+
+    ev = event()
+    with counting_statements(db.engine) as statements:
+        computed = points.event_points(db.session, ev)
+    found, xlsx = the_list()
+    sheet = load_workbook(io.BytesIO(xlsx), read_only=True).active
+    xlsx_rows = sum(1 for _row in sheet.iter_rows(values_only=True))
+    earned = sum(1 for rs in computed.results.values() for r in rs if r.earned)
+    steps: dict[str, list[float]] = {"points": [], "list_xlsx": []}
+    for _run in range(repeat):
+        ev = event()
+        _computed, took = timed(lambda ev=ev: points.event_points(db.session, ev))
+        steps["points"].append(took)
+        _made, took = timed(the_list)
+        steps["list_xlsx"].append(took)
+    db.session.remove()
+    return {
+        "attendees": len(computed.results),
+        "earned": earned,
+        "rows": len(found.rows),
+        "missing_number": len(found.missing),
+        "xlsx_rows": xlsx_rows,
+        "sql_statements": statements[0],
+        "seconds": {"points": summary(steps["points"]), "list_xlsx": summary(steps["list_xlsx"])},
+    }
+
+
 def run(args: argparse.Namespace, found: dict[str, list[str]]) -> dict[str, Any]:
     """Build the database, load the registrations, measure; the figures as a dict."""
     from symposium import create_app
@@ -351,6 +494,10 @@ def run(args: argparse.Namespace, found: dict[str, list[str]]) -> dict[str, Any]
             busy_before = common.wait_until_quiet(args.wait_quiet)
             attendance = measure(db, args.repeat)
             db.session.remove()
+            presence_loaded = load_accreditation(db, datetime.now(UTC))
+            analyze(url, db)
+            accreditation = measure_accreditation(db, args.repeat)
+            db.session.remove()
             db.engine.dispose()
     return {
         "benchmark": "documents",
@@ -362,6 +509,7 @@ def run(args: argparse.Namespace, found: dict[str, list[str]]) -> dict[str, Any]
         "load_seconds": round(load_seconds, 2),
         "machine_busy_before": busy_before,
         "attendance_list": attendance,
+        "accreditation": {**accreditation, "loaded": presence_loaded},
         "certificates": "not timed" if found["certificates"] else NOT_THERE,
         "routes": found,
     }
@@ -372,6 +520,11 @@ def report(result: dict[str, Any]) -> None:
     sec = att["seconds"]
     loaded = result["loaded"]
     s = att["session_list"]
+    acc = result["accreditation"]
+
+    def ratio(step: dict[str, Any]) -> str:
+        """Against the registrations XLSX of the same run (same rows, no presence)."""
+        return f"{step['best'] / sec['xlsx_total']['best']:.2f}x the registrations XLSX"
 
     def best(step: dict[str, Any], note: str = "") -> tuple[str, str]:
         return f"{step['best']:.3f}", f"median {step['median']:.3f}{note}"
@@ -397,6 +550,22 @@ def report(result: dict[str, Any]) -> None:
             f"session list XLSX, {s['rows']} rows (s)",
             *best(
                 s["seconds"], f"; {s['session']}; event lookup included; {s['sql_statements']} SQL"
+            ),
+        ),
+        (
+            f"points, {acc['attendees']} attendees x 4 sessions (s)",
+            *best(
+                acc["seconds"]["points"],
+                f"; goal 1 s; {acc['sql_statements']} SQL; "
+                f"{acc['earned']} earned points; {ratio(acc['seconds']['points'])}",
+            ),
+        ),
+        (
+            f"register XLSX presence list, {acc['rows']} rows (s)",
+            *best(
+                acc["seconds"]["list_xlsx"],
+                f"; goal 2 s; {acc['missing_number']} "
+                f"without a BIG number; {ratio(acc['seconds']['list_xlsx'])}",
             ),
         ),
         (
@@ -454,6 +623,10 @@ def main(argv: list[str] | None = None) -> int:
     common.write_json(args.json, result)
     att = result["attendance_list"]
     expected = args.registrations + 1  # the header row
+    acc = result["accreditation"]
+    if acc["xlsx_rows"] != acc["rows"] + 7:  # five header lines, a blank one, the columns
+        print(f"FAILED: the presence list has {acc['xlsx_rows']} rows for {acc['rows']} people")
+        return 1
     if att["xlsx_rows_with_header"] != expected or att["csv_rows_with_header"] != expected:
         print(
             f"FAILED: the XLSX has {att['xlsx_rows_with_header']} rows and the CSV "

@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from symposium.services.programme.catalogue import PROFESSIONS
+from symposium.services.programme.catalogue import REGISTERS as CATALOGUE
 
 SLUG = "bench-flash-crowd"
 POPULAR = 3
@@ -37,7 +38,11 @@ PROFESSION_MIX = {
     "ergotherapeut": 3,
     "overig": 3,
 }
-REGISTERS = {code: registers for code, _nl, _en, registers in PROFESSIONS}
+# The numbers each profession's accrediting registers take (asked where they accredited).
+REGISTERS = {
+    code: [n for r in registers for n in CATALOGUE[r].number_registers]
+    for code, _nl, _en, registers in PROFESSIONS
+}
 
 
 @dataclass(frozen=True)
@@ -166,8 +171,10 @@ def people(count: int, seed: int, shape: Shape) -> list[Person]:
         identifiers = {}
         if "BIG" in registers:
             identifiers["BIG"] = "".join(rng.choice("0123456789") for _ in range(11))
+        elif "NIP" in registers:
+            identifiers["NIP"] = f"NIP-{rng.randrange(10**8):08d}"
         elif registers:
-            identifiers[registers[0]] = str(rng.randrange(100000, 999999))
+            identifiers[registers[0]] = f"4610{rng.randrange(100000, 999999)}"
         person = Person(n, profession, identifiers, "en" if rng.random() < 0.2 else "nl")
         for r in range(shape.rounds):
             hot = [w for rr, w in popular if rr == r]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from datetime import datetime
 from pathlib import Path
 
 import click
@@ -17,6 +18,7 @@ from symposium.config import ROOT
 from symposium.extensions import db
 from symposium.models import Event, OutboxStatus, Role, User
 from symposium.services.accounts import access, door_tokens
+from symposium.services.accreditation import list_documents, lists
 from symposium.services.core.errors import RuleError
 from symposium.services.core.locking import Busy, lock_timeout_seconds
 from symposium.services.mail import delivery, outbox, render
@@ -215,6 +217,43 @@ def register_cli(app: Flask) -> None:
         db.session.commit()
         click.echo(f"token {row.id} for {user.email} at {slug} (shown only now):")
         click.echo(token)
+
+    @app.cli.command("attendance-list")
+    @click.argument("slug")
+    @click.option("--register", "code", required=True, help="The register's code, e.g. GAIA.")
+    @click.option(
+        "--format", "fmt", type=click.Choice(lists.FORMATS), default="paste", show_default=True
+    )
+    @click.option("--date", "day", type=click.DateTime(["%Y-%m-%d"]), help="One activity date.")
+    @click.option(
+        "--output", type=click.Path(dir_okay=False, path_type=Path),
+        help="Write to this file (default: paste to the screen, others to their own name).",
+    )  # fmt: skip
+    def attendance_list(
+        slug: str, code: str, fmt: str, day: datetime | None, output: Path | None
+    ) -> None:
+        """Write a register's attendance list: paste list, XLSX or PDF presence list."""
+        _require_schema()
+        event = db.session.scalars(select(Event).where(Event.slug == slug)).one_or_none()
+        if event is None:
+            raise click.ClickException(f"no event with slug {slug!r}")
+        try:
+            accreditation = lists.accreditation_for(db.session, event, code)
+        except RuleError as exc:
+            raise click.ClickException(str(exc.message)) from exc
+        now = clock.now()
+        found = lists.attendance_list(db.session, event, accreditation, day.date() if day else None)
+        body, _mimetype, name = list_documents.document(found, fmt, now, "nl")
+        lists.record_export(db.session, None, found, fmt, now)
+        db.session.commit()
+        if fmt == "paste" and output is None:
+            click.echo(body.decode(), nl=False)
+        else:
+            target = output or Path(name)
+            target.write_bytes(body)
+            click.echo(f"{target}: {len(found.earned)} with points", err=True)
+        for row in found.missing:
+            click.echo(f"missing number: {row.name} ({row.number_problem})", err=True)
 
     @app.cli.command("demo")
     @click.option("--host", default="127.0.0.1", show_default=True)

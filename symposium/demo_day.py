@@ -5,24 +5,28 @@ Everything goes through the services, at the times it would happen (registration
 November, the door on 18 March 2027): registrations with a workshop per round, a door
 account, check-ins at the plenary opening (one late), at the first round's workshops (one
 admitted anyway elsewhere, one leaving early, a walk-in added by the organiser, "everyone
-left" at the end), and the second round's small workshop entered from its paper sign-in
-sheet. Runs once: an event that has registrations already is left alone.
+left" at the end), the second lecture, the second round (its small workshop entered from its
+paper sign-in sheet) and the forum. So each register's attendance list has people with full
+points, reduced points with their reasons, and one social worker without a number. Runs
+once: an event that has registrations already is left alone.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session as DbSession
 
 from symposium.clock import localise
-from symposium.models import Event, Profession, Registration, Role, Session, User, Via
+from symposium.models import Event, Registration, Role, Session, User, Via
 from symposium.services.accounts import access
 from symposium.services.checkin import presence, sheets, walk_ins
 from symposium.services.checkin.presence import Direction
 from symposium.services.core.errors import RuleError
+from symposium.services.programme.rules import rules_for
 from symposium.services.registration import lifecycle
 from symposium.services.registration.validation import RegistrationInput
 
@@ -70,12 +74,16 @@ class DemoDay:
         )
 
 
-def _identifiers(db: DbSession, profession: str, n: int) -> dict[str, str]:
-    found = db.scalars(select(Profession).where(Profession.code == profession)).one()
-    return {
-        r.code: (f"{19000000000 + n * 7919:011d}" if r.code == "BIG" else f"{100000 + n * 37}")
-        for r in found.registers
-    }
+def _identifiers(db: DbSession, event: Event, profession: str, n: int) -> dict[str, str]:
+    """Well-formed (invented) numbers for what the event asks of the profession; the social
+    worker Ömer (n = 8) gives none, so the lists show someone missing a number."""
+    found = rules_for(db, event).professions[profession]
+    if n == 8:
+        return {}
+    big = f"{190000000 + n * 7919:09d}{min(found.big_codes, default='01')}"
+    made = {"BIG": big, "NIP": f"NIP-{n * 104729:08d}", "REGISTERPLEIN": f"4610{n * 3571:05d}",
+            "VENVN": f"{300000 + n * 37}"}  # fmt: skip
+    return {r.code: made.get(r.code, f"KP-{n:05d}") for r in found.registers}
 
 
 def run(db: DbSession, admin: User, secret_key: str, password: str) -> DemoDay:
@@ -97,7 +105,8 @@ def run(db: DbSession, admin: User, secret_key: str, password: str) -> DemoDay:
     for n, (name, profession, organisation, first, second) in enumerate(PEOPLE, start=1):
         data = RegistrationInput(
             name=name, email=f"demo.deelnemer{n}@example.org", profession=profession,
-            organisation=organisation, consent=True, identifiers=_identifiers(db, profession, n),
+            organisation=organisation, consent=True,
+            identifiers=_identifiers(db, event, profession, n),
             sessions=[sessions[first].id, sessions[second].id],
         )  # fmt: skip
         done = lifecycle.register(db, event, data, signed_up + timedelta(hours=n), secret_key)
@@ -135,7 +144,7 @@ def run(db: DbSession, admin: User, secret_key: str, password: str) -> DemoDay:
     walk_in = RegistrationInput(
         name="Noor Hendriks", email="demo.binnenloper@example.org",
         profession="maatschappelijk-werker", organisation="Humanitas", consent=True,
-        identifiers=_identifiers(db, "maatschappelijk-werker", 99),
+        identifiers=_identifiers(db, event, "maatschappelijk-werker", 99),
         submission_key="demo-walk-in",
     )  # fmt: skip
     db.commit()  # the day so far: a refused walk-in rolls back only itself
@@ -149,9 +158,23 @@ def run(db: DbSession, admin: User, secret_key: str, password: str) -> DemoDay:
         db.rollback()  # the workshop filled up in an edited example: the demo goes on without
     for key in sorted(set(round_1.values())):
         presence.everyone_left(db, door, sessions[key], at(14, 46))
+    _rest_of_the_day(db, scan, people, at)
     # Round 2's small workshop had no wifi: its paper sheet is entered afterwards.
     small: Session = sessions["oefenen-in-kleine-groep"]
     signed = [r.id for r in sheets.expected_people(db, small)][:-1]  # one did not sign
     entry = sheets.enter_paper(db, admin, small, signed, at(17, 5))
     result.presences += len(entry.recorded)
+    db.commit()
     return result
+
+
+def _rest_of_the_day(db: DbSession, scan: Any, people: list[Registration], at: Any) -> None:
+    """The second lecture, round 2's other workshops and the forum, scanned at their doors:
+    everyone stays, so their points show what the morning and round 1 cost them."""
+    for i, person in enumerate(people):
+        scan(person, "europees-onderzoek", at(10, 40) + timedelta(minutes=i % 5), via=Via.SCAN)
+    for i, (person, row) in enumerate(zip(people, PEOPLE, strict=True)):
+        if row[4] != "oefenen-in-kleine-groep":
+            scan(person, row[4], at(14, 55) + timedelta(minutes=i % 6), via=Via.SCAN)
+    for i, person in enumerate(people):
+        scan(person, "afsluiting", at(16, 28) + timedelta(minutes=i % 3), via=Via.SCAN)

@@ -252,6 +252,7 @@ kind = "plenary"
 title = "Opening"
 starts_at = 2027-02-04T09:30:00
 ends_at = 2027-02-04T10:30:00
+hours = 1.0
 
 [[sessions]]
 key = "klein"
@@ -259,6 +260,7 @@ title = "Kleine workshop"
 round = "r1"
 capacity = 10
 quotas = { huisarts = 2 }
+hours = 1.5
 
 [[sessions]]
 key = "psy"
@@ -266,17 +268,29 @@ title = "Alleen psy"
 round = "r1"
 capacity = 5
 professions = ["psychiater", "gz-psycholoog"]
+hours = 1.5
 
 [[sessions]]
 key = "groot"
 title = "Grote workshop"
 round = "r2"
+hours = 1.5
 
 [[sessions]]
 key = "ook-r2"
 title = "Andere workshop ronde 2"
 round = "r2"
 capacity = 1
+hours = 1.5
+
+# Doctors' points through GAIA (by BIG number), psychologists' through the NIP.
+[[accreditations]]
+register = "GAIA"
+activity_id = "123456"
+
+[[accreditations]]
+register = "NIP"
+activity_id = "NIP-2027-001"
 """
 
 
@@ -323,7 +337,13 @@ def register(db, event, clock):  # type: ignore[no-untyped-def]
 
 def registration_data(n: int | str, profession: str = "gz-psycholoog", **extra: object) -> dict:
     """A valid API/service registration body for person ``n``."""
-    identifiers = {"BIG": "12345678901"} if profession not in ("overig", "basispsycholoog") else {}
+    # A doctor's BIG number (GAIA) and an NIP number: each profession keeps what the small
+    # event's registers (GAIA, NIP) ask of it.
+    identifiers = (
+        {"BIG": "12345678901", "NIP": "NIP-00012345"}
+        if profession not in ("overig", "basispsycholoog")
+        else {}
+    )
     return {
         "name": f"Deelnemer {n}",
         "email": f"deelnemer{n}@example.org",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from flask import (
     Blueprint,
@@ -23,9 +24,11 @@ from wtforms import BooleanField, HiddenField
 from wtforms.validators import InputRequired
 
 from symposium import busy, clock
+from symposium.blueprints.registration import add_register_fields, attach_errors, confirm_box
 from symposium.extensions import db
 from symposium.input_guard import whole_number
 from symposium.models import EnrolmentStatus, Registration
+from symposium.services.accreditation import corrections, lists, points
 from symposium.services.checkin import ticket_pdf, tickets
 from symposium.services.core.errors import RuleError
 from symposium.services.core.urls import external_url
@@ -64,6 +67,20 @@ class DeleteDataForm(FlaskForm):
     )
 
 
+def _numbers_form(registration: Registration, registers: Any) -> Any:
+    """The person's register numbers, the same fields as the registration form's."""
+
+    class NumbersForm(FlaskForm):
+        numbers_confirmed = BooleanField(_l("My register numbers are right as I entered them."))
+
+    add_register_fields(NumbersForm, registers)
+    form = NumbersForm(
+        data={f"identifier_{r.code}": (registration.identifiers or {}).get(r.code, "")
+              for r in registers}
+    )  # fmt: skip
+    return form
+
+
 def _registration(token: str) -> Registration:
     registration = links.find_by_token(db.session, token)
     if registration is None:
@@ -79,8 +96,17 @@ def show(token: str) -> str:
     return _render(registration, token)
 
 
-def _render(registration: Registration, token: str, cancel_form=None, status: int = 200):  # type: ignore[no-untyped-def]
+def _render(
+    registration: Registration,
+    token: str,
+    cancel_form=None,
+    status: int = 200,  # type: ignore[no-untyped-def]
+    numbers_form=None,
+):
     event = registration.event
+    now = clock.now()
+    registers = corrections.asked(db.session, registration)
+    started = now >= event.starts_at
     left = places.places_left(db.session, event.sessions)
     live = [e for e in registration.enrolments if e.is_live]
     by_round: dict[int, list] = {}
@@ -118,8 +144,42 @@ def _render(registration: Registration, token: str, cancel_form=None, status: in
         qr_svg=Markup(
             tickets.qr_svg(registration.checkin_code, _("QR code of your check-in code"))
         ),
+        results=points.registration_points(db.session, registration) if started else [],
+        registers=registers,
+        numbers_form=numbers_form or _numbers_form(registration, registers),
+        numbers_open=corrections.can_change(db.session, registration, now),
+        numbers_until=corrections.open_until(db.session, registration),
+        confirm_numbers=confirm_box(numbers_form) if numbers_form is not None else False,
+        sessions_attended=lists.sessions_attended,
+        shown_points=lists.shown_points,
     )
     return page, status
+
+
+@bp.post("/<token>/numbers")
+def numbers(token: str):  # type: ignore[no-untyped-def]
+    """Add or correct one's register numbers, until the registers' deadline."""
+    registration = _registration(token)
+    registers = corrections.asked(db.session, registration)
+    form = _numbers_form(registration, registers)  # filled from the POST
+    typed = {r.code: form[f"identifier_{r.code}"].data or "" for r in registers}
+    if not form.validate():
+        return _render(registration, token, status=422, numbers_form=form)
+    try:
+        changed = corrections.update_numbers(
+            db.session, registration, typed, bool(form.numbers_confirmed.data), clock.now()
+        )
+    except validation.RegistrationInvalid as exc:
+        db.session.rollback()
+        attach_errors(form, exc.errors)
+        return _render(registration, token, status=422, numbers_form=form)
+    except RuleError as exc:
+        db.session.rollback()
+        flash(str(exc.message), "error")
+        return redirect(url_for("manage.show", token=token), code=303)
+    db.session.commit()
+    flash(_("Your register numbers are saved.") if changed else _("Nothing was changed."))
+    return redirect(url_for("manage.show", token=token) + "#points-heading", code=303)
 
 
 def _own_calendar(registration: Registration, token: str) -> Response:

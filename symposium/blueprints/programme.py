@@ -13,6 +13,7 @@ from symposium import clock, page_cache
 from symposium.extensions import db
 from symposium.filters import localised_name
 from symposium.models import Event, Session
+from symposium.services.accreditation import points
 from symposium.services.core.urls import external_url
 from symposium.services.programme import calendar, public
 from symposium.services.registration import places, validation
@@ -81,6 +82,7 @@ def _render_event(slug: str, is_open: bool) -> str:
         days=public.timeline(sessions, event.timezone),
         places_left=places.places_left(db.session, event.sessions),
         registration_open=is_open,
+        accredited=points.session_points(db.session, event),
     )
 
 
@@ -130,6 +132,7 @@ def session(slug: str, session_id: int) -> str:
         session=found,
         places_left=places.places_left(db.session, [found]),
         registration_open=validation.is_open(event, clock.now()),
+        accredited=points.session_points(db.session, event).get(found.id, []),
     )
 
 

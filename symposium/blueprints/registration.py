@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterable
 from typing import Any
 
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
@@ -32,6 +33,7 @@ from symposium.input_guard import whole_number
 from symposium.models import Event, Profession
 from symposium.services.core.errors import RuleError
 from symposium.services.programme import public
+from symposium.services.programme.rules import RegisterRule, rules_for
 from symposium.services.registration import lifecycle, places, validation
 
 bp = Blueprint("registration", __name__)
@@ -73,6 +75,8 @@ class RegistrationForm(FlaskForm):
         validators=[InputRequired(_l("Please agree to the privacy statement."))],
     )  # fmt: skip
     submission_key = HiddenField()
+    # Shown once a number drew a warning (a BIG number of another profession).
+    numbers_confirmed = BooleanField(_l("My register numbers are right as I entered them."))
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -80,11 +84,18 @@ class MultiCheckboxField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
-def add_register_fields(form_class: Any, profession: Profession) -> None:
-    """An ``identifier_<code>`` field for each register of the profession, in the current
-    language (the registration form and the door's walk-in form)."""
+def asked_numbers(event: Event, profession: Profession) -> tuple[RegisterRule, ...]:
+    """The register numbers this event asks of the profession: those its accrediting
+    registers take attendance by (``programme.rules``); none at an unaccredited event."""
+    found = rules_for(db.session, event).professions.get(profession.code)
+    return found.registers if found is not None else ()
+
+
+def add_register_fields(form_class: Any, registers: Iterable[RegisterRule]) -> None:
+    """An ``identifier_<code>`` field for each number asked, in the current language (the
+    registration form and the door's walk-in form)."""
     locale = str(get_locale())
-    for register in profession.registers:
+    for register in registers:
         setattr(
             form_class,
             f"identifier_{register.code}",
@@ -104,7 +115,7 @@ def build_form(event: Event, profession: Profession) -> Any:
     class Form(RegistrationForm):
         pass
 
-    add_register_fields(Form, profession)
+    add_register_fields(Form, asked_numbers(event, profession))
     for round_ in event.rounds:
         options = validation.choosable(round_.sessions, profession)
         if options:
@@ -162,6 +173,7 @@ def register(slug: str) -> Response | str | tuple[str, int]:
 
     left = places.places_left(db.session, event.sessions)
     form = build_form(event, profession)()
+    registers = asked_numbers(event, profession)
 
     def page() -> str:
         return render_template(
@@ -170,6 +182,8 @@ def register(slug: str) -> Response | str | tuple[str, int]:
             form=form,
             round_fields=[f for f in form if f.name.startswith("round_")],
             profession=profession,
+            registers=registers,
+            confirm_numbers=confirm_box(form),
             places=left,
             sessions={s.id: s for s in event.sessions},
         )
@@ -189,11 +203,10 @@ def register(slug: str) -> Response | str | tuple[str, int]:
             phone=form.phone.data or "",
             needs=form.needs.data or "",
             language=str(get_locale()),
-            identifiers={
-                r.code: form[f"identifier_{r.code}"].data or "" for r in profession.registers
-            },
+            identifiers={r.code: form[f"identifier_{r.code}"].data or "" for r in registers},
             sessions=_chosen(form),
             submission_key=form.submission_key.data or None,
+            numbers_confirmed=bool(form.numbers_confirmed.data),
         )
         try:
             if not form_ok:
@@ -224,6 +237,13 @@ def _chosen(form: Any) -> list[int]:
     return [n for v in values if (n := whole_number(str(v))) is not None]
 
 
+def confirm_box(form: Any) -> bool:
+    """Whether the form shows the box confirming a number that drew a warning: once it did,
+    and while it stays ticked."""
+    warned = any(f.name.startswith("identifier_") and getattr(f, "warned", False) for f in form)
+    return warned or bool(form.numbers_confirmed.data)
+
+
 def attach_errors(form: Any, errors: list[RuleError]) -> None:
     """Show each service error next to its field (or above the form when it has none)."""
     form.form_errors = []
@@ -233,3 +253,4 @@ def attach_errors(form: Any, errors: list[RuleError]) -> None:
             form.form_errors.append(error.message)
         elif not form[field].errors:  # one message per field: the form's own comes first
             form[field].errors = [error.message]
+            form[field].warned = error.code == "identifier_unexpected"

@@ -1,6 +1,14 @@
 """Domain model, one module per aggregate; importing this package registers every table."""
 
 from symposium.models.account import DoorToken, Membership, Role, User
+from symposium.models.accreditation import (
+    Accreditation,
+    AccreditedSession,
+    ListExport,
+    PointsOverride,
+    Rounding,
+    Scope,
+)
 from symposium.models.api import IdempotencyKey
 from symposium.models.audit import AuditEntry
 from symposium.models.base import Base, UTCDateTime
@@ -26,6 +34,8 @@ from symposium.models.registration import (
 from symposium.models.stamps import restamp  # noqa: F401  (registers the flush hook)
 
 __all__ = [
+    "Accreditation",
+    "AccreditedSession",
     "AuditEntry",
     "Base",
     "CheckinScan",
@@ -36,10 +46,12 @@ __all__ = [
     "Event",
     "EventStatus",
     "IdempotencyKey",
+    "ListExport",
     "Meeting",
     "Membership",
     "OutboxMessage",
     "OutboxStatus",
+    "PointsOverride",
     "Presence",
     "Profession",
     "Register",
@@ -47,6 +59,8 @@ __all__ = [
     "RegistrationStatus",
     "Role",
     "Round",
+    "Rounding",
+    "Scope",
     "Session",
     "SessionKind",
     "SessionQuota",

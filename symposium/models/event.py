@@ -88,6 +88,10 @@ class Event(Base):
     organiser_email: Mapped[str] = mapped_column(String(254), default="")
     organiser_phone: Mapped[str] = mapped_column(String(40), default="")
     languages: Mapped[list[str]] = mapped_column(JSON, default=lambda: ["nl"])
+    # Arriving up to this many minutes late, or leaving this many early, still counts as
+    # attending a session in full (services.checkin.attendance).
+    late_tolerance_minutes: Mapped[int] = mapped_column(default=10, server_default="10")
+    early_tolerance_minutes: Mapped[int] = mapped_column(default=10, server_default="10")
     # Changes whenever anything the programme shows changes (see ``restamp``): the key of
     # every cache of the programme, in any worker, so none of them can serve a stale one.
     programme_stamp: Mapped[str] = mapped_column(String(32), default=lambda: new_stamp())

@@ -17,17 +17,24 @@ from sqlalchemy import event as sa_event
 from sqlalchemy import update
 from sqlalchemy.orm import Session as DbSession
 
+from symposium.models.accreditation import Accreditation, AccreditedSession
 from symposium.models.catalogue import Profession, Register, Theme
 from symposium.models.event import Event, Meeting, Round, Session, SessionQuota, new_stamp
 
 CATALOGUE = Profession | Register | Theme
-PROGRAMME = Event | Round | Session | SessionQuota | Meeting
+# Accreditation shows in the programme (points per session) and decides the form's numbers.
+PROGRAMME = Event | Round | Session | SessionQuota | Meeting | Accreditation | AccreditedSession
 
 
 def _event_id(db: DbSession, obj: Any) -> int | None:
     """The event a programme object belongs to (None when that event is new itself)."""
-    if isinstance(obj, Round | Session):
+    if isinstance(obj, Round | Session | Accreditation):
         return obj.event_id if obj.event_id is not None else getattr(obj.event, "id", None)
+    if isinstance(obj, AccreditedSession):
+        accreditation = obj.accreditation
+        if accreditation is None and obj.accreditation_id is not None:
+            accreditation = db.get(Accreditation, obj.accreditation_id)
+        return None if accreditation is None else _event_id(db, accreditation)
     if isinstance(obj, SessionQuota | Meeting):
         session = obj.session
         if session is None and obj.session_id is not None:

@@ -357,7 +357,7 @@ def test_register_returns_statuses_and_a_working_manage_url(
     }
     stored = db.session.get(Registration, registration["id"])
     assert stored.email == "deelnemer1@example.org"
-    assert stored.identifiers == {"BIG": "12345678901"}
+    assert stored.identifiers == {"NIP": "NIP-00012345"}  # what the NIP takes of a GZ
     assert sorted(e.session_id for e in stored.enrolments) == sorted(chosen)
 
     url = urlsplit(registration["manage_url"])
@@ -459,6 +459,7 @@ WRONG_TYPE = [
     ("sessions", "1"), ("sessions", None), ("sessions", {"1": 1}), ("sessions", ["1"]),
     ("sessions", [True]), ("sessions", [1.0]), ("sessions", [None]),
     ("identifiers", ["12345678901"]), ("identifiers", None), ("identifiers", {"BIG": 12345678901}),
+    ("numbers_confirmed", "yes"),
 ]  # fmt: skip
 
 HUISARTS = {"profession": "huisarts"}
@@ -487,6 +488,8 @@ BROKEN_RULES = [
                  "identifier_BIG", id="big-blank"),
     pytest.param(HUISARTS | {"identifiers": {"NIP": "123"}}, "identifier_required",
                  "identifier_BIG", id="big-missing-other-register-given"),
+    pytest.param(HUISARTS | {"identifiers": {"BIG": "19012345625"}}, "identifier_unexpected",
+                 "identifier_BIG", id="big-of-another-profession"),
     pytest.param({"consent": False}, "consent_required", "consent", id="consent-false"),
     pytest.param({"consent": DROP}, "consent_required", "consent", id="consent-missing"),
     pytest.param({"profession": "astronaut"}, "invalid_profession", "profession",
@@ -540,6 +543,14 @@ def test_field_or_choice_that_breaks_a_rule(
 ) -> None:
     body = body_for(someone_registered, changes)
     refused(client, db, body, 422, code, field)
+
+
+def test_a_confirmed_big_number_of_another_profession_is_kept(
+    client: FlaskClient, db, small_event
+) -> None:
+    body = registration_data(1, "huisarts", identifiers={"BIG": "19012345625"})
+    registration = registered(post(client, body | {"numbers_confirmed": True}))
+    assert db.session.get(Registration, registration["id"]).identifiers == {"BIG": "19012345625"}
 
 
 def test_session_of_another_event_is_unknown(

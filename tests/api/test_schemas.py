@@ -36,8 +36,9 @@ def test_a_valid_body_becomes_the_services_input() -> None:
         "needs": "",
         "language": "nl",
         "sessions": [3, 1],
-        "identifiers": {"BIG": "12345678901"},
+        "identifiers": {"BIG": "12345678901", "NIP": "NIP-00012345"},
         "consent": True,
+        "numbers_confirmed": False,
     }
 
 

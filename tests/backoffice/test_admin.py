@@ -259,6 +259,8 @@ def test_walk_every_route_as_every_persona(
         "enrolment_id": registration.enrolments[0].id,
         "round_id": event.rounds[0].id,
         "membership_id": people["door"].memberships[0].id,
+        "code": "GAIA",
+        "fmt": "txt",
     }
     signed_in = app.test_client()
     if persona != "anonymous":

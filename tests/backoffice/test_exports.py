@@ -79,7 +79,7 @@ def test_registrations_csv_has_bom_and_keeps_dutch_names(
     klein = accounts["klein"]
     register(
         db, klein, 1, [small_event["klein"], small_event["groot"]], clock,
-        name=ZOE, organisation="GGZ Noord, Groningen", identifiers={"BIG": "01234567890"},
+        name=ZOE, organisation="GGZ Noord, Groningen", identifiers={"NIP": "00012345"},
     )  # fmt: skip
     gone = register(db, klein, 2, [small_event["psy"]], clock, name="Ærnout Ünal")
     lifecycle.cancel_registration(db.session, gone, clock.now)
@@ -98,11 +98,11 @@ def test_registrations_csv_has_bom_and_keeps_dutch_names(
 
     header, zoe, cancelled = csv_rows(body)
     assert header == [
-        "Registration", "Name", "E-mail address", "Profession", "Organisation", "BIG",
+        "Registration", "Name", "E-mail address", "Profession", "Organisation", "NIP",
         "Registered at", "Status", "Ronde 1", "Ronde 2", "Checked in",
     ]  # fmt: skip
     assert zoe[1:] == [
-        ZOE, "deelnemer1@example.org", "GZ-psycholoog", "GGZ Noord, Groningen", "01234567890",
+        ZOE, "deelnemer1@example.org", "GZ-psycholoog", "GGZ Noord, Groningen", "NIP-00012345",
         "2026-11-23 13:00", "Active", "Kleine workshop (confirmed)", "Grote workshop (confirmed)",
         "",
     ]  # fmt: skip
@@ -221,7 +221,7 @@ def test_registrations_xlsx_has_real_dates_and_a_usable_layout(
     sheet = load_workbook(io.BytesIO(response.data)).active
     header = [c.value for c in sheet[1]]
     assert header[:6] == ["Registration", "Name", "E-mail address", "Profession", "Organisation",
-                          "BIG"]  # fmt: skip
+                          "NIP"]  # fmt: skip
     assert all(cell.font.b for cell in sheet[1])
     assert sheet.freeze_panes == "A2"
     assert sheet.auto_filter.ref == f"A1:{sheet.cell(1, len(header)).column_letter}2"
@@ -232,7 +232,7 @@ def test_registrations_xlsx_has_real_dates_and_a_usable_layout(
     row = {h: c for h, c in zip(header, sheet[2], strict=True)}
     assert row["Name"].value == ZOE
     assert row["Registered at"].is_date and row["Registered at"].value == LOCAL_NOON
-    assert row["BIG"].value == "12345678901" and row["BIG"].data_type == "s"
+    assert row["NIP"].value == "NIP-00012345" and row["NIP"].data_type == "s"
     assert row["Organisation"].value == "'=1+1" and row["Organisation"].data_type == "s"
     assert row["Ronde 1"].value == "Kleine workshop (confirmed)"
 
@@ -298,7 +298,7 @@ def test_session_csv_and_xlsx(organiser, lined_up) -> None:
         "attachment; filename=klein-ook-r2-participants.csv"
     )
     header, *rows = csv_rows(response.data)
-    assert header == ["Name", "E-mail address", "Profession", "Organisation", "BIG",
+    assert header == ["Name", "E-mail address", "Profession", "Organisation", "NIP",
                       "Status", "Waiting list position", "Registered at", "Checked in",
                       "Checked out", "Minutes late", "Minutes left early",
                       "Attended in full"]  # fmt: skip
@@ -332,7 +332,7 @@ def test_print_sheet(organiser, lined_up) -> None:
     assert "@media print" in (ROOT / "static" / "css" / "print_session.css").read_text()
     assert "Andere workshop ronde 2" in page and "Klein symposium" in page
     assert "15:00–16:30" in page  # round 2 (event files give local times)
-    assert "Signature" in page and "BIG 12345678901" in page and "GZ-psycholoog" in page
+    assert "Signature" in page and "NIP-00012345" in page and "GZ-psycholoog" in page
     waiting = page.index("Waiting list")
     order = [page.index(name) for name in ("Ägnes Ödegaard", "Willem", "Zoë", "Anna")]
     assert order == sorted(order) and order[1] < waiting < order[2]

@@ -62,7 +62,7 @@ def register_again(page: Any) -> None:
     """The address of an existing registration: the 'check your e-mail' page."""
     page.get_by_label("Volledige naam").fill("Deelnemer roos")
     page.get_by_label("E-mailadres").fill("deelnemerroos@example.org")
-    page.get_by_label("BIG-nummer").fill("12345678901")
+    page.get_by_label("NIP-lidnummer").fill("NIP-00012345")
     page.get_by_label("Ik ga ermee akkoord", exact=False).check()
     submit(page, "Inschrijven")
 
@@ -161,6 +161,10 @@ PAGES = [
     Page("paper sheet entry", f"{ADMIN_ROSES}/sessions/{{workshop}}/paper", "admin"),
     Page("name badges", f"{ADMIN_ROSES}/badges", "admin"),
     Page("session presence", f"{ADMIN_ROSES}/sessions/{{workshop}}/presence", "admin"),
+    Page("accreditation", f"{ADMIN_ROSES}/accreditation", "admin"),
+    Page("attendance list", f"{ADMIN_ROSES}/accreditation/GAIA", "admin"),
+    Page("new accreditation", f"{ADMIN_ROSES}/accreditation/new", "admin"),
+    Page("accreditation edit", f"{ADMIN_ROSES}/accreditation/NIP/edit", "admin"),
     Page(
         "name badges, backwards",
         f"{ADMIN_ROSES}/badges.pdf?layout=a6&first=M&last=C",
@@ -219,6 +223,7 @@ NOT_PAGES = {
     "admin.export_participants_csv",
     "admin.export_participants_xlsx",
     "admin.sign_in_sheet",  # a PDF file
+    "admin.accreditation_file",  # a register's list: text, XLSX or PDF
     "door.scan_status",  # JSON: a fresh CSRF token and the clock, for the scanner script
 }
 

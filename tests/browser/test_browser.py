@@ -65,7 +65,7 @@ def test_register_see_status_and_switch_workshop(page, live_server, load_example
     page.get_by_role("button", name="Verder").click()
     page.get_by_label("Volledige naam").fill("Sanne de Vries")
     page.get_by_label("E-mailadres").fill("sanne@example.org")
-    page.get_by_label("BIG-nummer").fill("49012345601")
+    page.get_by_label("NIP-lidnummer").fill("00012345")
     page.get_by_label("Zo bouwt u een 7ROSES-sessie op").check()
     page.get_by_label(small.title).check()
     page.get_by_label("Ik ga ermee akkoord", exact=False).check()

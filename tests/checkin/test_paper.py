@@ -67,7 +67,7 @@ def test_the_sheet_lists_everyone_expected_by_surname_with_register_numbers(
     assert "Eva Elders" not in text  # expected elsewhere
     order = [text.index(n) for n in ("Aalders", "van der Berg", "Çelik", "de Wit")]
     assert order == sorted(order)  # by surname, the particles aside
-    assert text.count("BIG 12345678901") == 4
+    assert text.count("NIP-00012345") == 4
     assert "Kleine workshop" in text and "Klein symposium" in text
     assert "Handtekening" in text and "Aanwezig" in text
     assert "4 verwacht" in text

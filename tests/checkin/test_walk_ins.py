@@ -191,7 +191,7 @@ def test_someone_registered_already_is_found_by_name_not_added_again(
 # --------------------------------------------------------------------------- the pages
 
 
-def form_page(client, session_id: int, profession: str = "gz-psycholoog") -> str:  # type: ignore[no-untyped-def]
+def form_page(client, session_id: int, profession: str = "huisarts") -> str:  # type: ignore[no-untyped-def]
     response = client.get(
         f"/door/klein/sessions/{session_id}/walk-in", query_string={"profession": profession}
     )

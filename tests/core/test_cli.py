@@ -28,7 +28,7 @@ def test_the_demo_plays_a_day_at_the_door(app, db, monkeypatch) -> None:
 
     result = app.test_cli_runner().invoke(args=["demo", "--no-serve"])
     assert result.exit_code == 0, result.output
-    assert "13 registrations, 27 check-ins" in result.output
+    assert "13 registrations, 58 check-ins" in result.output
     assert "/door/7roses-2027/ as deur@example.org" in result.output
     rows = db.session.scalars(select(Presence).where(Presence.undone_at.is_(None))).all()
     by_session: dict[str, list[Presence]] = {}

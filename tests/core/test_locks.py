@@ -135,14 +135,14 @@ def test_api_registration_answers_busy_and_writes_nothing(
 def test_registration_form_comes_back_with_what_was_typed(
     client: FlaskClient, small_event: dict[str, int], locked: Any
 ) -> None:
-    url = "/events/klein/register?profession=gz-psycholoog"
+    url = "/events/klein/register?profession=psychiater"
     page = client.get(url).get_data(as_text=True)
     key = re.search(r'name="submission_key" type="hidden" value="([^"]+)"', page)[1]
     round_1 = _db.session.scalar(select(Round.id).where(Round.key == "r1"))
     fields = {
         "csrf_token": token(page),
         "submission_key": key,
-        "profession": "gz-psycholoog",
+        "profession": "psychiater",
         "name": "Anna de Vries",
         "email": "anna@example.org",
         "organisation": "GGZ Oost",

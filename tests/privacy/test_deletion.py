@@ -122,13 +122,13 @@ def test_after_the_event_attendees_keep_their_register_numbers_until_the_deadlin
     db.session.commit()
     db.session.expire_all()
     registration = db.session.get(Registration, outcome.registration.id)
-    assert registration.name == "" and registration.identifiers == {"BIG": "12345678901"}
+    assert registration.name == "" and registration.identifiers == {"NIP": "NIP-00012345"}
     # Attendance is not rewritten: the place stays confirmed for the counts.
     assert db.session.scalar(select(Enrolment.status)) == EnrolmentStatus.CONFIRMED
     entry = db.session.scalars(
         select(AuditEntry).where(AuditEntry.action == "personal_data_deleted")
     ).one()
-    assert entry.after == {"kept_for_accreditation": ["BIG"]}
+    assert entry.after == {"kept_for_accreditation": ["NIP"]}
 
     clock.now = RETENTION.accreditation_until(event)
     (plan,) = retention.purge(db.session, clock.now, RETENTION)

@@ -39,7 +39,7 @@ def test_the_export_holds_every_personal_value(db, register, deliver, clock, sma
     for name in export.SECRET:
         value = getattr(registration, name)
         assert value is None or value not in text, name
-    assert data["register_numbers"] == {"BIG": "12345678901"}
+    assert data["register_numbers"] == {"NIP": "NIP-00012345"}
     assert data["profession"]["code"] == "gz-psycholoog"
 
     by_key = {e["session"]["key"]: e for e in data["enrolments"]}

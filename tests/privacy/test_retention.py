@@ -79,7 +79,7 @@ def test_purge_anonymises_and_keeps_what_accreditation_needs(
         assert r.email == f"{r.id}@anonymised.invalid"
         assert r.anonymised_at == clock.now and r.deletion_requested_at is None
         assert r.submission_key is None
-    assert a.identifiers == {"BIG": "12345678901"}  # attended: kept for the registers
+    assert a.identifiers == {"NIP": "NIP-00012345"}  # attended: kept for the registers
     assert b.identifiers == {}
     # The old links no longer work.
     for o in everyone:

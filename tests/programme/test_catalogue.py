@@ -13,10 +13,14 @@ def test_professions_of_the_7roses_audience_plus_other(db) -> None:
     assert {"psychiater", "gz-psycholoog", "huisarts", "spv", "ergotherapeut"} <= set(codes)
 
 
-def test_professions_know_their_register_and_identifier(db) -> None:
+def test_professions_know_the_registers_that_accredit_them_and_their_numbers(db) -> None:
+    registers = {r.code: r for r in db.session.scalars(select(Register))}
     gp = db.session.scalars(select(Profession).where(Profession.code == "huisarts")).one()
-    (big,) = gp.registers
-    assert big.code == "BIG"
+    (gaia,) = gp.registers
+    assert gaia.code == "GAIA" and gaia.accredits and gaia.number_registers == ["BIG"]
+    assert gaia.number_required and gaia.big_code == "01"
+    big = registers["BIG"]
+    assert not big.accredits and big.several
     assert big.identifier_name("nl") == "BIG-nummer"
     assert re.fullmatch(big.identifier_pattern, "19012345601")
     assert not re.fullmatch(big.identifier_pattern, "1901234560")
@@ -24,6 +28,11 @@ def test_professions_know_their_register_and_identifier(db) -> None:
         select(Profession).where(Profession.code == "maatschappelijk-werker")
     ).one()
     assert [r.code for r in social.registers] == ["REGISTERPLEIN"]
+    # The registers the issue names, each accrediting by a number someone can give.
+    accrediting = {c for c, r in registers.items() if r.accredits}
+    assert accrediting == {"GAIA", "FGZPT", "NVP", "NIP", "REGISTERPLEIN", "VENVN", "KNGF", "KRP"}
+    for code in accrediting:
+        assert all(registers[n].identifier_name_nl for n in registers[code].number_registers)
 
 
 def test_themes_are_chime_rs_and_welzijn_op_recept(db) -> None:

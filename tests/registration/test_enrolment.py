@@ -243,7 +243,7 @@ def test_mail_is_in_the_registrants_language(db, register, small_event) -> None:
     ],
 )
 def test_bad_fields_are_refused_with_their_field(db, event, clock, changes, code, field) -> None:
-    data = RegistrationInput(**{**registration_data("x"), **changes})
+    data = RegistrationInput(**{**registration_data("x", "psychiater"), **changes})
     with pytest.raises(RegistrationInvalid) as raised:
         lifecycle.register(db.session, event, data, clock.now, SECRET)
     assert (code, field) in [(e.code, e.field) for e in raised.value.errors]

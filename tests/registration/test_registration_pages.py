@@ -99,7 +99,7 @@ def test_errors_appear_next_to_fields_and_input_is_kept(client, db, small_event)
     assert response.status_code == 422
     page = response.get_data(as_text=True)
     assert re.search(r'id="name-error">[^<]+<', page)
-    assert 'id="identifier_BIG-error">11 cijfers' in page
+    assert 'id="identifier_BIG-error">3 cijfers ingevuld, 11 nodig.' in page
     assert 'value="GGZ Noord"' in page and 'value="not-an-address"' in page
     assert count(db, Registration) == 0
 

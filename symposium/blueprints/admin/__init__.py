@@ -117,6 +117,7 @@ def perform(action: Callable[[], T], form: Any = None) -> Outcome[T]:
 
 
 from symposium.blueprints.admin import (  # noqa: E402  (routes register on bp)
+    accreditation,
     auth,
     dashboard,
     events,
@@ -129,6 +130,7 @@ from symposium.blueprints.admin import (  # noqa: E402  (routes register on bp)
 
 __all__ = [
     "Outcome",
+    "accreditation",
     "auth",
     "bp",
     "dashboard",

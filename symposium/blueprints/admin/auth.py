@@ -16,6 +16,7 @@ from symposium import clock
 from symposium.blueprints.admin import bp, perform, public, requires
 from symposium.extensions import db, limiter
 from symposium.services.accounts import access, passwords
+from symposium.services.accreditation import overview
 from symposium.services.core.urls import same_site_path
 
 
@@ -111,9 +112,12 @@ def password_reset_confirm(token: str) -> Response | str | tuple[str, int]:
 @requires(access.SIGNED_IN)
 def home() -> str:
     events = access.visible_events(db.session, current_user)
+    managed = [e for e in events if access.can(current_user, access.MANAGE, e)]
     return render_template(
         "admin/home.html",
         events=events,
+        deadlines=overview.deadlines_soon(db.session, managed, clock.now()),
+        today=clock.now().date(),
         can_manage=lambda e: access.can(current_user, access.MANAGE, e),
         can_create=access.can(current_user, access.CREATE_EVENT),
         is_admin=access.is_admin(current_user),

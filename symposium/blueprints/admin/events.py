@@ -337,6 +337,15 @@ class EventForm(RequiredTimes, FlaskForm):
         validators=[Optional(), NumberRange(min=1, max=100000)],
         description=_l("Empty means no limit."),
     )
+    late_tolerance_minutes = IntegerField(
+        _l("Minutes late that still count as attending in full"),
+        validators=[Optional(), NumberRange(min=0, max=120)],
+        description=_l("For accreditation points; 10 unless you change it."),
+    )
+    early_tolerance_minutes = IntegerField(
+        _l("Minutes early that still count as attending in full"),
+        validators=[Optional(), NumberRange(min=0, max=120)],
+    )
 
 
 class RoundForm(RequiredTimes, FlaskForm):
@@ -408,6 +417,13 @@ def event_edit(event: Event) -> Response | str | tuple[str, int]:
                 "registration_opens_at": _instant(form.registration_opens_at, event),
                 "registration_closes_at": _instant(form.registration_closes_at, event),
                 "capacity": form.capacity.data,
+                # Left empty: as they were.
+                "late_tolerance_minutes": _or(
+                    form.late_tolerance_minutes.data, event.late_tolerance_minutes
+                ),
+                "early_tolerance_minutes": _or(
+                    form.early_tolerance_minutes.data, event.early_tolerance_minutes
+                ),
             }
             return editing.update_event(db.session, current_user, event, values, clock.now())
 
@@ -416,6 +432,10 @@ def event_edit(event: Event) -> Response | str | tuple[str, int]:
             return redirect(url_for("admin.event", slug=event.slug), code=303)
         return render_template("admin/form.html", form=form, heading=event.title, event=event), 422
     return render_template("admin/form.html", form=form, heading=event.title, event=event)
+
+
+def _or(value: int | None, current: int) -> int:
+    return current if value is None else value
 
 
 def _round_view(event: Event, round_id: int | None) -> Response | str | tuple[str, int]:

@@ -17,13 +17,13 @@ from symposium.services.accounts import access
 from symposium.services.backoffice import exports
 
 
-def _filename(*parts: str, ext: str) -> str:
+def filename(*parts: str, ext: str) -> str:
     """ASCII letters, digits, '-' and '_' only: safe in every browser and file system."""
     stem = re.sub(r"[^A-Za-z0-9_-]+", "-", "-".join(parts)).strip("-")
     return f"{stem or 'export'}.{ext}"
 
 
-def _download(body: bytes, mimetype: str, filename: str) -> Response:
+def download(body: bytes, mimetype: str, filename: str) -> Response:
     response = Response(body, content_type=mimetype)
     response.headers.set("Content-Disposition", "attachment", filename=filename)
     response.headers["Cache-Control"] = "no-store"
@@ -41,7 +41,7 @@ def _delimiter() -> str:
 def export_registrations_csv(event: Event) -> Response:
     table = exports.registrations_table(db.session, event)
     body = exports.to_csv(table.columns, table.rows, delimiter=_delimiter())
-    return _download(body, exports.CSV_MIMETYPE, _filename(event.slug, "registrations", ext="csv"))
+    return download(body, exports.CSV_MIMETYPE, filename(event.slug, "registrations", ext="csv"))
 
 
 @bp.get("/events/<slug>/registrations.xlsx")
@@ -49,9 +49,7 @@ def export_registrations_csv(event: Event) -> Response:
 def export_registrations_xlsx(event: Event) -> Response:
     table = exports.registrations_table(db.session, event)
     body = exports.to_xlsx(table.title, table.columns, table.rows)
-    return _download(
-        body, exports.XLSX_MIMETYPE, _filename(event.slug, "registrations", ext="xlsx")
-    )
+    return download(body, exports.XLSX_MIMETYPE, filename(event.slug, "registrations", ext="xlsx"))
 
 
 @bp.get("/events/<slug>/sessions/<int:session_id>/participants.csv")
@@ -61,8 +59,8 @@ def export_participants_csv(event: Event, session_id: int) -> Response:
     participants = exports.session_participants(db.session, event, session)
     table = exports.participants_table(event, session, participants)
     body = exports.to_csv(table.columns, table.rows, delimiter=_delimiter())
-    name = _filename(event.slug, session.key, "participants", ext="csv")
-    return _download(body, exports.CSV_MIMETYPE, name)
+    name = filename(event.slug, session.key, "participants", ext="csv")
+    return download(body, exports.CSV_MIMETYPE, name)
 
 
 @bp.get("/events/<slug>/sessions/<int:session_id>/participants.xlsx")
@@ -72,8 +70,8 @@ def export_participants_xlsx(event: Event, session_id: int) -> Response:
     participants = exports.session_participants(db.session, event, session)
     table = exports.participants_table(event, session, participants)
     body = exports.to_xlsx(table.title, table.columns, table.rows)
-    name = _filename(event.slug, session.key, "participants", ext="xlsx")
-    return _download(body, exports.XLSX_MIMETYPE, name)
+    name = filename(event.slug, session.key, "participants", ext="xlsx")
+    return download(body, exports.XLSX_MIMETYPE, name)
 
 
 @bp.get("/events/<slug>/sessions/<int:session_id>/participants/print")

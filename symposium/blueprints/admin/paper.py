@@ -18,7 +18,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from symposium import busy, clock
 from symposium.blueprints.admin import bp, perform, requires, session_or_404
-from symposium.blueprints.admin.exports import _download, _filename
+from symposium.blueprints.admin.exports import download, filename
 from symposium.extensions import db
 from symposium.models import Event
 from symposium.services.accounts import access
@@ -77,8 +77,8 @@ def sign_in_sheet(event: Event, session_id: int) -> Response:
     """The printable sign-in sheet of a session, by surname, with blank rows."""
     session = session_or_404(event, session_id)
     body = sheets.sign_in_sheet(db.session, session, clock.now(), str(get_locale()))
-    name = _filename(event.slug, session.key, "sign-in-sheet", ext="pdf")
-    return _download(body, "application/pdf", name)
+    name = filename(event.slug, session.key, "sign-in-sheet", ext="pdf")
+    return download(body, "application/pdf", name)
 
 
 @bp.route("/events/<slug>/sessions/<int:session_id>/paper", methods=["GET", "POST"])
@@ -135,8 +135,8 @@ def badges_pdf(event: Event) -> Response | tuple[str, int]:
         return render_template("admin/badges.html", event=event, form=form, count=0), 422
     layout = badges.Layout(form.layout.data)
     body = badges.badges_pdf(event, people, layout, clock.now(), str(get_locale()))
-    name = _filename(event.slug, "badges", layout.value, f"{first}-{last}", ext="pdf")
-    return _download(body, "application/pdf", name)
+    name = filename(event.slug, "badges", layout.value, f"{first}-{last}", ext="pdf")
+    return download(body, "application/pdf", name)
 
 
 def _report(entry: Any) -> None:

@@ -9,6 +9,7 @@ from symposium.blueprints.api import answer, bp, error, schemas
 from symposium.extensions import db
 from symposium.models import Session
 from symposium.services.programme import public
+from symposium.services.programme.rules import rules_for
 from symposium.services.registration import places, validation
 
 
@@ -43,6 +44,7 @@ def event(slug: str) -> ResponseReturnValue:
     if found is None:
         return error(404, "event_not_found", "No such event.")
     left = places.places_left(db.session, found.sessions)
+    asked = rules_for(db.session, found).professions  # the numbers this event asks
     return answer(
         schemas.Event(
             slug=found.slug,
@@ -67,9 +69,9 @@ def event(slug: str) -> ResponseReturnValue:
                         schemas.Register(
                             code=r.code,
                             identifier=r.identifier_name_en,
-                            pattern=r.identifier_pattern,
+                            pattern=r.pattern.pattern if r.pattern else None,
                         )
-                        for r in p.registers
+                        for r in asked[p.code].registers
                     ],
                 )
                 for p in public.admitted_professions(db.session, found)

@@ -27,7 +27,8 @@ ERROR_CODES = [
     "registration_closed", "registration_not_open", "event_cancelled", "event_full",
     "already_registered", "idempotency_conflict", "idempotency_key_reused", "invalid_name",
     "invalid_email", "invalid_phone", "invalid_profession", "invalid_identifier",
-    "identifier_required", "consent_required", "field_too_long", "unknown_session",
+    "identifier_required", "identifier_unexpected", "consent_required", "field_too_long",
+    "unknown_session",
     "not_enrollable", "not_eligible", "round_conflict", "time_conflict", "rate_limited",
     "invalid_text", "invalid_language", "not_found", "method_not_allowed", "bad_request",
     "server_error",
@@ -137,9 +138,12 @@ class Round(Response):
 
 
 class Register(Response):
+    """A register number the event asks of this profession (its accrediting registers
+    take attendance by it); none when no register accredited the event."""
+
     code: str
     identifier: str
-    pattern: str | None
+    pattern: str | None = Field(description="The stored form; input is normalised first.")
 
 
 class Profession(Response):
@@ -244,6 +248,7 @@ class RegistrationRequest(Request):
         "sessions": "sessions must be a list of session ids.",
         "identifiers": "identifiers must map register codes to strings.",
         "consent": "consent must be a boolean.",
+        "numbers_confirmed": "numbers_confirmed must be a boolean.",
     }
 
     # In the order the fields are checked: the first wrong one is reported.
@@ -272,6 +277,11 @@ class RegistrationRequest(Request):
         description='Register code to identifier, e.g. {"BIG": "19012345601"}.',
     )
     consent: bool = Field(False, description="Agreement to the privacy statement.")
+    numbers_confirmed: bool = Field(
+        False,
+        description="The registrant confirms a number that drew the identifier_unexpected "
+        "warning (a BIG number of another profession).",
+    )
 
 
 class Enrolment(Response):

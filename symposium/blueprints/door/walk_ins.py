@@ -7,6 +7,7 @@ numbers are asked and whether the session admits them), then the person's detail
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterable
 from typing import Any
 
 from flask import current_app, redirect, render_template, request, url_for
@@ -22,7 +23,12 @@ from wtforms.validators import InputRequired, Length, Optional
 from symposium import busy, clock
 from symposium.blueprints.admin import requires, session_or_404
 from symposium.blueprints.door import bp
-from symposium.blueprints.registration import add_register_fields, attach_errors
+from symposium.blueprints.registration import (
+    add_register_fields,
+    asked_numbers,
+    attach_errors,
+    confirm_box,
+)
 from symposium.extensions import db
 from symposium.filters import localised_name
 from symposium.models import Event, Profession, Session
@@ -30,6 +36,7 @@ from symposium.services.accounts import access
 from symposium.services.checkin import walk_ins
 from symposium.services.core.errors import RuleError
 from symposium.services.programme import public
+from symposium.services.programme.rules import RegisterRule
 from symposium.services.registration import places, validation
 
 
@@ -58,15 +65,16 @@ class WalkInForm(FlaskForm):
     override = BooleanField(_l("Over capacity: the session or event is full"))
     reason = TextAreaField(_l("Reason (required for an override)"), validators=[Length(max=500)])
     submission_key = HiddenField()
+    numbers_confirmed = BooleanField(_l("Their register numbers are right as entered."))
 
 
-def _form_class(profession: Profession) -> Any:
+def _form_class(registers: Iterable[RegisterRule]) -> Any:
     """The walk-in form with the register numbers this profession's registers need."""
 
     class Form(WalkInForm):
         pass
 
-    add_register_fields(Form, profession)
+    add_register_fields(Form, registers)
     return Form
 
 
@@ -99,12 +107,14 @@ def walk_in(event: Event, session_id: int) -> Response | str | tuple[str, int]:
             "door/walk_in_profession.html", event=event, session=session, form=choose, left=left
         ), status
 
-    form = _form_class(profession)()
+    registers = asked_numbers(event, profession)
+    form = _form_class(registers)()
 
     def page() -> str:
         return render_template(
             "door/walk_in.html", event=event, session=session, form=form, profession=profession,
             left=left, identifiers=[f for f in form if f.name.startswith("identifier_")],
+            confirm_numbers=confirm_box(form),
         )  # fmt: skip
 
     if request.method == "GET":
@@ -120,8 +130,9 @@ def walk_in(event: Event, session_id: int) -> Response | str | tuple[str, int]:
         consent=bool(form.consent.data),
         organisation=form.organisation.data or "",
         language=str(get_locale()),
-        identifiers={r.code: form[f"identifier_{r.code}"].data or "" for r in profession.registers},
+        identifiers={r.code: form[f"identifier_{r.code}"].data or "" for r in registers},
         submission_key=form.submission_key.data or None,
+        numbers_confirmed=bool(form.numbers_confirmed.data),
     )
     try:
         if not form_ok:

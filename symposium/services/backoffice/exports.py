@@ -41,6 +41,7 @@ from symposium.models import (
     Session,
     SessionKind,
 )
+from symposium.services.accreditation import numbers
 from symposium.services.backoffice.participants import participant_rows
 from symposium.services.checkin import attendance
 from symposium.services.core import names
@@ -98,8 +99,8 @@ class Participant:
 
     @property
     def register_numbers(self) -> str:
-        """All identifiers on one line, e.g. "BIG 12345678901, NIP 4711" (for print)."""
-        return ", ".join(f"{code} {value}" for code, value in sorted(self.identifiers.items()))
+        """All identifiers on one line, e.g. "BIG 12345678901 · NIP-00004711" (for print)."""
+        return numbers.shown(self.identifiers)
 
 
 # --------------------------------------------------------------------------- reading
@@ -369,8 +370,16 @@ def _display_width(value: Value) -> int:
     return max(len(line) for line in str(value).splitlines() or [""])
 
 
-def to_xlsx(title: str, columns: Sequence[str], rows: Sequence[Sequence[Value]]) -> bytes:
+def to_xlsx(
+    title: str,
+    columns: Sequence[str],
+    rows: Sequence[Sequence[Value]],
+    preamble: Sequence[tuple[str, Value]] = (),
+) -> bytes:
     """One worksheet ready to filter and print: bold frozen header, fitted widths, autofilter.
+
+    ``preamble`` rows (label, value) come above the table: what a register's attendance list
+    states first (organiser, activity, date, activity ID).
 
     Date-times must be naive local times (spreadsheets know no zones) and become real Excel
     date-times, so they sort and filter as dates. Text stays text even when it looks like a
@@ -386,12 +395,19 @@ def to_xlsx(title: str, columns: Sequence[str], rows: Sequence[Sequence[Value]])
     for i, width in enumerate(widths, start=1):
         fitted = min(max(width + 2, XLSX_MIN_WIDTH), XLSX_MAX_WIDTH)
         sheet.column_dimensions[get_column_letter(i)].width = fitted
-    sheet.freeze_panes = "A2"
+    top = len(preamble) + 2 if preamble else 1  # the table's header row
+    sheet.freeze_panes = f"A{top + 1}"
     last = get_column_letter(max(len(columns), 1))
-    sheet.auto_filter.ref = f"A1:{last}{len(rows) + 1}"
-    sheet.print_title_rows = "1:1"
+    sheet.auto_filter.ref = f"A{top}:{last}{len(rows) + top}"
+    sheet.print_title_rows = f"{top}:{top}"
 
     bold = Font(bold=True)
+    for label, value in preamble:
+        cell = WriteOnlyCell(sheet, value=_neutralise_cell(ILLEGAL_CHARACTERS_RE.sub("", label)))
+        cell.font = bold
+        sheet.append([cell, _xlsx_cell(sheet, value)])
+    if preamble:
+        sheet.append([])
     header = []
     for text in columns:
         cell = WriteOnlyCell(sheet, value=_neutralise_cell(ILLEGAL_CHARACTERS_RE.sub("", text)))

@@ -25,34 +25,48 @@ from symposium.models import (
     SessionKind,
 )
 
-# Arriving up to this much after the start, or leaving this much before the end, is not
-# reported as late or early (a queue at the door, a coat to fetch).
-LATE_AFTER = timedelta(minutes=5)
-EARLY_BEFORE = timedelta(minutes=5)
+# Arriving up to this much after the start, or leaving this much before the end, still
+# counts as attending in full (a queue at the door, a train to catch); each event sets its
+# own (Event.late_tolerance_minutes, early_tolerance_minutes), 10 minutes unless it says.
+DEFAULT_TOLERANCE = timedelta(minutes=10)
 
 
-def late(start: datetime | None, checked_in_at: datetime) -> timedelta | None:
-    """How late someone came in, when later than ``LATE_AFTER`` after ``start``; else None."""
-    if start is None or checked_in_at <= start + LATE_AFTER:
+def tolerances(event: Event) -> tuple[timedelta, timedelta]:
+    """The event's margins for arriving late and for leaving early."""
+    return (
+        timedelta(minutes=event.late_tolerance_minutes),
+        timedelta(minutes=event.early_tolerance_minutes),
+    )
+
+
+def late(
+    start: datetime | None, checked_in_at: datetime, tolerance: timedelta = DEFAULT_TOLERANCE
+) -> timedelta | None:
+    """How late someone came in, when later than ``tolerance`` after ``start``; else None."""
+    if start is None or checked_in_at <= start + tolerance:
         return None
     return checked_in_at - start
 
 
-def early(end: datetime | None, checked_out_at: datetime | None) -> timedelta | None:
-    """How early someone left, when earlier than ``EARLY_BEFORE`` before ``end``; else None."""
-    if end is None or checked_out_at is None or checked_out_at >= end - EARLY_BEFORE:
+def early(
+    end: datetime | None, checked_out_at: datetime | None, tolerance: timedelta = DEFAULT_TOLERANCE
+) -> timedelta | None:
+    """How early someone left, when earlier than ``tolerance`` before ``end``; else None."""
+    if end is None or checked_out_at is None or checked_out_at >= end - tolerance:
         return None
     return end - checked_out_at
 
 
 def late_by(presence: Presence) -> timedelta | None:
-    """How late they came in (see :func:`late`)."""
-    return late(presence.session.effective_starts_at, presence.checked_in_at)
+    """How late they came in, beyond the event's tolerance (see :func:`late`)."""
+    session = presence.session
+    return late(session.effective_starts_at, presence.checked_in_at, tolerances(session.event)[0])
 
 
 def early_by(presence: Presence) -> timedelta | None:
-    """How early they left (see :func:`early`)."""
-    return early(presence.session.effective_ends_at, presence.checked_out_at)
+    """How early they left, beyond the event's tolerance (see :func:`early`)."""
+    session = presence.session
+    return early(session.effective_ends_at, presence.checked_out_at, tolerances(session.event)[1])
 
 
 def in_full(presence: Presence) -> bool:

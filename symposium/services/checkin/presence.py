@@ -51,8 +51,6 @@ from symposium.services.checkin import tickets
 from symposium.services.checkin.answers import COLOURS as COLOURS
 from symposium.services.checkin.answers import REASON_TEXT as REASON_TEXT
 from symposium.services.checkin.answers import Answer, Direction, Reason, Verdict
-from symposium.services.checkin.attendance import EARLY_BEFORE as EARLY_BEFORE
-from symposium.services.checkin.attendance import LATE_AFTER as LATE_AFTER
 from symposium.services.checkin.attendance import early_by as early_by
 from symposium.services.checkin.attendance import in_full as in_full
 from symposium.services.checkin.attendance import late_by as late_by

@@ -31,6 +31,7 @@ from sqlalchemy.orm import selectinload
 from symposium.filters import local_date, local_time, localised_name
 from symposium.models import CheckinScan, Enrolment, Presence, Registration, Session, User, Via
 from symposium.services.accounts import access
+from symposium.services.accreditation import numbers
 from symposium.services.checkin import attendance, presence
 from symposium.services.checkin.answers import Verdict
 from symposium.services.core import audit, names
@@ -80,10 +81,8 @@ def presence_list(db: DbSession, session: Session, now: datetime) -> PresenceLis
 
 
 def register_numbers(registration: Registration) -> str:
-    """ "BIG 12345678901 · KP 1234" : what the accreditation lists need, as on the sheet."""
-    return " · ".join(
-        f"{code} {number}" for code, number in sorted(registration.identifiers.items()) if number
-    )
+    """ "BIG 12345678901 · NIP-00012345": what the accreditation lists need, on the sheet."""
+    return numbers.shown(registration.identifiers)
 
 
 # --- the sheet ------------------------------------------------------------------------------

@@ -11,13 +11,15 @@ from __future__ import annotations
 import unicodedata
 from typing import NamedTuple
 
-# Dutch tussenvoegsels, and the German, French and Iberian ones Dutch lists also set aside.
+# Dutch tussenvoegsels, and the German, French, Iberian and Arabic ones Dutch lists also set
+# aside ("Fatima el Amrani" under A).
 PARTICLES = frozenset(
     [
         "van", "de", "der", "den", "het", "'t", "ter", "ten", "te", "in", "op", "aan", "bij",
         "uit", "onder", "over", "voor", "vd", "v/d",
         "von", "zu", "vom", "zum", "la", "le", "du", "da", "di", "del", "della", "des", "dos",
         "das",
+        "el", "al", "ibn", "bin",
     ]
 )  # fmt: skip
 # Letters that Unicode does not decompose into a base letter and an accent.
@@ -60,3 +62,11 @@ def initial(name: str) -> str:
     """The letter a name is filed under (A–Z), or "#" for a surname not starting with one."""
     letter = fold(split(name).surname)[:1].upper()
     return letter if "A" <= letter <= "Z" else "#"
+
+
+def initials(name: str) -> tuple[str, str]:
+    """("J.", "van der Berg") for "Jan van der Berg": initials and surname with its particles,
+    as registers' attendance lists ask for them (voorletters, achternaam)."""
+    given, particles, surname = split(name)
+    letters = "".join(f"{part[0].upper()}." for part in given.replace("-", " ").split() if part)
+    return letters, f"{particles} {surname}".strip()

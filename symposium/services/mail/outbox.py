@@ -48,8 +48,12 @@ def queue(
     invite: tuple[str, list[Enrolment]] | None = None,
     enrolment: Enrolment | None = None,
     old: Enrolment | None = None,
+    about: dict[str, Any] | None = None,
 ) -> None:
     """Add message ``kind`` for ``registration`` to the outbox; :func:`render` writes it later.
+
+    ``about``: what else the message names (plain JSON values), e.g. the register whose
+    number is missing.
 
     Only what the message is about is stored now (the places it names and, for ``invite`` =
     (method, enrolments), the SEQUENCE each place's invitation carries at this moment). The
@@ -71,11 +75,11 @@ def queue(
         invite = (invite[0], timed) if timed else None
     if invite is not None and len(invite[1]) > 1:
         method, enrolments = invite
-        _insert(db, registration, kind, now, None, enrolment, old)
+        _insert(db, registration, kind, now, None, enrolment, old, about)
         for place in enrolments:
             _insert(db, registration, INVITATION_KINDS[method], now, (method, [place]), place, None)
         return
-    _insert(db, registration, kind, now, invite, enrolment, old)
+    _insert(db, registration, kind, now, invite, enrolment, old, about)
 
 
 def _insert(
@@ -86,11 +90,14 @@ def _insert(
     invite: tuple[str, list[Enrolment]] | None,
     enrolment: Enrolment | None,
     old: Enrolment | None,
+    about: dict[str, Any] | None = None,
 ) -> None:
     context: dict[str, Any] = {
         "enrolment": _as_now(enrolment) if enrolment is not None else None,
         "old": old.id if old is not None else None,
     }
+    if about:
+        context["about"] = about
     if kind in PROGRAMME_KINDS:
         context["places"] = [_as_now(e) for e in registration.enrolments if e.is_live]
     if invite is not None:

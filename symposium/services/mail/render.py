@@ -38,6 +38,7 @@ SUBJECTS = {
     "session_changed": _l("Changed: %(session)s"),
     "session_cancelled": _l("Cancelled: %(session)s"),
     "event_cancelled": _l("Cancelled: %(event)s"),
+    "number_missing": _l("Your register number for %(event)s"),
     "password_reset": _l("Set a new password for symposium"),
     "account_created": _l("Your symposium account"),
 }
@@ -98,6 +99,7 @@ def rendered(db: DbSession, message: OutboxMessage) -> dict[str, Any]:
             ticket=ticket,
             ticket_url=ticket_url,
             code=code,
+            about=context.get("about") or {},
         )
     qr = (code, qr_cid(message.message_id)) if ticket else None
     values: dict[str, Any] = {

@@ -2,83 +2,116 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session as DbSession
 
 from symposium.models import Profession, Register, Theme
 
-# code: (name, identifier nl, identifier en, pattern, hint nl, hint en)
-REGISTERS: dict[str, tuple[str, str, str, str | None, str, str]] = {
-    "BIG": (
-        "BIG-register",
-        "BIG-nummer",
-        "BIG number",
-        r"\d{11}",
-        "11 cijfers, zoals vermeld in het BIG-register.",
-        "11 digits, as listed in the BIG register.",
-    ),
-    "NIP": (
-        "Nederlands Instituut van Psychologen (NIP)",
-        "NIP-lidnummer",
-        "NIP membership number",
-        None,
-        "Uw lidnummer bij het NIP.",
-        "Your NIP membership number.",
-    ),
-    "REGISTERPLEIN": (
-        "Registerplein",
-        "Registratienummer Registerplein",
-        "Registerplein registration number",
-        None,
-        "Uw registratienummer bij Registerplein.",
-        "Your Registerplein registration number.",
-    ),
-    "VENVN": (
-        "V&VN Kwaliteitsregister",
-        "Registratienummer Kwaliteitsregister V&VN",
-        "V&VN quality register number",
-        None,
-        "Uw registratienummer in het Kwaliteitsregister V&VN.",
-        "Your number in the V&VN quality register.",
-    ),
-    "KNGF": (
-        "KNGF / Kwaliteitsregister Fysiotherapie",
-        "KNGF-lidnummer",
-        "KNGF membership number",
-        None,
-        "Uw lidnummer bij het KNGF.",
-        "Your KNGF membership number.",
-    ),
-    "KRP": (
-        "Kwaliteitsregister Paramedici",
-        "Registratienummer Kwaliteitsregister Paramedici",
-        "Paramedics quality register number",
-        None,
-        "Uw registratienummer in het Kwaliteitsregister Paramedici.",
-        "Your number in the paramedics quality register.",
-    ),
-}
 
-# The eleven professions named in the 7ROSES audience, plus "other": (code, nl, en, registers).
-PROFESSIONS: list[tuple[str, str, str, tuple[str, ...]]] = [
-    ("psychiater", "Psychiater", "Psychiatrist", ("BIG",)),
-    ("gz-psycholoog", "GZ-psycholoog", "Healthcare psychologist (GZ)", ("BIG", "NIP")),
-    ("klinisch-psycholoog", "Klinisch psycholoog (KP)", "Clinical psychologist", ("BIG", "NIP")),
-    ("basispsycholoog", "Basispsycholoog", "Psychologist (basic)", ("NIP",)),
-    ("psychotherapeut", "Psychotherapeut", "Psychotherapist", ("BIG",)),
-    ("maatschappelijk-werker", "Maatschappelijk werker", "Social worker", ("REGISTERPLEIN",)),
-    (
-        "spv",
-        "Sociaal psychiatrisch verpleegkundige (SPV)",
-        "Community psychiatric nurse (SPV)",
-        ("BIG", "VENVN"),
+@dataclass(frozen=True)
+class RegisterSpec:
+    """A register as the catalogue knows it (see ``models.Register`` for what each means)."""
+
+    name: str
+    short_name: str
+    # The number it issues itself: (name nl, name en, pattern, hint nl, hint en).
+    number: tuple[str, str, str | None, str, str] | None = None
+    accredits: bool = False
+    number_registers: tuple[str, ...] = ()
+    number_required: bool = False
+    big_code: str | None = None
+    several: bool = False
+
+
+# Sources: ../shared/reference/accreditation.md (sections 1 and 2). Formats not published
+# (KRP) are not checked beyond length and characters.
+REGISTERS: dict[str, RegisterSpec] = {
+    "BIG": RegisterSpec(
+        "BIG-register",
+        "BIG",
+        ("BIG-nummer", "BIG number", r"[0-9]{11}",
+         "11 cijfers, zoals vermeld in het BIG-register. Twee BIG-nummers? Scheid ze met een "
+         "komma.",
+         "11 digits, as listed in the BIG register. Two BIG numbers? Separate them with a "
+         "comma."),
+        several=True,
     ),
-    ("verpleegkundige", "Verpleegkundige", "Nurse", ("BIG", "VENVN")),
-    ("huisarts", "Huisarts", "General practitioner", ("BIG",)),
-    ("fysiotherapeut", "Fysiotherapeut", "Physiotherapist", ("BIG", "KNGF")),
+    "GAIA": RegisterSpec(
+        "GAIA (KNMG) – accreditatie voor artsen",
+        "GAIA",
+        accredits=True, number_registers=("BIG",), number_required=True, big_code="01",
+    ),
+    "FGZPT": RegisterSpec(
+        "FGzPt – specialistenregisters (KP)",
+        "FGzPt",
+        accredits=True, number_registers=("BIG",), number_required=True, big_code="25",
+    ),
+    "NVP": RegisterSpec(
+        "NVP Kwaliteitsregister Psychotherapie",
+        "NVP",
+        accredits=True, number_registers=("BIG",), big_code="16",
+    ),
+    "NIP": RegisterSpec(
+        "Nederlands Instituut van Psychologen (NIP)",
+        "NIP",
+        ("NIP-lidnummer", "NIP membership number", r"NIP-[0-9]{8}",
+         "NIP- gevolgd door 8 cijfers, zoals NIP-00123456.",
+         "NIP- followed by 8 digits, such as NIP-00123456."),
+        accredits=True, number_registers=("NIP",),
+    ),
+    "REGISTERPLEIN": RegisterSpec(
+        "Registerplein",
+        "Registerplein",
+        ("Registratienummer Registerplein", "Registerplein registration number",
+         r"4610[0-9]{2,8}",
+         "Uw registratienummer bij Registerplein; het begint met 4610.",
+         "Your Registerplein registration number; it starts with 4610."),
+        accredits=True, number_registers=("REGISTERPLEIN",),
+    ),
+    "VENVN": RegisterSpec(
+        "V&VN Kwaliteitsregister",
+        "V&VN",
+        ("Relatienummer V&VN", "V&VN relation number", r"[0-9]{6}",
+         "Uw relatienummer bij V&VN: 6 cijfers. Of vul uw BIG-nummer in.",
+         "Your V&VN relation number: 6 digits. Or give your BIG number."),
+        accredits=True, number_registers=("VENVN", "BIG"), big_code="30",
+    ),
+    "KNGF": RegisterSpec(
+        "Kwaliteitshuis Fysiotherapie (KNGF)",
+        "KNGF",
+        accredits=True, number_registers=("BIG",), big_code="04",
+    ),
+    "KRP": RegisterSpec(
+        "Kwaliteitsregister Paramedici",
+        "KRP",
+        ("Registratienummer Kwaliteitsregister Paramedici",
+         "Paramedics quality register number", None,
+         "Uw registratienummer in het Kwaliteitsregister Paramedici.",
+         "Your number in the paramedics quality register."),
+        accredits=True, number_registers=("KRP",),
+    ),
+}  # fmt: skip
+
+# The eleven professions named in the 7ROSES audience, plus "other": (code, nl, en, the
+# registers that accredit their points).
+PROFESSIONS: list[tuple[str, str, str, tuple[str, ...]]] = [
+    ("psychiater", "Psychiater", "Psychiatrist", ("GAIA",)),
+    ("gz-psycholoog", "GZ-psycholoog", "Healthcare psychologist (GZ)", ("NIP",)),
+    ("klinisch-psycholoog", "Klinisch psycholoog (KP)", "Clinical psychologist",
+     ("FGZPT", "NIP")),
+    ("basispsycholoog", "Basispsycholoog", "Psychologist (basic)", ("NIP",)),
+    ("psychotherapeut", "Psychotherapeut", "Psychotherapist", ("NVP",)),
+    ("maatschappelijk-werker", "Maatschappelijk werker", "Social worker", ("REGISTERPLEIN",)),
+    ("spv", "Sociaal psychiatrisch verpleegkundige (SPV)", "Community psychiatric nurse (SPV)",
+     ("VENVN",)),
+    ("verpleegkundige", "Verpleegkundige", "Nurse", ("VENVN",)),
+    ("huisarts", "Huisarts", "General practitioner", ("GAIA",)),
+    ("fysiotherapeut", "Fysiotherapeut", "Physiotherapist", ("KNGF",)),
     ("ergotherapeut", "Ergotherapeut", "Occupational therapist", ("KRP",)),
     ("overig", "Overig", "Other", ()),
-]
+]  # fmt: skip
 
 # (code, family, nl, en)
 THEMES: list[tuple[str, str, str, str]] = [
@@ -128,16 +161,23 @@ THEMES: list[tuple[str, str, str, str]] = [
 def ensure_catalogue(db: DbSession) -> None:
     """Insert or update the catalogue so event files can refer to codes; safe to repeat."""
     registers = {r.code: r for r in db.scalars(select(Register))}
-    for code, (name, id_nl, id_en, pattern, hint_nl, hint_en) in REGISTERS.items():
+    for code, spec in REGISTERS.items():
         register = registers.get(code) or Register(code=code)
+        id_nl, id_en, pattern, hint_nl, hint_en = spec.number or ("", "", None, "", "")
         _assign(
             register,
-            name=name,
+            name=spec.name,
+            short_name=spec.short_name,
             identifier_name_nl=id_nl,
             identifier_name_en=id_en,
             identifier_pattern=pattern,
             identifier_hint_nl=hint_nl,
             identifier_hint_en=hint_en,
+            accredits=spec.accredits,
+            number_registers=list(spec.number_registers),
+            number_required=spec.number_required,
+            big_code=spec.big_code,
+            several=spec.several,
         )
         if register.id is None:
             db.add(register)

@@ -10,8 +10,7 @@ from __future__ import annotations
 import re
 import tomllib
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -20,8 +19,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session as DbSession
 
 from symposium.clock import localise
-from symposium.models import EventStatus, Profession, SessionKind, Theme
+from symposium.models import EventStatus, Profession, Register, SessionKind, Theme
 from symposium.models.event import SLUG
+from symposium.services.accreditation import event_file as accreditation_file
+from symposium.services.accreditation.event_file import AccreditationSpec
+from symposium.services.programme.file_reader import EventFileError as EventFileError
+from symposium.services.programme.file_reader import Problem as Problem
+from symposium.services.programme.file_reader import Reader, join
 
 KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
 
@@ -36,6 +40,7 @@ EVENT_KEYS = {
     "slug", "title", "subtitle", "description", "audience", "objectives", "venue", "address",
     "timezone", "starts_at", "ends_at", "registration_opens_at", "registration_closes_at",
     "capacity", "status", "languages", "professions", "organiser", "rounds", "sessions",
+    "late_tolerance_minutes", "early_tolerance_minutes", "accreditations",
 }  # fmt: skip
 
 
@@ -55,121 +60,6 @@ MEETING_KEYS = {"key", "title", "room", "starts_at", "ends_at"}
 
 
 SERIES_KEYS = {"first_starts_at", "duration_minutes", "count", "interval_days"}
-
-
-@dataclass(frozen=True)
-class Problem:
-    path: str
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.path}: {self.message}"
-
-
-class EventFileError(ValueError):
-    """The file is not a valid event definition; ``problems`` lists every fault found."""
-
-    def __init__(self, problems: list[Problem]):
-        super().__init__("\n".join(str(p) for p in problems))
-        self.problems = problems
-
-
-class _Reader:
-    """Typed access to a TOML table that records a problem instead of raising."""
-
-    def __init__(self, problems: list[Problem], zone: ZoneInfo):
-        self.problems = problems
-        self.zone = zone
-
-    def problem(self, path: str, message: str) -> None:
-        self.problems.append(Problem(path, message))
-
-    def table(self, data: Any, path: str, allowed: set[str]) -> dict[str, Any]:
-        if not isinstance(data, dict):
-            self.problem(path, "must be a table")
-            return {}
-        for key in sorted(set(data) - allowed):
-            self.problem(f"{path}.{key}" if path else key, "unknown key")
-        return data
-
-    def text(
-        self, data: dict[str, Any], key: str, path: str, *, required: bool = False,
-        max_length: int | None = None, default: str = "",
-    ) -> str:  # fmt: skip
-        value = data.get(key)
-        where = _join(path, key)
-        if value is None:
-            if required:
-                self.problem(where, "is required")
-            return default
-        if not isinstance(value, str):
-            self.problem(where, "must be a string")
-            return default
-        value = value.strip()
-        if required and not value:
-            self.problem(where, "must not be empty")
-        if max_length is not None and len(value) > max_length:
-            self.problem(where, f"is longer than {max_length} characters")
-        return value
-
-    def text_list(self, data: dict[str, Any], key: str, path: str) -> list[str]:
-        value = data.get(key, [])
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            self.problem(_join(path, key), "must be a list of strings")
-            return []
-        return [v.strip() for v in value]
-
-    def integer(
-        self, data: dict[str, Any], key: str, path: str, *, minimum: int = 0,
-        required: bool = False,
-    ) -> int | None:  # fmt: skip
-        value = data.get(key)
-        where = _join(path, key)
-        if value is None:
-            if required:
-                self.problem(where, "is required")
-            return None
-        if isinstance(value, bool) or not isinstance(value, int):
-            self.problem(where, "must be a whole number")
-            return None
-        if value < minimum:
-            self.problem(where, f"must be at least {minimum}")
-            return None
-        return value
-
-    def instant(
-        self, data: dict[str, Any], key: str, path: str, *, required: bool = False
-    ) -> datetime | None:
-        value = data.get(key)
-        where = _join(path, key)
-        if value is None:
-            if required:
-                self.problem(where, "is required")
-            return None
-        if not isinstance(value, datetime):
-            kind = "a date" if isinstance(value, date) else type(value).__name__
-            self.problem(where, f"must be a date and time (e.g. 2027-03-18T09:30:00), not {kind}")
-            return None
-        if value.tzinfo is not None:
-            return value.astimezone(UTC)
-        try:
-            return localise(value, self.zone)
-        except ValueError as exc:
-            self.problem(where, str(exc))
-            return None
-
-    def choice(
-        self, data: dict[str, Any], key: str, path: str, choices: tuple[str, ...], default: str
-    ) -> str:
-        value = data.get(key, default)
-        if value not in choices:
-            self.problem(_join(path, key), f"must be one of: {', '.join(choices)}")
-            return default
-        return value
-
-
-def _join(path: str, key: str) -> str:
-    return f"{path}.{key}" if path else key
 
 
 @dataclass
@@ -205,6 +95,8 @@ class EventSpec:
     professions: list[str]
     rounds: list[RoundSpec]
     sessions: list[SessionSpec]
+    # None: the file has no [[accreditations]] (the event's stay as they are).
+    accreditations: list[AccreditationSpec] | None = None
 
 
 def parse_file(path: str | Path, db: DbSession) -> EventSpec:
@@ -229,7 +121,7 @@ def parse_data(data: dict[str, Any], db: DbSession) -> EventSpec:
     if zone is None:
         problems.append(Problem("timezone", f"unknown time zone {zone_name!r}"))
         zone = ZoneInfo("Europe/Amsterdam")
-    r = _Reader(problems, zone)
+    r = Reader(problems, zone)
     r.table(data, "", EVENT_KEYS)
 
     profession_codes = set(db.scalars(select(Profession.code)))
@@ -266,6 +158,8 @@ def parse_data(data: dict[str, Any], db: DbSession) -> EventSpec:
         "organiser_email": r.text(organiser, "email", "organiser", max_length=254),
         "organiser_phone": r.text(organiser, "phone", "organiser", max_length=40),
         "languages": languages,
+        "late_tolerance_minutes": _tolerance(r, data, "late_tolerance_minutes"),
+        "early_tolerance_minutes": _tolerance(r, data, "early_tolerance_minutes"),
     }
     if values["organiser_email"] and not EMAIL.fullmatch(values["organiser_email"]):
         r.problem("organiser.email", "is not an e-mail address")
@@ -318,7 +212,7 @@ def parse_data(data: dict[str, Any], db: DbSession) -> EventSpec:
                 if code not in event_professions:
                     r.problem(f"{path}.professions", f"{code!r} is not admitted by the event")
         quotas = _quotas(r, item, path, profession_codes, professions or event_professions)
-        hours = _hours(r, item, path)
+        hours = r.number(item, "hours", path, what="hours")
         values_s = {
             "kind": SessionKind(kind),
             "title": r.text(item, "title", path, required=True, max_length=200),
@@ -337,12 +231,24 @@ def parse_data(data: dict[str, Any], db: DbSession) -> EventSpec:
                 SessionSpec(key, values_s, round_key, themes, professions, quotas, meetings)
             )
 
+    accrediting = set(db.scalars(select(Register.code).where(Register.accredits)))
+    hours = {s.key: s.values["hours"] for s in sessions}
+    accreditations = accreditation_file.parse(r, data, hours, accrediting)
     if problems:
         raise EventFileError(problems)
-    return EventSpec(slug, values, event_professions, rounds, sessions)
+    return EventSpec(slug, values, event_professions, rounds, sessions, accreditations)
 
 
-def _list_of_tables(r: _Reader, data: dict[str, Any], key: str) -> list[Any]:
+def _tolerance(r: Reader, data: dict[str, Any], key: str) -> int:
+    """Minutes late (or early) that still count as attending in full; 10 when not given."""
+    minutes = r.integer(data, key, "", minimum=0)
+    if minutes is not None and minutes > 120:
+        r.problem(key, "must be at most 120 minutes")
+        return 10
+    return 10 if minutes is None else minutes
+
+
+def _list_of_tables(r: Reader, data: dict[str, Any], key: str) -> list[Any]:
     value = data.get(key, [])
     if not isinstance(value, list):
         r.problem(key, f"must be an array of tables ([[{key}]])")
@@ -357,7 +263,7 @@ def _item_path(prefix: str, index: int, raw: Any) -> str:
     return f"{prefix}[{index + 1}]"
 
 
-def _key(r: _Reader, item: dict[str, Any], path: str, seen: dict[str, Any]) -> str | None:
+def _key(r: Reader, item: dict[str, Any], path: str, seen: dict[str, Any]) -> str | None:
     key = r.text(item, "key", path, required=True, max_length=60)
     if not key:
         return None
@@ -372,19 +278,19 @@ def _key(r: _Reader, item: dict[str, Any], path: str, seen: dict[str, Any]) -> s
 
 
 def _codes(
-    r: _Reader, data: dict[str, Any], key: str, path: str, known: set[str], what: str
+    r: Reader, data: dict[str, Any], key: str, path: str, known: set[str], what: str
 ) -> list[str]:
     codes = r.text_list(data, key, path)
     for code in codes:
         if code not in known:
-            r.problem(_join(path, key), f"unknown {what} {code!r}")
+            r.problem(join(path, key), f"unknown {what} {code!r}")
     if len(set(codes)) != len(codes):
-        r.problem(_join(path, key), "names the same code twice")
+        r.problem(join(path, key), "names the same code twice")
     return [c for c in dict.fromkeys(codes) if c in known]
 
 
 def _quotas(
-    r: _Reader, item: dict[str, Any], path: str, known: set[str], allowed: list[str]
+    r: Reader, item: dict[str, Any], path: str, known: set[str], allowed: list[str]
 ) -> dict[str, int]:
     raw = item.get("quotas", {})
     if not isinstance(raw, dict):
@@ -404,28 +310,8 @@ def _quotas(
     return quotas
 
 
-def _hours(r: _Reader, item: dict[str, Any], path: str) -> Decimal | None:
-    value = item.get("hours")
-    if value is None:
-        return None
-    try:
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise InvalidOperation
-        hours = Decimal(str(value))
-        if not hours.is_finite():
-            raise InvalidOperation
-        hours = hours.quantize(Decimal("0.01"))
-    except InvalidOperation:
-        r.problem(f"{path}.hours", "must be a number of hours, e.g. 1.5")
-        return None
-    if hours < 0 or hours >= 1000:
-        r.problem(f"{path}.hours", "must be between 0 and 999.99")
-        return None
-    return hours
-
-
 def _meetings(
-    r: _Reader,
+    r: Reader,
     item: dict[str, Any],
     path: str,
     event_start: datetime | None,
@@ -483,13 +369,13 @@ def _meetings(
     return meetings
 
 
-def _check_order(r: _Reader, path: str, start: datetime | None, end: datetime | None) -> None:
+def _check_order(r: Reader, path: str, start: datetime | None, end: datetime | None) -> None:
     if start is not None and end is not None and end <= start:
         r.problem(path, "must be after the start")
 
 
 def _check_within(
-    r: _Reader,
+    r: Reader,
     path: str,
     start: datetime | None,
     end: datetime | None,

@@ -29,6 +29,7 @@ from symposium.models import (
     Theme,
     User,
 )
+from symposium.services.accreditation import event_file as accreditation_file
 from symposium.services.core import audit
 from symposium.services.core.locking import begin_write, lock_programme
 from symposium.services.mail import render
@@ -169,6 +170,7 @@ def apply_spec(db: DbSession, spec: EventSpec, now: datetime) -> LoadResult:
             event.rounds.remove(round_)
             changes["deleted rounds"] += 1
     db.flush()
+    accreditation_file.apply(db, event, spec.accreditations, changes)
     kept = [s.id for s in event.sessions if s.id in existing_ids]
     if changes["updated sessions"] and (
         promoted := fill_places(db, kept, now, "promoted:limit_raised")

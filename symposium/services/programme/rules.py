@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 import threading
 from collections import OrderedDict
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from types import MappingProxyType
@@ -24,7 +25,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session as DbSession
 from sqlalchemy.orm import selectinload
 
-from symposium.models import Event, Profession, Session, SessionKind, SessionQuota
+from symposium.models import (
+    Accreditation,
+    Event,
+    Profession,
+    Register,
+    Session,
+    SessionKind,
+    SessionQuota,
+)
 from symposium.models.event import open_to
 
 CACHE_SIZE = 64  # events per worker; a programme is a few kB
@@ -32,12 +41,27 @@ CACHE_SIZE = 64  # events per worker; a programme is a few kB
 
 @dataclass(frozen=True, slots=True)
 class RegisterRule:
+    """A number the registration form asks for (a register that issues numbers)."""
+
     code: str
     pattern: re.Pattern[str] | None
     identifier_name_nl: str
     identifier_name_en: str
     identifier_hint_nl: str
     identifier_hint_en: str
+    several: bool
+
+    @classmethod
+    def of(cls, register: Register) -> RegisterRule:
+        return cls(
+            register.code,
+            re.compile(register.identifier_pattern) if register.identifier_pattern else None,
+            register.identifier_name_nl,
+            register.identifier_name_en,
+            register.identifier_hint_nl,
+            register.identifier_hint_en,
+            register.several,
+        )
 
     def identifier_name(self, locale: str) -> str:
         return self.identifier_name_en if locale == "en" else self.identifier_name_nl
@@ -48,33 +72,42 @@ class RegisterRule:
 
 @dataclass(frozen=True, slots=True)
 class ProfessionRule:
+    """A profession as this event's form sees it: the numbers it asks of them, which of those
+    a register needs (``required``: one number of each group), and the profession codes
+    their BIG numbers should end in."""
+
     id: int
     code: str
     name_nl: str
     name_en: str
     registers: tuple[RegisterRule, ...]
+    required: tuple[tuple[str, ...], ...] = ()
+    big_codes: frozenset[str] = frozenset()
 
     def name(self, locale: str) -> str:
         return self.name_en if locale == "en" else self.name_nl
 
     @classmethod
-    def of(cls, profession: Profession) -> ProfessionRule:
+    def of(
+        cls,
+        profession: Profession,
+        accredited: Collection[str] = (),
+        catalogue: Mapping[str, Register] | None = None,
+    ) -> ProfessionRule:
+        """The numbers that the profession's registers among ``accredited`` (this event's
+        accrediting register codes) take attendance by; none when none accredited it (or
+        when only eligibility is asked)."""
+        catalogue = catalogue or {}
+        registers = [r for r in profession.registers if r.code in accredited]
+        asked = dict.fromkeys(code for r in registers for code in r.number_registers)
         return cls(
             profession.id,
             profession.code,
             profession.name_nl,
             profession.name_en,
-            tuple(
-                RegisterRule(
-                    r.code,
-                    re.compile(r.identifier_pattern) if r.identifier_pattern else None,
-                    r.identifier_name_nl,
-                    r.identifier_name_en,
-                    r.identifier_hint_nl,
-                    r.identifier_hint_en,
-                )
-                for r in profession.registers
-            ),
+            tuple(RegisterRule.of(catalogue[code]) for code in asked if code in catalogue),
+            tuple(tuple(r.number_registers) for r in registers if r.number_required),
+            frozenset(r.big_code for r in registers if r.big_code),
         )
 
 
@@ -174,9 +207,19 @@ def _build(db: DbSession, event: Event) -> ProgrammeRules:
     )
     if admitted:
         professions = professions.where(Profession.id.in_(admitted))
+    accredited = set(
+        db.scalars(
+            select(Register.code)
+            .join(Accreditation, Accreditation.register_id == Register.id)
+            .where(Accreditation.event_id == event.id)
+        )
+    )
+    catalogue = {r.code: r for r in db.scalars(select(Register))}
     return ProgrammeRules(
         event.id,
         event.programme_stamp,
         MappingProxyType({s.id: SessionRule.of(s) for s in sessions}),
-        MappingProxyType({p.code: ProfessionRule.of(p) for p in db.scalars(professions)}),
+        MappingProxyType(
+            {p.code: ProfessionRule.of(p, accredited, catalogue) for p in db.scalars(professions)}
+        ),
     )

@@ -8,7 +8,7 @@ when an event takes registrations. Reads the programme from its cached rules
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -17,6 +17,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session as DbSession
 
 from symposium.models import Event, EventStatus, Profession, Session, SessionKind
+from symposium.services.accreditation import numbers
 from symposium.services.core.errors import RuleError
 from symposium.services.core.text import has_control, single_line_problem
 from symposium.services.programme.public import EventHead
@@ -57,6 +58,9 @@ class RegistrationInput:
     identifiers: dict[str, str] = field(default_factory=dict)
     sessions: list[int] = field(default_factory=list)
     submission_key: str | None = None
+    # The person confirmed a number the checks warned about (a BIG number of another
+    # profession): accepted as given.
+    numbers_confirmed: bool = False
 
 
 def enrollable(session: Session | SessionRule) -> bool:
@@ -154,6 +158,57 @@ def _locale() -> str:
     return str(get_locale() or "nl")
 
 
+def check_numbers(
+    profession: ProfessionRule, identifiers: dict[str, str], confirmed: bool
+) -> dict[str, str]:
+    """The register numbers alone (a registrant correcting them later): normalised, or
+    :class:`RegistrationInvalid` listing the problems."""
+    errors: list[RuleError] = []
+    data = RegistrationInput("", "", profession.code, True, identifiers=identifiers,
+                             numbers_confirmed=confirmed)  # fmt: skip
+    found = _numbers(profession, data, lambda c, m, f: errors.append(RuleError(c, m, f)))
+    if errors:
+        raise RegistrationInvalid(errors)
+    return found
+
+
+def _numbers(
+    profession: ProfessionRule, data: RegistrationInput, fail: Callable[[str, object, str], None]
+) -> dict[str, str]:
+    """The register numbers this event asks of ``profession``, normalised
+    (``accreditation.numbers``); a number a register needs, when missing, and a BIG number
+    of another profession, unless confirmed, are problems."""
+    identifiers: dict[str, str] = {}
+    invalid = False
+    for register in profession.registers:
+        try:
+            parsed = numbers.parse(register, data.identifiers.get(register.code, ""))
+        except RuleError as exc:
+            fail(exc.code, exc.message, exc.field or "")
+            invalid = True
+            continue
+        if parsed.value:
+            identifiers[register.code] = parsed.value
+    if invalid:
+        return identifiers
+    names = {r.code: r for r in profession.registers}
+    for group in profession.required:
+        if not any(code in identifiers for code in group):
+            first = names[group[0]]
+            fail(
+                "identifier_required",
+                _l("Enter your %(identifier)s, needed for your accreditation points.",
+                   identifier=first.identifier_name(_locale())),
+                f"identifier_{first.code}",
+            )  # fmt: skip
+            return identifiers
+    given = numbers.big_mismatch(numbers.split(identifiers.get("BIG")), profession.big_codes)
+    if given is not None and not data.numbers_confirmed:
+        fail("identifier_unexpected", numbers.big_warning(given, profession.big_codes),
+             "identifier_BIG")  # fmt: skip
+    return identifiers
+
+
 @dataclass
 class Checked:
     email: str
@@ -215,29 +270,7 @@ def validate(db: DbSession, event: Event, data: RegistrationInput) -> Checked:
 
     identifiers: dict[str, str] = {}
     if profession is not None:
-        for register in profession.registers:
-            value = re.sub(r"\s", "", data.identifiers.get(register.code, ""))
-            where = f"identifier_{register.code}"
-            if not value:
-                continue
-            if len(value) > LIMITS["identifier"] or (
-                register.pattern is not None and not register.pattern.fullmatch(value)
-            ):
-                fail("invalid_identifier", register.identifier_hint(_locale()), where)
-            else:
-                identifiers[register.code] = value
-        if (
-            profession.registers
-            and not identifiers
-            and not any(e.field and e.field.startswith("identifier_") for e in errors)
-        ):
-            first = profession.registers[0]
-            fail(
-                "identifier_required",
-                _l("Enter your %(identifier)s, needed for your accreditation points.",
-                   identifier=first.identifier_name(_locale())),
-                f"identifier_{first.code}",
-            )  # fmt: skip
+        identifiers = _numbers(profession, data, fail)
 
     ids = list(dict.fromkeys(data.sessions))
     chosen = [programme.sessions[i] for i in ids if i in programme.sessions]
