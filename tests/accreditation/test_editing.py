@@ -114,6 +114,8 @@ def test_double_submits_and_odd_values_never_fail(organiser, db, event, sessions
     tiny = organiser.post(f"{url}?lang=en", data=data)
     assert tiny.status_code == 422
     assert 'id="daily_cap-error">Enter points between 0 and 999.99.' in tiny.get_data(as_text=True)
+    data["daily_cap"] = "1e30"
+    assert organiser.post(url, data=data).status_code == 422  # a number, but no cap
     data["daily_cap"] = "6"
     assert organiser.post(url, data=data).status_code == 303
     assert organiser.post(url, data=data).status_code == 303  # sent twice: the same one

@@ -49,8 +49,20 @@ def test_a_double_in_a_round_does_not_cost_a_whole_event_register_its_points(
     db.session.commit()
     doctor = register(1, "klein", "groot", profession="psychiater").registration
     full_day(present, doctor, "klein", "groot")
-    present(doctor, "psy", local(13, 5))
-    assert result(db, doctor).points == Decimal("4.00")
+    present(doctor, "psy", local(13, 0), local(13, 5))  # the wrong door, left at once
+    found = result(db, doctor)
+    assert found.points == Decimal("4.00")
+    assert not any("early" in r for r in reasons(found))
+
+
+def test_a_refused_whole_event_register_counts_no_contact_hours(
+    db, register, present, accredited
+) -> None:
+    accredited["GAIA"].scope = Scope.EVENT
+    db.session.commit()
+    gp = register(1, "klein", "groot", profession="huisarts").registration
+    full_day(present, gp, "klein")  # round 2 missed
+    assert points.total_hours(result(db, gp).lines) == 0
 
 
 def second_day(db, event, accredited) -> Session:  # type: ignore[no-untyped-def]
@@ -85,7 +97,7 @@ def test_the_daily_cap_is_per_day_also_for_the_whole_event(
 def test_a_dates_list_keeps_the_whole_event_rule_and_leaves_overrides_out(
     db, event, register, present, accredited, clock
 ) -> None:
-    second_day(db, event, accredited)
+    second = second_day(db, event, accredited)
     gaia = accredited["GAIA"]
     gp = register(1, "klein", "groot", profession="huisarts").registration
     full_day(present, gp, "klein", "groot")  # day two missed
@@ -93,17 +105,26 @@ def test_a_dates_list_keeps_the_whole_event_rule_and_leaves_overrides_out(
     with force_locale("en"):
         one = lists.attendance_list(db.session, event, gaia, day_one)
         assert [r.result.points for r in one.rows] == [Decimal("4.00")]
-        assert lists.attendance_list(db.session, event, gaia, day_two).rows[0].result.points == 0
+        assert lists.attendance_list(db.session, event, gaia, day_two).rows == []  # not there
         gaia.scope = Scope.EVENT
         db.session.commit()
         assert lists.paste(lists.attendance_list(db.session, event, gaia, day_one)) == ""
         overrides.set_points(db.session, None, gp, gaia, Decimal("6"), "Akkoord ABC1", clock.now)
         db.session.commit()
+        day_two_only = register(2, "groot", profession="huisarts").registration
+        present(day_two_only, second, local(10, 0, day=5))
+        assert "Deelnemer 2" not in [r.name for r in lists.attendance_list(
+            db.session, event, gaia, day_one).rows]  # fmt: skip
         whole = lists.attendance_list(db.session, event, gaia)
         assert whole.rows[0].result.points == Decimal("6")
         dated = lists.attendance_list(db.session, event, gaia, day_one).rows[0].result
-        assert dated.points == 0 and dated.override is None
+        assert dated.points == 0 and dated.override is not None
         assert "for the whole event" in str(dated.reasons[-1])
+        overrides.set_points(db.session, None, gp, gaia, Decimal("0"), "Fraude", clock.now)
+        db.session.commit()
+        gaia.scope = Scope.SESSION
+        db.session.commit()
+        assert lists.paste(lists.attendance_list(db.session, event, gaia, day_one)) == ""
         assert lists.header(whole)[2] == ("Date", "04-02-2027 – 05-02-2027")
 
 

@@ -328,7 +328,7 @@ def accreditation_file(event: Event, code: str, fmt: str) -> Response:
     body, mimetype, name = list_documents.document(found, kind, now, str(get_locale()))
     # A browser fetching links ahead of a click has not taken the list out.
     purpose = request.headers.get("Sec-Purpose", "") + request.headers.get("Purpose", "")
-    if "prefetch" not in purpose:
+    if request.method == "GET" and "prefetch" not in purpose:
         lists.record_export(db.session, current_user, found, kind, now)
         db.session.commit()
     if kind == "paste":
@@ -384,10 +384,11 @@ def accreditation_override(event: Event, code: str) -> Response | tuple[str, int
         if done.ok:
             flash(str(_l("Points saved for %(name)s.", name=registration.name)), "success")
             return redirect(
-                url_for("admin.accreditation_list", slug=event.slug, code=code)
+                url_for("admin.accreditation_list", slug=event.slug, code=code,
+                        date=request.args.get("date") or None)
                 + f"#person-{registration.id}",
                 code=303,
-            )
+            )  # fmt: skip
     found = lists.attendance_list(db.session, event, accreditation)
     return render_template(
         "admin/accreditation_list.html",

@@ -106,7 +106,7 @@ def _check(values: dict[str, Any], points: dict[int, Decimal | None], event: Eve
     ):
         raise RuleError("invalid_choice", _l("Choose one of the options."), "scope")
     cap = values.get("daily_cap")
-    if cap is not None and not (cap.is_finite() and 0 < cap.quantize(CENT) <= MAX_POINTS):
+    if cap is not None and not (cap.is_finite() and 0 < cap <= MAX_POINTS and cap.quantize(CENT)):
         raise RuleError("invalid_points", _l("Enter points between 0 and 999.99."), "daily_cap")
     deadline = values.get("deadline")
     if deadline is not None and deadline < event.starts_at.astimezone(event.tz).date():

@@ -87,12 +87,7 @@ class AttendanceList:
 
     def lines(self, row: Row) -> list[points.Line]:
         """The person's lines on this list's date (all of them without one)."""
-        zone = self.event.tz
-        return [
-            line for line in row.result.lines
-            if self.day is None or line.starts_at is None
-            or line.starts_at.astimezone(zone).date() == self.day
-        ]  # fmt: skip
+        return [line for line in row.result.lines if _on(line, self.day, self.event)]
 
 
 def accreditation_for(db: DbSession, event: Event, code: str) -> Accreditation:
@@ -147,7 +142,8 @@ def attendance_list(
     for registration_id, name, identifiers, name_nl, name_en in people:
         found = results[registration_id]
         given, surname = names.initials(name)
-        (rows if found.attended or found.override is not None else absent).append(
+        here = [line for line in found.attended if _on(line, day, event)]
+        (rows if here or found.override is not None else absent).append(
             Row(
                 registration_id, name, given, surname, name_en if locale == "en" else name_nl,
                 numbers.shown(identifiers), found, _number_problem(found.number, patterns),
@@ -156,6 +152,13 @@ def attendance_list(
     rows.sort(key=lambda r: names.sort_key(r.name))
     absent.sort(key=lambda r: names.sort_key(r.name))
     return AttendanceList(event, accreditation, day, rows, absent)
+
+
+def _on(line: points.Line, day: date | None, event: Event) -> bool:
+    """Whether a line is of the list's date (every line is, on a list without one)."""
+    return (
+        day is None or line.starts_at is None or line.starts_at.astimezone(event.tz).date() == day
+    )
 
 
 def _patterns(db: DbSession, register: Register) -> list[re.Pattern[str]]:

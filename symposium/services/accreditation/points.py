@@ -70,6 +70,7 @@ class Line:
     accredited: Decimal | None  # the register's points for the session; None: not accredited
     points: Decimal  # what attending earned, before the cap and rounding
     reason: Any = None  # why it earned less than accredited (a lazy message), else None
+    double: bool = False  # another session of its round counts instead
 
 
 @dataclass
@@ -251,15 +252,18 @@ class _Rules:
             [self._line(s, points_of.get(s.id), present.get(s.id)) for s in ordered]
         )
         accredited = [line for line in lines if line.accredited is not None]
-        reasons = [line.reason for line in accredited if line.reason is not None]
         # What counts: the whole event, or one activity date of it (a register's list per
         # date); whether a whole-event register gives anything is decided over the event.
-        counted = [line for line in accredited if self.day is None or self._day(line) == self.day]
-        if accreditation.scope is Scope.EVENT:
+        counted = [line for line in accredited if self._counts(line)]
+        whole = accreditation.scope is Scope.EVENT
+        reasons = [
+            line.reason for line in (accredited if whole else counted) if line.reason is not None
+        ]
+        if whole:
             rounds = self._rounds_missed(accreditation, {line.session_id for line in lines})
             reasons += rounds
             # A session missed or not attended in full; a double in a round is no miss.
-            if rounds or any(not line.in_full for line in accredited):
+            if rounds or any(not line.in_full and not line.double for line in accredited):
                 counted = []
                 reasons.append(
                     _l("%(register)s accredits the whole event only: no points.",
@@ -288,8 +292,8 @@ class _Rules:
                 )  # fmt: skip
             total = rounded
         final = total
-        if override is not None and self.day is None:
-            final = override.points
+        if override is not None and (self.day is None or not override.points):
+            final = override.points  # on a date's list too when it is none at all
             reasons.append(_l("Set by the organiser: %(reason)s", reason=override.reason))
         elif override is not None:  # an override is for the event, not one of its dates
             reasons.append(
@@ -297,7 +301,12 @@ class _Rules:
                    "this date's list has the points of the presence.",
                    points=_number(override.points), reason=override.reason)
             )  # fmt: skip
-            override = None
+        # Lines the rules did not count (another date, a whole-event refusal) earn nothing.
+        kept = {line.session_id for line in counted}
+        lines = [
+            line if line.session_id in kept or not line.points else replace(line, points=ZERO)
+            for line in lines
+        ]
         return Result(
             registration_id,
             accreditation,
@@ -381,6 +390,10 @@ class _Rules:
             if round_id not in taken
         ]
 
+    def _counts(self, line: Line) -> bool:
+        """On the list's date (every line without one)."""
+        return self.day is None or self._day(line) == self.day
+
     def _day(self, line: Line) -> date:
         return (line.starts_at or self.event.starts_at).astimezone(self.event.tz).date()
 
@@ -401,9 +414,9 @@ def _once_per_round(lines: list[Line]) -> list[Line]:
     found = []
     for line in lines:
         kept = best.get(line.round_id) if line.round_id is not None else None
-        if kept is not None and line is not kept and line.points:
+        if kept is not None and line is not kept and line.accredited is not None:
             line = replace(
-                line, points=ZERO,
+                line, points=ZERO, double=True,
                 reason=_l("%(session)s: at the same time as %(other)s, which counts instead.",
                           session=line.title, other=kept.title),
             )  # fmt: skip

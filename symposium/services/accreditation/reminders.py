@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from babel.dates import format_date
+from babel.numbers import format_decimal
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session as DbSession
@@ -63,7 +64,8 @@ def ask_missing(
             about={
                 "register": register.name,
                 "number": first.identifier_name(registration.language) if first else register.code,
-                "points": lists.shown_points(row.result.points),
+                "points": format_decimal(row.result.points.normalize(), format="#,##0.##",
+                                         locale=registration.language),
                 "deadline": format_date(deadline, "long", locale=registration.language)
                 if deadline else None,
                 # A number that is there but not in the register's form: say so.
