@@ -40,7 +40,9 @@ def open_until(db: DbSession, registration: Registration) -> date | None:
 
 
 def can_change(db: DbSession, registration: Registration, now: datetime) -> bool:
-    if registration.is_anonymised or not asked(db, registration):
+    """Whether the person may still add or correct numbers: an active registration whose
+    event asks for some, before the deadline of their registers."""
+    if not registration.is_active or registration.is_anonymised or not asked(db, registration):
         return False
     until = open_until(db, registration)
     return until is None or now.astimezone(registration.event.tz).date() <= until
