@@ -36,6 +36,7 @@ from symposium.services.mail import render
 from symposium.services.privacy import deletion, export
 from symposium.services.privacy.retention import Retention
 from symposium.services.programme import calendar
+from symposium.services.programme.rules import asked_numbers
 from symposium.services.registration import lifecycle, links, places, validation
 
 bp = Blueprint("manage", __name__, url_prefix="/r")
@@ -105,7 +106,7 @@ def _render(
 ):
     event = registration.event
     now = clock.now()
-    registers = corrections.asked(db.session, registration)
+    registers = asked_numbers(db.session, event, registration.profession.code)
     started = now >= event.starts_at
     left = places.places_left(db.session, event.sessions)
     live = [e for e in registration.enrolments if e.is_live]
@@ -151,7 +152,7 @@ def _render(
         numbers_until=corrections.open_until(db.session, registration),
         confirm_numbers=confirm_box(numbers_form) if numbers_form is not None else False,
         sessions_attended=lists.sessions_attended,
-        shown_points=lists.shown_points,
+        shown_points=points.shown_points,
     )
     return page, status
 
@@ -160,7 +161,7 @@ def _render(
 def numbers(token: str):  # type: ignore[no-untyped-def]
     """Add or correct one's register numbers, until the registers' deadline."""
     registration = _registration(token)
-    registers = corrections.asked(db.session, registration)
+    registers = asked_numbers(db.session, registration.event, registration.profession.code)
     form = _numbers_form(registration, registers)  # filled from the POST
     typed = {r.code: form[f"identifier_{r.code}"].data or "" for r in registers}
     if not form.validate():

@@ -33,7 +33,7 @@ from symposium.input_guard import whole_number
 from symposium.models import Event, Profession
 from symposium.services.core.errors import RuleError
 from symposium.services.programme import public
-from symposium.services.programme.rules import RegisterRule, rules_for
+from symposium.services.programme.rules import RegisterRule, asked_numbers
 from symposium.services.registration import lifecycle, places, validation
 
 bp = Blueprint("registration", __name__)
@@ -84,13 +84,6 @@ class MultiCheckboxField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
-def asked_numbers(event: Event, profession: Profession) -> tuple[RegisterRule, ...]:
-    """The register numbers this event asks of the profession: those its accrediting
-    registers take attendance by (``programme.rules``); none at an unaccredited event."""
-    found = rules_for(db.session, event).professions.get(profession.code)
-    return found.registers if found is not None else ()
-
-
 def add_register_fields(form_class: Any, registers: Iterable[RegisterRule]) -> None:
     """An ``identifier_<code>`` field for each number asked, in the current language (the
     registration form and the door's walk-in form)."""
@@ -115,7 +108,7 @@ def build_form(event: Event, profession: Profession) -> Any:
     class Form(RegistrationForm):
         pass
 
-    add_register_fields(Form, asked_numbers(event, profession))
+    add_register_fields(Form, asked_numbers(db.session, event, profession.code))
     for round_ in event.rounds:
         options = validation.choosable(round_.sessions, profession)
         if options:
@@ -173,7 +166,7 @@ def register(slug: str) -> Response | str | tuple[str, int]:
 
     left = places.places_left(db.session, event.sessions)
     form = build_form(event, profession)()
-    registers = asked_numbers(event, profession)
+    registers = asked_numbers(db.session, event, profession.code)
 
     def page() -> str:
         return render_template(

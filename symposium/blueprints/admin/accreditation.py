@@ -164,8 +164,8 @@ def _accreditation_form(event: Event, found: Accreditation | None) -> Any:
             StringField(
                 session.title,
                 description=_l("%(hours)s contact hours; empty: not accredited",
-                               hours=lists.shown_points(session.hours or 0)),
-                default=lists.shown_points(default) if default is not None else "",
+                               hours=points.shown_points(session.hours or 0)),
+                default=points.shown_points(default) if default is not None else "",
                 validators=[Length(max=10)],
             ),
         )  # fmt: skip
@@ -174,7 +174,7 @@ def _accreditation_form(event: Event, found: Accreditation | None) -> Any:
         data = {
             "register": found.register.code, "body": found.body,
             "activity_id": found.activity_id, "scope": found.scope.value,
-            "daily_cap": lists.shown_points(found.daily_cap) if found.daily_cap else "",
+            "daily_cap": points.shown_points(found.daily_cap) if found.daily_cap else "",
             "rounding": found.rounding.value, "deadline": found.deadline,
         }  # fmt: skip
     form = Form(data=data)
@@ -311,7 +311,7 @@ def accreditation_list(event: Event, code: str) -> str:
         header=lists.header(found),
         failed_for=None,
         sessions_attended=lists.sessions_attended,
-        shown_points=lists.shown_points,
+        shown_points=points.shown_points,
     )
 
 
@@ -367,11 +367,10 @@ def accreditation_override(event: Event, code: str) -> Response | tuple[str, int
     if registration is None or registration.event_id != event.id:
         abort(404)
     value: Decimal | None = None
-    raw = (form.points.data or "").strip().replace(",", ".")
-    if form.validate() and raw:
+    if form.validate():
         try:
-            value = Decimal(raw)
-        except InvalidOperation:
+            value = _decimal(form.points.data)
+        except ValueError:
             form.points.errors = [_l("Enter a number of points, such as 1.5.")]
     if not form.errors:
         done = perform(
@@ -394,5 +393,5 @@ def accreditation_override(event: Event, code: str) -> Response | tuple[str, int
         "admin/accreditation_list.html",
         event=event, found=found, form=form, failed_for=registration.id,
         header=lists.header(found), ask_form=AskForm(),
-        sessions_attended=lists.sessions_attended, shown_points=lists.shown_points,
+        sessions_attended=lists.sessions_attended, shown_points=points.shown_points,
     ), 422  # fmt: skip

@@ -25,7 +25,6 @@ from symposium.blueprints.admin import requires, session_or_404
 from symposium.blueprints.door import bp
 from symposium.blueprints.registration import (
     add_register_fields,
-    asked_numbers,
     attach_errors,
     confirm_box,
 )
@@ -36,7 +35,7 @@ from symposium.services.accounts import access
 from symposium.services.checkin import walk_ins
 from symposium.services.core.errors import RuleError
 from symposium.services.programme import public
-from symposium.services.programme.rules import RegisterRule
+from symposium.services.programme.rules import RegisterRule, asked_numbers
 from symposium.services.registration import places, validation
 
 
@@ -107,7 +106,7 @@ def walk_in(event: Event, session_id: int) -> Response | str | tuple[str, int]:
             "door/walk_in_profession.html", event=event, session=session, form=choose, left=left
         ), status
 
-    registers = asked_numbers(event, profession)
+    registers = asked_numbers(db.session, event, profession.code)
     form = _form_class(registers)()
 
     def page() -> str:

@@ -16,14 +16,8 @@ from symposium.models import Registration
 from symposium.services.accreditation import points
 from symposium.services.core import audit
 from symposium.services.core.errors import RuleError
-from symposium.services.programme.rules import RegisterRule, rules_for
+from symposium.services.programme.rules import asked_numbers, rules_for
 from symposium.services.registration import validation
-
-
-def asked(db: DbSession, registration: Registration) -> tuple[RegisterRule, ...]:
-    """The numbers this event asks of the person's profession."""
-    found = rules_for(db, registration.event).professions.get(registration.profession.code)
-    return found.registers if found is not None else ()
 
 
 def open_until(db: DbSession, registration: Registration) -> date | None:
@@ -42,7 +36,9 @@ def open_until(db: DbSession, registration: Registration) -> date | None:
 def can_change(db: DbSession, registration: Registration, now: datetime) -> bool:
     """Whether the person may still add or correct numbers: an active registration whose
     event asks for some, before the deadline of their registers."""
-    if not registration.is_active or registration.is_anonymised or not asked(db, registration):
+    if not registration.is_active or registration.is_anonymised:
+        return False
+    if not asked_numbers(db, registration.event, registration.profession.code):
         return False
     until = open_until(db, registration)
     return until is None or now.astimezone(registration.event.tz).date() <= until

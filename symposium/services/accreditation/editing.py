@@ -59,26 +59,13 @@ def save(
     points = {k: v.quantize(CENT) if v is not None else None for k, v in points.items()}
     begin_write(db)
     lock_programme(db, event.id, [])
-    found = next((a for a in accreditations(db, event) if a.register_id == register.id), None)
+    recorded = accreditations(db, event)
+    found = next((a for a in recorded if a.register_id == register.id), None)
     before = _snapshot(found) if found is not None else {}
     if found is None:
-        found = Accreditation(
-            event=event, register=register, position=len(accreditations(db, event))
-        )
+        found = Accreditation(event=event, register=register, position=len(recorded))
         db.add(found)
-    for name in ("body", "activity_id", "scope", "daily_cap", "rounding", "deadline"):
-        if getattr(found, name) != values[name]:
-            setattr(found, name, values[name])
-    have = {row.session_id: row for row in found.sessions}
-    for session_id, value in points.items():
-        row = have.get(session_id)
-        if value is None:
-            if row is not None:
-                found.sessions.remove(row)
-        elif row is None:
-            found.sessions.append(AccreditedSession(session_id=session_id, points=value))
-        elif row.points != value:
-            row.points = value
+    assign(found, values, points)
     db.flush()
     after = _snapshot(found)
     if after != before:
@@ -87,6 +74,33 @@ def save(
             target=f"register:{register.code}", before=before, after=after, now=now,
         )  # fmt: skip
     return found
+
+
+def assign(
+    accreditation: Accreditation, values: dict[str, Any], points: dict[int, Decimal | None]
+) -> bool:
+    """Set the accreditation's fields (``values``) and its points per session id (None: the
+    session is not accredited); whether anything changed. The back-office and the event
+    file both write through here."""
+    changed = False
+    for name, value in values.items():
+        if getattr(accreditation, name) != value:
+            setattr(accreditation, name, value)
+            changed = True
+    have = {row.session_id: row for row in accreditation.sessions}
+    for session_id, value in points.items():
+        row = have.get(session_id)
+        if value is None:
+            if row is not None:
+                accreditation.sessions.remove(row)
+                changed = True
+        elif row is None:
+            accreditation.sessions.append(AccreditedSession(session_id=session_id, points=value))
+            changed = True
+        elif row.points != value:
+            row.points = value
+            changed = True
+    return changed
 
 
 def delete(db: DbSession, actor: User | None, accreditation: Accreditation, now: datetime) -> None:

@@ -15,9 +15,10 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session as DbSession
-from sqlalchemy.orm import selectinload
 
-from symposium.models import Accreditation, AccreditedSession, Event, Register, Rounding, Scope
+from symposium.models import Accreditation, Event, Register, Rounding, Scope
+from symposium.services.accreditation import editing
+from symposium.services.accreditation.points import accreditations
 from symposium.services.programme.file_reader import Reader
 
 KEYS = {
@@ -131,14 +132,7 @@ def apply(
     if specs is None:
         return
     registers = {reg.code: reg for reg in db.scalars(select(Register))}
-    current = {
-        a.register.code: a
-        for a in db.scalars(
-            select(Accreditation)
-            .where(Accreditation.event_id == event.id)
-            .options(selectinload(Accreditation.register), selectinload(Accreditation.sessions))
-        )
-    }
+    current = {a.register.code: a for a in accreditations(db, event)}
     sessions = {s.key: s for s in event.sessions}
     for spec in specs:
         accreditation = current.pop(spec.register, None)
@@ -146,28 +140,9 @@ def apply(
             accreditation = Accreditation(event=event, register=registers[spec.register])
             db.add(accreditation)
             changes["created accreditations"] += 1
-        changed = False
-        for name, value in spec.values.items():
-            if getattr(accreditation, name) != value:
-                setattr(accreditation, name, value)
-                changed = True
-        wanted = {sessions[k].id: p for k, p in spec.points.items() if k in sessions}
-        have = {row.session_id: row for row in accreditation.sessions}
-        for session_id, points in wanted.items():
-            row = have.get(session_id)
-            if row is None:
-                accreditation.sessions.append(
-                    AccreditedSession(session_id=session_id, points=points)
-                )
-                changed = True
-            elif row.points != points:
-                row.points = points
-                changed = True
-        for session_id, row in have.items():
-            if session_id not in wanted:
-                accreditation.sessions.remove(row)
-                changed = True
-        if changed and accreditation.id is not None:
+        points = {row.session_id: None for row in accreditation.sessions}  # unless named
+        points |= {sessions[k].id: p for k, p in spec.points.items() if k in sessions}
+        if editing.assign(accreditation, spec.values, points) and accreditation.id is not None:
             changes["updated accreditations"] += 1
     for accreditation in current.values():
         db.delete(accreditation)

@@ -15,7 +15,7 @@ from flask_babel import gettext as _
 from fpdf import FPDF, FontFace, XPos, YPos
 
 from symposium.filters import local_date, local_time
-from symposium.services.accreditation import lists
+from symposium.services.accreditation import lists, points
 from symposium.services.backoffice.exports import XLSX_MIMETYPE
 from symposium.services.core import pdf as house
 from symposium.services.core.pdf import ACCENT, INK, MUTED, RULE
@@ -37,16 +37,10 @@ class _Pages(FPDF):
             self.cell(42, 5, label)
             house.font(self, 9.5, False, INK)
             self.multi_cell(0, 5, value or "–", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-        self.set_draw_color(*ACCENT)
-        self.set_line_width(0.5)
-        self.line(MARGIN, self.get_y() + 1.5, self.w - MARGIN, self.get_y() + 1.5)
-        self.ln(4)
+        house.heading_rule(self, MARGIN)
 
     def footer(self) -> None:
-        self.set_y(-12)
-        house.font(self, 7.5, False, MUTED)
-        page = _("Page %(page)s of %(pages)s", page=self.page_no(), pages="{nb}")
-        self.cell(0, 4, f"{self.notice}   ·   {page}", align="C")
+        house.page_footer(self, self.notice)
 
 
 def presence_list_pdf(found: lists.AttendanceList, now: datetime, language: str) -> bytes:
@@ -93,7 +87,7 @@ def presence_list_pdf(found: lists.AttendanceList, now: datetime, language: str)
             attended = lists.sessions_attended(event, row.result, found.day).replace("; ", "\n")
             why = " ".join(str(r) for r in row.result.reasons)
             cells.cell("\n".join(part for part in (attended, why) if part))
-            cells.cell(lists.shown_points(row.result.points), align="RIGHT")
+            cells.cell(points.shown_points(row.result.points), align="RIGHT")
             cells.cell("")
     if found.missing:
         pdf.ln(5)
@@ -105,7 +99,7 @@ def presence_list_pdf(found: lists.AttendanceList, now: datetime, language: str)
             pdf.multi_cell(
                 0, 5,
                 f"{row.initials} {row.surname} · {row.profession} · "
-                f"{lists.shown_points(row.result.points)} · {row.number_problem}",
+                f"{points.shown_points(row.result.points)} · {row.number_problem}",
                 new_x=XPos.LMARGIN, new_y=YPos.NEXT,
             )  # fmt: skip
     pdf.alias_nb_pages()

@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from flask_babel import format_decimal, get_locale
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session as DbSession
@@ -178,10 +178,6 @@ def _number_problem(number: str | None, patterns: list[re.Pattern[str]]) -> str 
 def paste(found: AttendanceList) -> str:
     """PE-online's import box: one number per line, only those who earned points."""
     return "".join(f"{row.result.number}\n" for row in found.earned)
-
-
-def shown_points(value: object) -> str:
-    return format_decimal(value, format="#,##0.##")
 
 
 def sessions_attended(event: Event, result: points.Result, day: date | None = None) -> str:

@@ -25,6 +25,7 @@ from datetime import date, datetime, timedelta
 from decimal import ROUND_FLOOR, Decimal
 from typing import Any
 
+from babel.numbers import format_decimal as babel_decimal
 from flask_babel import format_decimal
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
@@ -50,6 +51,7 @@ from symposium.services.accreditation import numbers
 from symposium.services.checkin import attendance
 
 ZERO = Decimal("0")
+POINTS_FORMAT = "#,##0.##"
 STEPS = {Rounding.HALF: Decimal("0.5"), Rounding.WHOLE: Decimal("1")}
 
 
@@ -278,7 +280,7 @@ class _Rules:
             if capped != dict(per_day):
                 reasons.append(
                     _l("Cap of %(cap)s points per day reached.",
-                       cap=_number(accreditation.daily_cap))
+                       cap=shown_points(accreditation.daily_cap))
                 )  # fmt: skip
             total = sum(capped.values(), ZERO)
         step = STEPS.get(accreditation.rounding)
@@ -287,7 +289,7 @@ class _Rules:
             if rounded != total:
                 reasons.append(
                     _l("Rounded down from %(points)s to %(step)s points.",
-                       points=_number(total),
+                       points=shown_points(total),
                        step=_l("half") if step < 1 else _l("whole"))
                 )  # fmt: skip
             total = rounded
@@ -299,7 +301,7 @@ class _Rules:
             reasons.append(
                 _l("The organiser set %(points)s points for the whole event (%(reason)s); "
                    "this date's list has the points of the presence.",
-                   points=_number(override.points), reason=override.reason)
+                   points=shown_points(override.points), reason=override.reason)
             )  # fmt: skip
         # Lines the rules did not count (another date, a whole-event refusal) earn nothing.
         kept = {line.session_id for line in counted}
@@ -424,9 +426,12 @@ def _once_per_round(lines: list[Line]) -> list[Line]:
     return found
 
 
-def _number(value: Decimal) -> str:
-    """Points as people write them in the current language: 1,5 or 6 (not 1,50 or 6,00)."""
-    return format_decimal(value.normalize(), format="#,##0.##")
+def shown_points(value: Decimal | int, locale: str | None = None) -> str:
+    """Points as people write them, in the current language or ``locale``: 1,5 or 6 (not
+    1,50 or 6,00). The lists, the pages, the mail and the reasons all write them so."""
+    if locale is None:
+        return format_decimal(value, format=POINTS_FORMAT)
+    return babel_decimal(value, format=POINTS_FORMAT, locale=locale)
 
 
 def total_hours(lines: Iterable[Line]) -> Decimal:

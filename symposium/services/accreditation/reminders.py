@@ -11,13 +11,12 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from babel.dates import format_date
-from babel.numbers import format_decimal
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session as DbSession
 
 from symposium.models import AuditEntry, Register, Registration, User
-from symposium.services.accreditation import lists
+from symposium.services.accreditation import lists, points
 from symposium.services.core import audit
 from symposium.services.core.errors import RuleError
 from symposium.services.mail import outbox
@@ -64,8 +63,7 @@ def ask_missing(
             about={
                 "register": register.name,
                 "number": first.identifier_name(registration.language) if first else register.code,
-                "points": format_decimal(row.result.points.normalize(), format="#,##0.##",
-                                         locale=registration.language),
+                "points": points.shown_points(row.result.points, registration.language),
                 "deadline": format_date(deadline, "long", locale=registration.language)
                 if deadline else None,
                 # A number that is there but not in the register's form: say so.

@@ -107,16 +107,10 @@ class _Pages(FPDF):
         self.multi_cell(0, 7, title, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         house.font(self, 10, False, INK)
         self.multi_cell(0, 5.5, details, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-        self.set_draw_color(*ACCENT)
-        self.set_line_width(0.5)
-        self.line(MARGIN, self.get_y() + 1.5, self.w - MARGIN, self.get_y() + 1.5)
-        self.ln(4)
+        house.heading_rule(self, MARGIN)
 
     def footer(self) -> None:
-        self.set_y(-12)
-        house.font(self, 7.5, False, MUTED)
-        page = _("Page %(page)s of %(pages)s", page=self.page_no(), pages="{nb}")
-        self.cell(0, 4, f"{self.notice}   ·   {page}", align="C")
+        house.page_footer(self, self.notice)
 
 
 class _Sheet:

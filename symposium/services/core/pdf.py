@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
+from flask_babel import gettext as _
 from fpdf import FPDF
 
 FONTS = Path(__file__).resolve().parents[3] / "static" / "fonts"
@@ -27,6 +28,22 @@ def setup(pdf: FPDF, *, title: str, author: str, language: str, now: datetime) -
     pdf.set_lang(language)
     pdf.set_creation_date(now)
     return pdf
+
+
+def heading_rule(pdf: FPDF, margin: float) -> None:
+    """The accent line that closes a page's heading, and the space after it."""
+    pdf.set_draw_color(*ACCENT)
+    pdf.set_line_width(0.5)
+    pdf.line(margin, pdf.get_y() + 1.5, pdf.w - margin, pdf.get_y() + 1.5)
+    pdf.ln(4)
+
+
+def page_footer(pdf: FPDF, notice: str) -> None:
+    """A sheet's notice and "Page n of m" at the foot of a page (``alias_nb_pages`` fills m)."""
+    pdf.set_y(-12)
+    font(pdf, 7.5, False, MUTED)
+    page = _("Page %(page)s of %(pages)s", page=pdf.page_no(), pages="{nb}")
+    pdf.cell(0, 4, f"{notice}   ·   {page}", align="C")
 
 
 def font(pdf: FPDF, size: float, bold: bool = False, color: tuple[int, int, int] = INK) -> None:

@@ -185,6 +185,14 @@ def rules_for(db: DbSession, event: Event) -> ProgrammeRules:
     return built
 
 
+def asked_numbers(db: DbSession, event: Event, profession: str) -> tuple[RegisterRule, ...]:
+    """The register numbers ``event`` asks of the profession (code): those its accrediting
+    registers take attendance by; none at an unaccredited event. The registration, walk-in
+    and manage forms ask these, the validation checks them."""
+    found = rules_for(db, event).professions.get(profession)
+    return found.registers if found is not None else ()
+
+
 def _build(db: DbSession, event: Event) -> ProgrammeRules:
     sessions = db.scalars(
         select(Session)
