@@ -16,10 +16,14 @@ sizes and the SQL statements the table takes. Then accreditation: a closing plen
 accrediting all four sessions of each attendee, a day of presence (some late, some leaving
 early), and timed: the points of everyone (``points.event_points``, goal under 1 s) and the
 register's XLSX presence list (goal under 2 s), each also as a ratio to the registrations
-XLSX of the same run. Certificates do not exist in the app yet: the app's routes are checked
-for them and, while there are none, that is said and nothing timed.
+XLSX of the same run. Then certificates: everyone with points is issued one
+(``issuing.issue_all``, a mail each), and ``--certificates`` of them (1,000) are built three
+ways, in CPU seconds of this process (goal: 1,000 under 20 s on one core): as the
+organiser's ZIP does (one document, split), as the mail worker does (one per message, from
+batches of those waiting), and one at a time (a sample; the manage page's download).
 
-    python -m bench.documents [--registrations 5000] [--repeat 3] [--sqlite] [--json out.json]
+    python -m bench.documents [--registrations 5000] [--certificates 1000] [--repeat 3]
+                              [--sqlite] [--json out.json]
 """
 
 from __future__ import annotations
@@ -58,7 +62,6 @@ KINDS = {
         "registrations.csv",
     ),
 }
-NOT_THERE = "not there yet"
 T = TypeVar("T")
 
 
@@ -478,6 +481,76 @@ def measure_accreditation(db: Any, repeat: int) -> dict[str, Any]:
     }
 
 
+def measure_certificates(db: Any, count: int) -> dict[str, Any]:
+    """Issue the event's certificates (``issuing.issue_all``: everyone with points, one mail
+    each), then build ``count`` of them three ways, timed in CPU seconds of this process (one
+    core; the PDFs are built here, not in the database): as the organiser's ZIP does
+    (``document.singles``: one document, split), as the mail worker does (``delivery.drain``
+    sending that many certificate mails to a server that keeps nothing: rendering, the PDF
+    from batches of those waiting, MIME) and one at a time
+    (``document.pdf``, the manage page's download), the last on a sample."""
+    from flask import current_app
+    from sqlalchemy import select
+
+    from symposium.models import Event
+    from symposium.services.certificates import design, document, issuing
+    from symposium.services.mail import delivery
+
+    db.session.remove()
+    ev = db.session.scalars(select(Event).where(Event.slug == SLUG)).one()
+    start = time.perf_counter()
+    report = issuing.issue_all(db.session, None, ev, datetime.now(UTC))
+    db.session.commit()
+    issue_seconds = time.perf_counter() - start
+    found = issuing.issued(db.session, ev)[:count]
+    designs = {ev.id: design.design_of(db.session, ev)}
+    cpu = time.process_time()
+    singles = document.singles(found, designs)
+    zip_cpu = time.process_time() - cpu
+    document._built.clear()
+
+    class Discard:
+        """A mail server that takes every message and keeps none."""
+
+        def send(self, message: Any, sender: str, recipient: str) -> None:
+            pass
+
+        def close(self) -> None:
+            pass
+
+    cpu = time.process_time()
+    sent = delivery.drain(
+        db.session, Discard(), current_app.config, lambda: datetime.now(UTC), limit=len(found)
+    )
+    worker_cpu = time.process_time() - cpu
+    sample = found[: min(20, len(found))]
+    cpu = time.process_time()
+    for certificate in sample:
+        document.pdf(certificate, designs[ev.id])
+    one_cpu = (time.process_time() - cpu) / max(1, len(sample))
+    sizes = sorted(len(body) for body in singles)
+    db.session.remove()
+    return {
+        "issued": len(report.issued),
+        "not_eligible": len(report.not_eligible),
+        "issue_seconds": round(issue_seconds, 2),
+        "built": len(found),
+        "mailed": sent.sent,
+        "cpu_seconds": {
+            "batch": round(zip_cpu, 2),
+            "worker": round(worker_cpu, 2),
+            "one_at_a_time_each": round(one_cpu, 4),
+        },
+        "ms_per_certificate": {
+            "batch": round(zip_cpu / max(1, len(found)) * 1000, 1),
+            "worker": round(worker_cpu / max(1, len(found)) * 1000, 1),
+            "one_at_a_time": round(one_cpu * 1000, 1),
+        },
+        "median_bytes": sizes[len(sizes) // 2] if sizes else 0,
+        "batch": document.BATCH,
+    }
+
+
 def run(args: argparse.Namespace, found: dict[str, list[str]]) -> dict[str, Any]:
     """Build the database, load the registrations, measure; the figures as a dict."""
     from symposium import create_app
@@ -498,6 +571,7 @@ def run(args: argparse.Namespace, found: dict[str, list[str]]) -> dict[str, Any]
             analyze(url, db)
             accreditation = measure_accreditation(db, args.repeat)
             db.session.remove()
+            certificates = measure_certificates(db, args.certificates)
             db.engine.dispose()
     return {
         "benchmark": "documents",
@@ -510,7 +584,7 @@ def run(args: argparse.Namespace, found: dict[str, list[str]]) -> dict[str, Any]
         "machine_busy_before": busy_before,
         "attendance_list": attendance,
         "accreditation": {**accreditation, "loaded": presence_loaded},
-        "certificates": "not timed" if found["certificates"] else NOT_THERE,
+        "certificates": certificates,
         "routes": found,
     }
 
@@ -521,6 +595,7 @@ def report(result: dict[str, Any]) -> None:
     loaded = result["loaded"]
     s = att["session_list"]
     acc = result["accreditation"]
+    cert = result["certificates"]
 
     def ratio(step: dict[str, Any]) -> str:
         """Against the registrations XLSX of the same run (same rows, no presence)."""
@@ -569,11 +644,27 @@ def report(result: dict[str, Any]) -> None:
             ),
         ),
         (
-            "certificates",
-            result["certificates"],
-            "not timed"
-            if result["certificates"] == NOT_THERE
-            else ", ".join(result["routes"]["certificates"]),
+            "certificates issued (s)",
+            f"{cert['issue_seconds']:.2f}",
+            f"{cert['issued']} issued and mailed (queued), {cert['not_eligible']} without one; "
+            "issuing.issue_all, wall time",
+        ),
+        (
+            f"{cert['built']} certificate PDFs, as the ZIP (CPU s)",
+            f"{cert['cpu_seconds']['batch']:.2f}",
+            f"goal 20 s per 1,000; {cert['ms_per_certificate']['batch']} ms each; "
+            f"median {cert['median_bytes']} bytes",
+        ),
+        (
+            f"{cert['built']} certificate PDFs, as the mail worker (CPU s)",
+            f"{cert['cpu_seconds']['worker']:.2f}",
+            f"{cert['ms_per_certificate']['worker']} ms each, {cert['mailed']} mails sent: "
+            f"text, PDF (batches of {cert['batch']}), MIME",
+        ),
+        (
+            "one certificate PDF alone (CPU ms)",
+            f"{cert['ms_per_certificate']['one_at_a_time']}",
+            "the manage page's download, a preview; fonts loaded and subset per document",
         ),
         (
             "timed runs per step",
@@ -594,6 +685,9 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--registrations", type=int, default=5000, help="rows in the list")
     parser.add_argument(
+        "--certificates", type=int, default=1000, help="certificate PDFs to build and time"
+    )
+    parser.add_argument(
         "--repeat", type=int, default=3, help="timed runs per step (best and median reported)"
     )
     parser.add_argument(
@@ -611,19 +705,19 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
     found = available()
-    if not found["certificates"]:
-        print(f"documents: certificates are {NOT_THERE} in the app; not timed.")
-    else:
-        print(
-            f"documents: the app has certificates ({', '.join(found['certificates'])}), "
-            "but this benchmark does not time them yet."
-        )
     result = run(args, found)
     report(result)
     common.write_json(args.json, result)
     att = result["attendance_list"]
     expected = args.registrations + 1  # the header row
     acc = result["accreditation"]
+    cert = result["certificates"]
+    if not cert["built"] or cert["built"] != min(args.certificates, cert["issued"]):
+        print(f"FAILED: {cert['built']} certificates built of {cert['issued']} issued")
+        return 1
+    if cert["mailed"] != cert["built"]:
+        print(f"FAILED: {cert['mailed']} certificate mails sent of {cert['built']}")
+        return 1
     if acc["xlsx_rows"] != acc["rows"] + 7:  # five header lines, a blank one, the columns
         print(f"FAILED: the presence list has {acc['xlsx_rows']} rows for {acc['rows']} people")
         return 1

@@ -103,14 +103,23 @@ def create_app(config: Mapping[str, Any] | None = None, instance_path: str | Non
     app.config.update(SESSION_COOKIE_SECURE=secure, REMEMBER_COOKIE_SECURE=secure)
 
     from symposium import filters, input_guard, security_headers
-    from symposium.blueprints import admin, api, door, manage, programme, registration
+    from symposium.blueprints import (
+        admin,
+        api,
+        certificates,
+        door,
+        manage,
+        programme,
+        registration,
+    )
     from symposium.cli import register_cli
 
     input_guard.init_app(app)
     filters.register(app)
     security_headers.register(app)
     for blueprint in (
-        programme.bp, registration.bp, manage.bp, manage.feeds, api.bp, admin.bp, door.bp
+        programme.bp, registration.bp, manage.bp, manage.feeds, api.bp, admin.bp, door.bp,
+        certificates.bp,
     ):  # fmt: skip
         app.register_blueprint(blueprint)
     register_cli(app)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 from flask import Flask, current_app
+from flask_babel import force_locale
 from flask_migrate import upgrade
 from sqlalchemy import inspect, select
 from werkzeug.serving import run_simple
@@ -19,6 +20,7 @@ from symposium.extensions import db
 from symposium.models import Event, OutboxStatus, Role, User
 from symposium.services.accounts import access, door_tokens
 from symposium.services.accreditation import list_documents, lists
+from symposium.services.certificates import issuing
 from symposium.services.core.errors import RuleError
 from symposium.services.core.locking import Busy, lock_timeout_seconds
 from symposium.services.mail import delivery, outbox, render
@@ -254,6 +256,41 @@ def register_cli(app: Flask) -> None:
             click.echo(f"{target}: {len(found.earned)} with points", err=True)
         for row in found.missing:
             click.echo(f"missing number: {row.name} ({row.number_problem})", err=True)
+
+    @app.cli.command("certificates")
+    @click.argument("slug")
+    @click.option("--issue", "mode", flag_value="issue", help="Issue and mail them.")
+    @click.option("--dry-run", "mode", flag_value="dry-run", help="Say what issuing would do.")
+    def certificates_command(slug: str, mode: str | None) -> None:
+        """Issue an event's certificates (each mailed by the send-mail worker), or say who
+        would get one and why the others would not."""
+        if mode is None:
+            raise click.UsageError("say --issue or --dry-run")
+        _require_schema()
+        event = db.session.scalars(select(Event).where(Event.slug == slug)).one_or_none()
+        if event is None:
+            raise click.ClickException(f"no event with slug {slug!r}")
+        with force_locale("en"):
+            report = issuing.issue_all(
+                db.session, None, event, clock.now(), dry_run=mode == "dry-run"
+            )
+            if mode == "issue":
+                db.session.commit()
+                for certificate in report.issued:
+                    click.echo(f"issued {certificate.number}: {certificate.name}")
+            else:
+                db.session.rollback()
+                for standing in report.would_issue:
+                    click.echo(f"would issue: {standing.registration.name}")
+            for standing in report.not_eligible:
+                click.echo(f"no certificate: {standing.registration.name}: {standing.reason}")
+        verb = "issued" if mode == "issue" else "to issue"
+        count = len(report.issued) if mode == "issue" else len(report.would_issue)
+        click.echo(
+            f"{count} {verb}, {len(report.already)} issued before, "
+            f"{len(report.not_eligible)} without a certificate",
+            err=True,
+        )
 
     @app.cli.command("demo")
     @click.option("--host", default="127.0.0.1", show_default=True)

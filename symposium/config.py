@@ -79,12 +79,18 @@ class Defaults:
     RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
     RATELIMIT_HEADERS_ENABLED = True
     REGISTRATION_RATE_LIMIT = "10 per minute;100 per hour"
+    # Checking certificates by code (page, form and API together), per client address: a
+    # register checking a list works at this pace; guessing a 100-bit code does not.
+    VERIFICATION_RATE_LIMIT = "30 per minute;300 per hour"
     LOGIN_RATE_LIMIT = "5 per minute;30 per hour"
     # Personal data of an event's registrations is anonymised this many days after the event
     # ends (`flask purge`); register numbers of those who attended stay until
     # ACCREDITATION_RETENTION_DAYS, so attendance can still be entered in PE-online/GAIA.
     RETENTION_DAYS = 90
     ACCREDITATION_RETENTION_DAYS = 120
+    # Certificates stay checkable this long after they are issued: registers re-register
+    # every five years and may check the certificates of that cycle (about five years).
+    CERTIFICATE_RETENTION_DAYS = 1830
     # Largest request body (bytes) of any kind: urlencoded, multipart or JSON; larger is 413.
     # Werkzeug limits multipart text fields (MAX_FORM_MEMORY_SIZE) but not urlencoded bodies.
     MAX_CONTENT_LENGTH = 1_000_000
@@ -223,6 +229,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("PAGE_CACHE_SECONDS", minimum=0),
     Setting("SECURE_COOKIES"),
     Setting("REGISTRATION_RATE_LIMIT", rate_limit=True),
+    Setting("VERIFICATION_RATE_LIMIT", rate_limit=True),
     Setting("LOGIN_RATE_LIMIT", rate_limit=True),
     Setting("RATELIMIT_STORAGE_URI", storage_uri=True),
     Setting("TRUSTED_PROXY_COUNT", minimum=0, maximum=5),
@@ -244,6 +251,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("LOCK_TIMEOUT_SECONDS", positive=True, maximum=3600),
     Setting("RETENTION_DAYS", minimum=0, maximum=3660),
     Setting("ACCREDITATION_RETENTION_DAYS", minimum=0, maximum=3660),
+    Setting("CERTIFICATE_RETENTION_DAYS", minimum=0, maximum=3660),
     Setting("MAX_CONTENT_LENGTH", minimum=10_000),
 )
 

@@ -7,8 +7,11 @@ account, check-ins at the plenary opening (one late), at the first round's works
 admitted anyway elsewhere, one leaving early, a walk-in added by the organiser, "everyone
 left" at the end), the second lecture, the second round (its small workshop entered from its
 paper sign-in sheet) and the forum. So each register's attendance list has people with full
-points, reduced points with their reasons, and one social worker without a number. Runs
-once: an event that has registrations already is left alone.
+points, reduced points with their reasons, and one social worker without a number. The next
+morning the organiser issues the certificates (mailed at once, with the PDF). In the Welzijn
+op recept series one participant of a group is checked in and, after its last meeting, gets
+a certificate of participation. Runs once: an event that has registrations already is left
+alone.
 """
 
 from __future__ import annotations
@@ -17,12 +20,23 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session as DbSession
 
+from symposium import clock
 from symposium.clock import localise
-from symposium.models import Event, Registration, Role, Session, User, Via
+from symposium.models import (
+    CertificateRule,
+    Event,
+    OutboxMessage,
+    Registration,
+    Role,
+    Session,
+    User,
+    Via,
+)
 from symposium.services.accounts import access
+from symposium.services.certificates import design, issuing
 from symposium.services.checkin import presence, sheets, walk_ins
 from symposium.services.checkin.presence import Direction
 from symposium.services.core.errors import RuleError
@@ -31,6 +45,7 @@ from symposium.services.registration import lifecycle
 from symposium.services.registration.validation import RegistrationInput
 
 SLUG = "7roses-2027"
+SERIES = "welzijn-op-recept-2027"
 DOOR_EMAIL = "deur@example.org"
 
 # Name, profession, organisation, workshop in round 1, workshop in round 2.
@@ -63,6 +78,7 @@ PEOPLE = [
 class DemoDay:
     registrations: int = 0
     presences: int = 0
+    certificates: int = 0
     skipped: str = ""
 
     def summary(self) -> str:
@@ -70,7 +86,7 @@ class DemoDay:
             return f"Demo day: {self.skipped}"
         return (
             f"Demo day at {SLUG}: {self.registrations} registrations, {self.presences} "
-            f"check-ins (door account {DOOR_EMAIL})"
+            f"check-ins (door account {DOOR_EMAIL}), {self.certificates} certificates issued"
         )
 
 
@@ -165,7 +181,45 @@ def run(db: DbSession, admin: User, secret_key: str, password: str) -> DemoDay:
     entry = sheets.enter_paper(db, admin, small, signed, at(17, 5))
     result.presences += len(entry.recorded)
     db.commit()
+    # The next morning the organiser signs and issues the certificates; the worker mails them.
+    design.save(
+        db, admin, event, rule=CertificateRule.POINTS,
+        signatory_name=event.organiser_name or "", signatory_role="Programmacommissie",
+        signature=None, remove_signature=False, now=at(8, 50) + timedelta(days=1),
+    )  # fmt: skip
+    issued = issuing.issue_all(db, admin, event, at(9, 0) + timedelta(days=1)).issued
+    issued += _series(db, admin, secret_key)
+    result.certificates = len(issued)
+    # The day is played in the event's future; its certificates are mailed now, not then.
+    db.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.certificate_id.in_([c.id for c in issued] or [0]))
+        .values(next_attempt_at=clock.now())
+    )
+    db.commit()
     return result
+
+
+def _series(db: DbSession, admin: User, secret_key: str) -> list[Any]:
+    """A participant of a Welzijn op recept group, at its first meeting; after the last
+    one, the certificate of participation (no points: no register accredits the series)."""
+    series = db.scalars(select(Event).where(Event.slug == SERIES)).one_or_none()
+    group = next((s for s in series.sessions if s.meetings), None) if series else None
+    if series is None or group is None:
+        return []
+    data = RegistrationInput(
+        name="Amal Haddou", email="demo.groep@example.org", profession="overig",
+        consent=True, sessions=[group.id],
+    )  # fmt: skip
+    signed_up = (series.registration_opens_at or group.meetings[0].starts_at) + timedelta(days=1)
+    person = lifecycle.register(db, series, data, signed_up, secret_key).registration
+    presence.scan(
+        db, admin, group, client_id=f"demo-{person.id}-{group.key}", registration_id=person.id,
+        now=group.meetings[0].starts_at + timedelta(minutes=3), via=Via.SEARCH,
+    )  # fmt: skip
+    db.commit()
+    after = group.meetings[-1].ends_at + timedelta(days=1)
+    return issuing.issue_all(db, admin, series, after).issued
 
 
 def _rest_of_the_day(db: DbSession, scan: Any, people: list[Registration], at: Any) -> None:

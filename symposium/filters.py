@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_time
 from flask import Flask
 from flask_babel import get_locale
+
+from symposium.services.accreditation.points import shown_points
 
 
 def local(value: datetime, zone: str) -> datetime:
@@ -42,7 +45,13 @@ def whole_minutes(delta: timedelta | None) -> int | None:
     return int(delta.total_seconds() // 60) if delta is not None else None
 
 
+def points(value: Decimal | str | int) -> str:
+    """Points as people write them: 1,5 or 6 (see ``accreditation.points.shown_points``)."""
+    return shown_points(Decimal(str(value)))
+
+
 def register(app: Flask) -> None:
+    app.add_template_filter(points)
     app.add_template_filter(local_time)
     app.add_template_filter(whole_minutes)
     app.add_template_filter(local_date)

@@ -29,6 +29,7 @@ from symposium.extensions import db
 from symposium.input_guard import whole_number
 from symposium.models import EnrolmentStatus, Registration
 from symposium.services.accreditation import corrections, lists, points
+from symposium.services.certificates import codes, design, document, issuing
 from symposium.services.checkin import ticket_pdf, tickets
 from symposium.services.core.errors import RuleError
 from symposium.services.core.urls import external_url
@@ -153,6 +154,8 @@ def _render(
         confirm_numbers=confirm_box(numbers_form) if numbers_form is not None else False,
         sessions_attended=lists.sessions_attended,
         shown_points=points.shown_points,
+        certificate=issuing.valid_certificate(db.session, registration),
+        format_code=codes.format_code,
     )
     return page, status
 
@@ -324,6 +327,24 @@ def ticket(token: str):  # type: ignore[no-untyped-def]
         headers={
             "Cache-Control": "no-store",
             "Content-Disposition": f'inline; filename="{registration.event.slug}-ticket.pdf"',
+        },
+    )
+
+
+@bp.get("/<token>/certificate.pdf")
+def certificate(token: str) -> Response:
+    """The registrant's valid certificate, the same PDF as the one mailed."""
+    registration = _registration(token)
+    found = issuing.valid_certificate(db.session, registration)
+    if found is None:
+        abort(404)
+    body = document.pdf(found, design.design_of(db.session, registration.event))
+    return Response(
+        body,
+        mimetype="application/pdf",
+        headers={
+            "Cache-Control": "no-store",
+            "Content-Disposition": f'inline; filename="{found.number}.pdf"',
         },
     )
 

@@ -143,4 +143,5 @@ def privacy() -> str:
         "programme/privacy.html",
         retention_days=current_app.config["RETENTION_DAYS"],
         accreditation_days=current_app.config["ACCREDITATION_RETENTION_DAYS"],
+        certificate_days=current_app.config["CERTIFICATE_RETENTION_DAYS"],
     )

@@ -13,6 +13,7 @@ from symposium.models.api import IdempotencyKey
 from symposium.models.audit import AuditEntry
 from symposium.models.base import Base, UTCDateTime
 from symposium.models.catalogue import Profession, Register, Theme
+from symposium.models.certificate import Certificate, CertificateDesign, CertificateRule
 from symposium.models.event import (
     Event,
     EventStatus,
@@ -38,6 +39,9 @@ __all__ = [
     "AccreditedSession",
     "AuditEntry",
     "Base",
+    "Certificate",
+    "CertificateDesign",
+    "CertificateRule",
     "CheckinScan",
     "DoorToken",
     "Enrolment",

@@ -38,6 +38,10 @@ class OutboxMessage(Base):
     calendar: Mapped[str | None] = mapped_column(Text)
     # The check-in code the HTML part shows as an inline QR image (cid:), when it has one.
     qr_code: Mapped[str | None] = mapped_column(String(13))
+    # The certificate whose PDF the worker attaches (built when sent, not when queued).
+    certificate_id: Mapped[int | None] = mapped_column(
+        ForeignKey("certificates.id", ondelete="SET NULL"), index=True
+    )
     message_id: Mapped[str] = mapped_column(String(200), unique=True)
     status: Mapped[OutboxStatus] = mapped_column(
         str_enum(OutboxStatus), default=OutboxStatus.QUEUED

@@ -261,6 +261,7 @@ def test_walk_every_route_as_every_persona(
         "membership_id": people["door"].memberships[0].id,
         "code": "GAIA",
         "fmt": "txt",
+        "certificate_id": 1,  # none issued: 404 for whoever may look
     }
     signed_in = app.test_client()
     if persona != "anonymous":

@@ -23,6 +23,7 @@ from werkzeug.serving import make_server
 from symposium.extensions import db
 from symposium.models import Event, Role
 from symposium.services.accounts import access, passwords
+from symposium.services.certificates import codes, issuing
 from symposium.services.programme.catalogue import ensure_catalogue
 from symposium.services.registration import lifecycle, validation
 from tests.conftest import (
@@ -116,8 +117,21 @@ def _fill(secret: str, now: datetime) -> dict[str, object]:
     group = next(s for s in series.sessions if s.key == "veilig-thuis")
     series_reg = register(series, "groep", [group.id], "overig")
     admin, _ = access.create_user(db.session, ADMIN_EMAIL, Role.ADMIN, now, password=ADMIN_PASSWORD)
+    # A valid certificate (on the manage page too) and a revoked one that it replaced.
+    standing = issuing.Standing(roses_reg.registration, True)
+    old = issuing.build(roses, standing, now, serial=1)
+    old.revoked_at, old.revoke_reason = now, "vervangen"
+    db.session.add(old)
+    db.session.flush()
+    valid = issuing.build(roses, standing, now, serial=2)
+    db.session.add(valid)
+    db.session.flush()
+    old.replaced_by_id = valid.id
     db.session.commit()
     return {
+        "certificate": valid.id,
+        "certificate_code": codes.format_code(valid.code),
+        "revoked_code": codes.format_code(old.code),
         "roses": roses.slug,
         "series": series.slug,
         "roses_manage": roses_reg.token,

@@ -165,6 +165,14 @@ PAGES = [
     Page("attendance list", f"{ADMIN_ROSES}/accreditation/GAIA", "admin"),
     Page("new accreditation", f"{ADMIN_ROSES}/accreditation/new", "admin"),
     Page("accreditation edit", f"{ADMIN_ROSES}/accreditation/NIP/edit", "admin"),
+    Page("certificates", f"{ADMIN_ROSES}/certificates", "admin"),
+    Page("certificate revoke", f"{ADMIN_ROSES}/certificates/{{certificate}}/revoke", "admin"),
+    # The public check of a certificate
+    Page("certificate check", "/certificates/{certificate_code}"),
+    Page("revoked certificate check", "/certificates/{revoked_code}"),
+    Page("unknown certificate", "/certificates/AAAAA-BBBBB-CCCCC-DDDDD", status=404),
+    Page("certificate lookup", "/certificates"),
+    Page("certificate lookup with errors", "/certificates?code=abc", status=422),
     Page(
         "name badges, backwards",
         f"{ADMIN_ROSES}/badges.pdf?layout=a6&first=M&last=C",
@@ -224,6 +232,10 @@ NOT_PAGES = {
     "admin.export_participants_xlsx",
     "admin.sign_in_sheet",  # a PDF file
     "admin.accreditation_file",  # a register's list: text, XLSX or PDF
+    "admin.certificate_pdf",  # PDF files: one certificate, a preview, all of them (or a ZIP)
+    "admin.certificate_preview",
+    "admin.certificates_all",
+    "manage.certificate",
     "door.scan_status",  # JSON: a fresh CSRF token and the clock, for the scanner script
 }
 

@@ -71,6 +71,7 @@ CONVERSIONS: dict[str, tuple[str, Any]] = {
     "PAGE_CACHE_SECONDS": ("0", 0),
     "SECURE_COOKIES": ("false", False),
     "REGISTRATION_RATE_LIMIT": ("3 per minute", "3 per minute"),
+    "VERIFICATION_RATE_LIMIT": ("20 per minute;100 per hour", "20 per minute;100 per hour"),
     "LOGIN_RATE_LIMIT": ("2 per minute;10 per hour", "2 per minute;10 per hour"),
     "RATELIMIT_STORAGE_URI": ("redis://127.0.0.1:6379", "redis://127.0.0.1:6379"),
     "TRUSTED_PROXY_COUNT": ("1", 1),
@@ -92,6 +93,7 @@ CONVERSIONS: dict[str, tuple[str, Any]] = {
     "LOCK_TIMEOUT_SECONDS": ("2.5", 2.5),
     "RETENTION_DAYS": ("30", 30),
     "ACCREDITATION_RETENTION_DAYS": (" 180 ", 180),
+    "CERTIFICATE_RETENTION_DAYS": ("730", 730),
     "MAX_CONTENT_LENGTH": ("2000000", 2_000_000),
 }
 

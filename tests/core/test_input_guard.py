@@ -11,6 +11,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import Enum, String, select
 
 from symposium.blueprints.admin import auth, events, participants, users
+from symposium.blueprints.admin import certificates as admin_certificates
 from symposium.blueprints.registration import RegistrationForm
 from symposium.models import Base, Registration, Role
 from symposium.services.accounts import access
@@ -226,6 +227,19 @@ BOUNDS: dict[str, object] = {
     "accreditations.body": EVENT_FILE,
     "accreditations.activity_id": EVENT_FILE,
     "list_exports.format": SYSTEM,
+    # A certificate copies what it says from the registration, the event and the catalogue.
+    "certificates.code": SYSTEM,
+    "certificates.number": SYSTEM,
+    "certificates.language": SYSTEM,
+    "certificates.name": "copied from registrations.name",
+    "certificates.profession": CATALOGUE,
+    "certificate_designs.signatory_name": [
+        form_limit(admin_certificates.DesignForm, "signatory_name")
+    ],
+    "certificate_designs.signatory_role": [
+        form_limit(admin_certificates.DesignForm, "signatory_role")
+    ],
+    "certificate_designs.signature_type": SYSTEM,
     "professions.code": CATALOGUE,
     "professions.name_nl": CATALOGUE,
     "professions.name_en": CATALOGUE,

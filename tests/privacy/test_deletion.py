@@ -128,7 +128,7 @@ def test_after_the_event_attendees_keep_their_register_numbers_until_the_deadlin
     entry = db.session.scalars(
         select(AuditEntry).where(AuditEntry.action == "personal_data_deleted")
     ).one()
-    assert entry.after == {"kept_for_accreditation": ["NIP"]}
+    assert entry.after == {"kept_for_accreditation": ["NIP"], "certificates_deleted": 0}
 
     clock.now = RETENTION.accreditation_until(event)
     (plan,) = retention.purge(db.session, clock.now, RETENTION)

@@ -160,8 +160,8 @@ def test_the_periods_come_from_the_settings(db, event, register, clock) -> None:
     # Register numbers never outlive the personal data: the later date is what is shown.
     assert plan.accreditation_until == event.ends_at + timedelta(days=10)
     assert retention.Retention.from_config(
-        {"RETENTION_DAYS": 3, "ACCREDITATION_RETENTION_DAYS": 4}
-    ) == retention.Retention(3, 4)
+        {"RETENTION_DAYS": 3, "ACCREDITATION_RETENTION_DAYS": 4, "CERTIFICATE_RETENTION_DAYS": 5}
+    ) == retention.Retention(3, 4, 5)
 
 
 def test_queued_mail_of_an_anonymised_registration_is_not_sent(

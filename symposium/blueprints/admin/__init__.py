@@ -119,6 +119,7 @@ def perform(action: Callable[[], T], form: Any = None) -> Outcome[T]:
 from symposium.blueprints.admin import (  # noqa: E402  (routes register on bp)
     accreditation,
     auth,
+    certificates,
     dashboard,
     events,
     exports,
@@ -133,6 +134,7 @@ __all__ = [
     "accreditation",
     "auth",
     "bp",
+    "certificates",
     "dashboard",
     "events",
     "exports",

@@ -23,9 +23,12 @@ def filename(*parts: str, ext: str) -> str:
     return f"{stem or 'export'}.{ext}"
 
 
-def download(body: bytes, mimetype: str, filename: str) -> Response:
+def download(body: bytes, mimetype: str, filename: str, inline: bool = False) -> Response:
+    """A file to save (or, ``inline``, to open in the browser: a PDF to look at first)."""
     response = Response(body, content_type=mimetype)
-    response.headers.set("Content-Disposition", "attachment", filename=filename)
+    response.headers.set(
+        "Content-Disposition", "inline" if inline else "attachment", filename=filename
+    )
     response.headers["Cache-Control"] = "no-store"
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response

@@ -34,4 +34,9 @@ def openapi() -> ResponseReturnValue:
 
 
 # The views register their routes on ``bp``.
-from symposium.blueprints.api import checkins, events, registrations  # noqa: E402, F401
+from symposium.blueprints.api import (  # noqa: E402, F401
+    certificates,
+    checkins,
+    events,
+    registrations,
+)

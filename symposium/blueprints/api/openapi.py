@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from symposium.blueprints.api import checkin_schemas, schemas
+from symposium.blueprints.api import certificate_schemas, checkin_schemas, schemas
 from symposium.blueprints.api.schemas import ERROR_CODES, SchemaGenerator
 from symposium.services.core.idempotency import MAX_KEY_LENGTH
 
@@ -193,6 +193,25 @@ OPERATIONS += [
         },
     ),
 ]
+
+
+OPERATIONS += [
+    Operation(
+        "get",
+        "/api/v1/certificates/{code}",
+        "verifyCertificate",
+        "Check a certificate by its verification code: valid or revoked, and what it awards",
+        parameters=(path_parameter("code"),),
+        responses={
+            200: ("The certificate: valid, or revoked (with its replacement, if any)",
+                  certificate_schemas.Certificate),
+            400: ("A control character in the address (invalid_text)", schemas.Error),
+            404: ("No certificate with this code (not_found)", schemas.Error),
+            429: ("Too many checks from this address; see Retry-After", schemas.Error),
+            503: ("The database is unavailable: retry", schemas.Error),
+        },
+    ),
+]  # fmt: skip
 
 
 def build(operations: Iterable[Operation]) -> dict[str, Any]:

@@ -104,6 +104,12 @@ def begin_write(db: DbSession) -> None:
     db.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
 
 
+def lock_event(db: DbSession, event_id: int) -> None:
+    """Lock an event's row: what guards work done once per event (issuing certificates),
+    taken in the same place of the order as a registration or a programme change takes it."""
+    _lock(db, _LOCK_EVENT, _LOCK_EVENT_PG, {"id": event_id})
+
+
 def lock_programme(db: DbSession, event_id: int, session_ids: Iterable[int]) -> None:
     """Lock for an organiser's change to the programme: the event row, then the sessions.
 

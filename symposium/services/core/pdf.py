@@ -1,12 +1,14 @@
 """The house style of the PDFs the app prints (tickets, sign-in sheets, badges): fpdf2 with
 DejaVu Sans embedded (static/fonts/, with its licence), so names in Latin with diacritics,
-Greek and Cyrillic print; scripts that need shaping (Arabic) are not promised."""
+Greek, Cyrillic and Arabic print; Arabic is shaped where a document turns text shaping on
+(the certificate does, for the lines that need it: services/certificates/document.py)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
 
+import segno
 from flask_babel import gettext as _
 from fpdf import FPDF
 
@@ -44,6 +46,29 @@ def page_footer(pdf: FPDF, notice: str) -> None:
     font(pdf, 7.5, False, MUTED)
     page = _("Page %(page)s of %(pages)s", page=pdf.page_no(), pages="{nb}")
     pdf.cell(0, 4, f"{notice}   ·   {page}", align="C")
+
+
+def qr(pdf: FPDF, text: str, x: float, y: float, size: float) -> None:
+    """A QR code drawn as vector squares (sharp in print at any size; the certificate's
+    verification address), with its quiet zone, ``size`` mm wide at (x, y)."""
+    code = segno.make_qr(text, error="m")
+    quiet = 2
+    modules = code.symbol_size(border=quiet)[0]
+    unit = size / modules
+    pdf.set_fill_color(255, 255, 255)
+    pdf.rect(x, y, size, size, style="F")
+    pdf.set_fill_color(0, 0, 0)
+    for row, line in enumerate(code.matrix):
+        column = 0
+        while column < len(line):
+            if not line[column]:
+                column += 1
+                continue
+            start = column
+            while column < len(line) and line[column]:
+                column += 1
+            pdf.rect(x + (start + quiet) * unit, y + (row + quiet) * unit,
+                     (column - start) * unit, unit, style="F")  # fmt: skip
 
 
 def font(pdf: FPDF, size: float, bold: bool = False, color: tuple[int, int, int] = INK) -> None:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import smtplib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
@@ -33,6 +33,7 @@ from sqlalchemy.orm import Session as DbSession
 from sqlalchemy.orm.exc import ObjectDeletedError, StaleDataError
 
 from symposium.models import OutboxMessage, OutboxStatus, Registration
+from symposium.services.certificates import document
 from symposium.services.checkin import tickets
 from symposium.services.core.locking import begin_write
 from symposium.services.mail import outbox, render
@@ -98,8 +99,11 @@ class Backend(Protocol):
     def close(self) -> None: ...
 
 
-def build_message(row: OutboxMessage, sender: str) -> EmailMessage:
-    """The MIME message: text and HTML alternatives, plus the iTIP invite when there is one.
+def build_message(
+    row: OutboxMessage, sender: str, attachments: Sequence[tuple[bytes, str]] = ()
+) -> EmailMessage:
+    """The MIME message: text and HTML alternatives, plus the iTIP invite when there is one,
+    and ``attachments`` (PDF bytes, file name), e.g. a certificate.
 
     A ticket's QR code makes the HTML part multipart/related (the HTML and the PNG it
     shows by ``cid:``). With an invite: multipart/mixed holding multipart/alternative
@@ -131,7 +135,24 @@ def build_message(row: OutboxMessage, sender: str) -> EmailMessage:
         message.add_attachment(
             calendar, "text", "calendar", params=params, filename="invite.ics", cte="base64"
         )
+    for body, name in attachments:
+        message.add_attachment(body, "application", "pdf", filename=name)
     return message
+
+
+def attachments(db: DbSession, row: OutboxMessage) -> list[tuple[bytes, str]]:
+    """What the message carries besides its text: a certificate's PDF, built now by the
+    worker (see ``certificates.document.for_mail``); :class:`render.Withdrawn` when the
+    certificate was revoked or deleted since the message was queued."""
+    if row.certificate_id is None:
+        if row.kind == "certificate":
+            raise render.Withdrawn("the certificate of this message no longer exists")
+        return []
+    found = document.for_mail(db, row.certificate_id)
+    if found is None:
+        raise render.Withdrawn("the certificate of this message was revoked or deleted")
+    certificate, body = found
+    return [(body, document.filename(certificate))]
 
 
 class FileBackend:
@@ -228,7 +249,9 @@ class DrainResult:
     sent: int = 0
     retried: int = 0
     failed: int = 0
-    dropped: int = 0  # password links asked for an address without an account
+    dropped: int = (
+        0  # nothing left to send: a password link without an account, a revoked certificate
+    )
 
     @property
     def handled(self) -> int:
@@ -255,32 +278,33 @@ def drain(
             row = claim(db, clock(), lease)
             if row is None:
                 break
-            if row.render_context is not None:
-                try:
-                    values = render.rendered(db, row)  # reads only: no write lock held meanwhile
-                except render.NoAccount:
-                    db.rollback()
-                    begin_write(db)
-                    db.delete(row)  # send nothing, keep no trace of the typed address
-                    db.commit()
-                    result.dropped += 1
-                    continue
-                except SQLAlchemyError:
-                    db.rollback()  # the database, not the message: its lease ends, then a retry
-                    result.retried += 1
-                    continue
-                except Exception as exc:  # one message that cannot be written must not stop all
-                    db.rollback()
-                    begin_write(db)
-                    _fail(row, f"could not render: {type(exc).__name__}: {exc}")
-                    db.commit()
-                    result.failed += 1
-                    continue
+            try:
+                values = render.rendered(db, row)  # reads only: no write lock held meanwhile
+                attached = attachments(db, row)
+            except render.NothingToSend:
+                db.rollback()
+                begin_write(db)
+                db.delete(row)  # send nothing, keep no trace of the typed address
+                db.commit()
+                result.dropped += 1
+                continue
+            except SQLAlchemyError:
+                db.rollback()  # the database, not the message: its lease ends, then a retry
+                result.retried += 1
+                continue
+            except Exception as exc:  # one message that cannot be written must not stop all
+                db.rollback()
+                begin_write(db)
+                _fail(row, f"could not render: {type(exc).__name__}: {exc}")
+                db.commit()
+                result.failed += 1
+                continue
+            if values:
                 begin_write(db)
                 for name, value in values.items():
                     setattr(row, name, value)
                 db.commit()
-            message = build_message(row, config["MAIL_SENDER"])
+            message = build_message(row, config["MAIL_SENDER"], attached)
             recipient = row.to_address  # read now: the commit expires the row
             db.commit()  # hold no transaction while talking to the mail server
             outcome: Exception | None = None

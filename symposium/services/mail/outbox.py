@@ -16,7 +16,7 @@ from flask import current_app
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session as DbSession
 
-from symposium.models import Enrolment, OutboxMessage, OutboxStatus, Registration
+from symposium.models import Certificate, Enrolment, OutboxMessage, OutboxStatus, Registration
 from symposium.services.mail.render import html_body
 from symposium.services.programme import calendar
 
@@ -49,11 +49,12 @@ def queue(
     enrolment: Enrolment | None = None,
     old: Enrolment | None = None,
     about: dict[str, Any] | None = None,
+    certificate: Certificate | None = None,
 ) -> None:
     """Add message ``kind`` for ``registration`` to the outbox; :func:`render` writes it later.
 
     ``about``: what else the message names (plain JSON values), e.g. the register whose
-    number is missing.
+    number is missing. ``certificate``: the certificate whose PDF the worker attaches.
 
     Only what the message is about is stored now (the places it names and, for ``invite`` =
     (method, enrolments), the SEQUENCE each place's invitation carries at this moment). The
@@ -75,11 +76,11 @@ def queue(
         invite = (invite[0], timed) if timed else None
     if invite is not None and len(invite[1]) > 1:
         method, enrolments = invite
-        _insert(db, registration, kind, now, None, enrolment, old, about)
+        _insert(db, registration, kind, now, None, enrolment, old, about, certificate)
         for place in enrolments:
             _insert(db, registration, INVITATION_KINDS[method], now, (method, [place]), place, None)
         return
-    _insert(db, registration, kind, now, invite, enrolment, old, about)
+    _insert(db, registration, kind, now, invite, enrolment, old, about, certificate)
 
 
 def _insert(
@@ -91,6 +92,7 @@ def _insert(
     enrolment: Enrolment | None,
     old: Enrolment | None,
     about: dict[str, Any] | None = None,
+    certificate: Certificate | None = None,
 ) -> None:
     context: dict[str, Any] = {
         "enrolment": _as_now(enrolment) if enrolment is not None else None,
@@ -125,6 +127,7 @@ def _insert(
             "next_attempt_at": now,
             "last_error": "",
             "render_context": context,
+            "certificate_id": certificate.id if certificate is not None else None,
         },
     )
 
@@ -215,6 +218,7 @@ def forget(message: OutboxMessage) -> None:
     message.body_html = ""
     message.calendar = None
     message.qr_code = None
+    message.certificate_id = None
     message.last_error = ""
     message.render_context = None
 

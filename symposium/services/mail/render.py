@@ -18,8 +18,16 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session as DbSession
 
-from symposium.models import Enrolment, EnrolmentStatus, OutboxMessage, Registration, User
+from symposium.models import (
+    Certificate,
+    Enrolment,
+    EnrolmentStatus,
+    OutboxMessage,
+    Registration,
+    User,
+)
 from symposium.services.accounts import passwords
+from symposium.services.certificates import codes
 from symposium.services.checkin import tickets
 from symposium.services.core.urls import external_url
 from symposium.services.programme import calendar
@@ -39,6 +47,7 @@ SUBJECTS = {
     "session_cancelled": _l("Cancelled: %(session)s"),
     "event_cancelled": _l("Cancelled: %(event)s"),
     "number_missing": _l("Your register number for %(event)s"),
+    "certificate": _l("Your certificate for %(event)s"),
     "password_reset": _l("Set a new password for symposium"),
     "account_created": _l("Your symposium account"),
 }
@@ -54,8 +63,16 @@ def qr_cid(message_id: str) -> str:
     return f"qr.{message_id.strip('<>')}"
 
 
-class NoAccount(LookupError):
+class NothingToSend(LookupError):
+    """The message has lost its reason to be sent: the worker drops it."""
+
+
+class NoAccount(NothingToSend):
     """A password link asked for an address without an active account: send nothing."""
+
+
+class Withdrawn(NothingToSend):
+    """The certificate the message would carry was revoked (or replaced) before it left."""
 
 
 def rendered(db: DbSession, message: OutboxMessage) -> dict[str, Any]:
@@ -85,6 +102,16 @@ def rendered(db: DbSession, message: OutboxMessage) -> dict[str, Any]:
         "manage.ticket", token=manage_token(current_app.config["SECRET_KEY"], registration)
     )
     code = tickets.format_code(registration.checkin_code)
+    certificate = None
+    if message.certificate_id is not None or message.kind == "certificate":
+        certificate = db.get(Certificate, message.certificate_id or 0)
+        if certificate is None or certificate.revoked_at is not None:
+            raise Withdrawn("the certificate of this message was revoked")
+    verify_url = (
+        external_url("certificates.verify", code=codes.format_code(certificate.code))
+        if certificate is not None
+        else ""
+    )
     with force_locale(registration.language):
         session_title = enrolment.session.title if enrolment is not None else ""
         subject = str(SUBJECTS[message.kind] % {"event": event.title, "session": session_title})
@@ -100,13 +127,19 @@ def rendered(db: DbSession, message: OutboxMessage) -> dict[str, Any]:
             ticket_url=ticket_url,
             code=code,
             about=context.get("about") or {},
+            certificate=certificate,
+            verify_url=verify_url,
         )
     qr = (code, qr_cid(message.message_id)) if ticket else None
     values: dict[str, Any] = {
         "subject": subject,
         "body_text": body,
         "body_html": html_body(
-            subject, body, registration.language, links=[manage_url, ticket_url], qr=qr
+            subject,
+            body,
+            registration.language,
+            links=[manage_url, ticket_url, *([verify_url] if verify_url else [])],
+            qr=qr,
         ),
         "qr_code": registration.checkin_code if ticket else None,
         "render_context": None,
@@ -197,7 +230,7 @@ def render_pending(db: DbSession, session_ids: list[int] | None = None) -> int:
     for message in pending:
         try:
             render(db, message)
-        except NoAccount:
+        except NothingToSend:
             db.delete(message)  # nothing to send, and the typed address is not kept
     return len(pending)
 

@@ -4,15 +4,17 @@ Their places are cancelled through the registration lifecycle (so the waiting li
 and the calendar invitations are withdrawn), then their details are anonymised
 (``privacy.anonymise``), except what accreditation needs if they attended
 (``retention.keeps_accreditation_data``); the purge removes that after the registers' deadline.
+Their certificates are deleted at once: they asked for everything to go.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import delete
 from sqlalchemy.orm import Session as DbSession
 
-from symposium.models import Registration
+from symposium.models import Certificate, Registration
 from symposium.services.core import audit
 from symposium.services.core.locking import begin_write
 from symposium.services.privacy import anonymise
@@ -28,7 +30,9 @@ def request_deletion(
     (a repeated or concurrent submit changes nothing more)."""
     event = registration.event
     begin_write(db)
-    lock_event_sessions(db, event)
+    # The event row first, as issuing certificates takes it: a certificate being issued
+    # now is committed before this deletes it, or not issued at all.
+    lock_event_sessions(db, event, programme=True)
     db.refresh(registration)  # as it stands under the lock: a concurrent request may have won
     if registration.deletion_requested_at is not None:
         return False
@@ -37,11 +41,17 @@ def request_deletion(
     if registration.is_active and now < event.ends_at:
         lifecycle.cancel_registration(db, registration, now)
     registration.deletion_requested_at = now
+    # Their certificates go too: a check by code then finds nothing (their mail, if not
+    # sent yet, loses its certificate and is dropped by the worker).
+    certificates = db.execute(
+        delete(Certificate).where(Certificate.registration_id == registration.id)
+    ).rowcount
     anonymise.anonymise(db, registration, now, keep_accreditation=keep)
     audit.record(
         db, user=None, event=event, action="personal_data_deleted",
         target=f"registration {registration.id}",
-        after={"kept_for_accreditation": sorted(registration.identifiers)},
+        after={"kept_for_accreditation": sorted(registration.identifiers),
+               "certificates_deleted": certificates},
         note="asked for by the registrant", now=now,
     )  # fmt: skip
     db.flush()

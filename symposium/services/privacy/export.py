@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session as DbSession
 
 from symposium.models import (
     AuditEntry,
+    Certificate,
     CheckinScan,
     Enrolment,
     OutboxMessage,
@@ -85,10 +86,28 @@ def personal_data(db: DbSession, registration: Registration) -> dict[str, Any]:
         "scans": _scans(db, registration),
         "history": _history(db, registration),
         "mail": _mail(db, registration),
+        "certificates": _certificates(db, registration),
     }
     # The register numbers under their own heading as well: what the registers receive.
     data["register_numbers"] = dict(registration.identifiers)
     return data
+
+
+def _certificates(db: DbSession, registration: Registration) -> list[dict[str, Any]]:
+    """Each certificate as issued (what it says), valid or revoked."""
+    rows = db.scalars(
+        select(Certificate)
+        .where(Certificate.registration_id == registration.id)
+        .order_by(Certificate.serial)
+    )
+    return [
+        {
+            "number": c.number, "code": c.code, "name": c.name, "profession": c.profession,
+            "content": c.content, "issued_at": _value(c.issued_at),
+            "revoked_at": _value(c.revoked_at),
+        }
+        for c in rows
+    ]  # fmt: skip
 
 
 def _enrolment(enrolment: Enrolment) -> dict[str, Any]:

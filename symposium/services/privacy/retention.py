@@ -6,7 +6,11 @@ The one home of the retention rule (see docs/security.md, "Personal data"):
   event ends (:func:`purge`, run by ``flask --app symposium purge``);
 - what accreditation needs (today the register numbers) of those who attended stays until
   ``ACCREDITATION_RETENTION_DAYS`` after the event: the provider enters attendance in
-  PE-online/GAIA up to two months after it, and corrections come later still.
+  PE-online/GAIA up to two months after it, and corrections come later still;
+- a certificate (name, profession, numbers, sessions and points as issued) stays checkable
+  ``CERTIFICATE_RETENTION_DAYS`` after it is issued (registers re-register every five
+  years), whatever became of the registration, and is then deleted; a deletion asked for
+  by the person deletes their certificates at once (``privacy.deletion``).
 
 Who counts as having attended, and what accreditation needs, are :func:`attended` (a
 presence recorded at the door) and ``anonymise.drop_accreditation_data``: the certificate
@@ -20,11 +24,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session as DbSession
 from sqlalchemy.orm import object_session
 
-from symposium.models import Event, Presence, Registration, Session
+from symposium.models import Certificate, Event, Presence, Registration, Session
 from symposium.models.registration import EnrolmentStatus
 from symposium.services.core import audit
 from symposium.services.privacy import anonymise
@@ -36,10 +40,15 @@ class Retention:
 
     personal_days: int
     accreditation_days: int
+    certificate_days: int = 1830  # after issue, not after the event
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> Retention:
-        return cls(int(config["RETENTION_DAYS"]), int(config["ACCREDITATION_RETENTION_DAYS"]))
+        return cls(
+            int(config["RETENTION_DAYS"]),
+            int(config["ACCREDITATION_RETENTION_DAYS"]),
+            int(config["CERTIFICATE_RETENTION_DAYS"]),
+        )
 
     def personal_until(self, event: Event) -> datetime:
         """When the personal data of the event's registrations is anonymised."""
@@ -101,10 +110,11 @@ class EventPurge:
     kept_for_accreditation: int = 0
     drop_accreditation: list[Registration] = field(default_factory=list)
     mail: int = 0
+    certificates: int = 0  # issued longer ago than the certificate retention
 
     @property
     def changes(self) -> bool:
-        return bool(self.anonymise or self.drop_accreditation or self.mail)
+        return bool(self.anonymise or self.drop_accreditation or self.mail or self.certificates)
 
 
 def plan(db: DbSession, now: datetime, retention: Retention) -> list[EventPurge]:
@@ -127,6 +137,9 @@ def plan(db: DbSession, now: datetime, retention: Retention) -> list[EventPurge]
                 item.kept_for_accreditation += keep and bool(registration.identifiers)
             elif registration.identifiers and not keep:
                 item.drop_accreditation.append(registration)
+        item.certificates = (
+            db.scalar(select(func.count()).where(*_old_certificates(item, now, retention))) or 0
+        )
         due = [r.id for r in registrations if r.is_anonymised or r in item.anonymise]
         if due:
             item.mail = (
@@ -164,6 +177,8 @@ def purge(
             )
         ]
         anonymise.blank_delivered_mail(db, ids)
+        if item.certificates:
+            db.execute(delete(Certificate).where(*_old_certificates(item, now, retention)))
         audit.record(
             db, user=None, event=item.event, action="personal_data_purged", target="registrations",
             after={
@@ -171,11 +186,20 @@ def purge(
                 "kept_for_accreditation": item.kept_for_accreditation,
                 "accreditation_data_removed": len(item.drop_accreditation),
                 "mail_blanked": item.mail,
+                "certificates_deleted": item.certificates,
             },
             now=now,
         )  # fmt: skip
     db.flush()
     return plans
+
+
+def _old_certificates(item: EventPurge, now: datetime, retention: Retention) -> list[Any]:
+    """The event's certificates whose retention has run out (see the module)."""
+    return [
+        Certificate.event_id == item.event.id,
+        Certificate.issued_at <= now - timedelta(days=retention.certificate_days),
+    ]
 
 
 @dataclass(frozen=True)
