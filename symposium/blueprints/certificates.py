@@ -1,5 +1,5 @@
 """The public check of a certificate: ``/certificates/<code>`` (what the QR code opens) and a
-form to type a code. Rate-limited per client address, like registration."""
+form to type a code. The check is rate-limited per client address, with the API's twin."""
 
 from __future__ import annotations
 
@@ -36,9 +36,9 @@ class LookupForm(FlaskForm):
 
 
 @bp.get("")
-@verification_rate_limit
 def lookup() -> Response | str | tuple[str, int]:
-    """Type a code from a certificate; a well-formed one goes to its page."""
+    """Type a code from a certificate; a well-formed one goes to its page (which counts
+    against the rate limit: this form reads nothing)."""
     if "code" not in request.args:  # a visit (or ?lang=en), not a lookup
         return render_template("certificates/lookup.html", form=LookupForm(formdata=None))
     form = LookupForm(request.args)

@@ -164,7 +164,15 @@ def test_a_group_series_issues_a_certificate_of_participation_without_points(
     assert certificate.content["event"]["series"] and certificate.content["registers"] == []
     with app.test_request_context():
         text = pdf_text(document.pdf(certificate, None))
-    assert "Verklaring van deelname" in text and "BIJGEWOONDE BIJEENKOMSTEN" in text
+    assert "Verklaring van deelname" in text and "BIJGEWOONDE GROEPEN" in text
     assert "9 maart 2027 – 13 april 2027" in text and "9 mrt – 13 apr" in text
-    assert "Rondkomen in een digitale samenleving" in text and "6 bijeenkomsten" in text
+    assert (
+        "Rondkomen in een digitale samenleving" in text and "een groep van 6 bijeenkomsten" in text
+    )
     assert "punten" not in text and "Accreditatie".upper() not in text
+
+    # The check page names the day of the check-in, not every meeting of the group.
+    from symposium.services.certificates import verification
+
+    verdict = verification.verify(db.session, certificate.code)
+    assert [d.isoformat() for d in verdict.days] == ["2027-03-09"]

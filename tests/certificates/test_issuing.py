@@ -243,3 +243,22 @@ def test_a_certificate_that_no_longer_meets_the_rule_is_flagged(db, event, day, 
     assert standing.certificate is not None and standing.changed and not standing.eligible
     with pytest.raises(RuleError):  # re-issue refuses; revoke is the way
         issuing.reissue(db.session, None, standing.certificate, local(18, 1))
+
+
+def test_the_purge_or_the_rule_off_flags_no_certificate(db, event, day) -> None:  # type: ignore[no-untyped-def]
+    """A certificate outlives its registration's data (the purge) and a rule set to "off"
+    to stop issuing: neither is a reason to revoke it, so neither flags it."""
+    from datetime import timedelta
+
+    from symposium.services.privacy import retention
+
+    issuing.issue_all(db.session, None, event, local(17, 0))
+    db.session.commit()
+    retention.purge(db.session, event.ends_at + timedelta(days=91), retention.Retention(90, 120))
+    db.session.commit()
+    assert not [s for s in issuing.standings(db.session, event) if s.changed]
+    design.save(
+        db.session, None, event, rule=CertificateRule.OFF, signatory_name="",
+        signatory_role="", signature=None, remove_signature=False, now=local(16, 0),
+    )  # fmt: skip
+    assert not [s for s in issuing.standings(db.session, event) if s.changed]

@@ -103,11 +103,12 @@ def test_checking_is_rate_limited_per_address(migrated_url, clock, small_event) 
     statuses = [
         client.get("/certificates/AAAAA-BBBBB-CCCCC-DDDDD").status_code,
         client.get("/api/v1/certificates/AAAAA-BBBBB-CCCCC-DDDDD").status_code,
-        client.get("/certificates?code=x").status_code,
+        client.get("/certificates?code=x").status_code,  # the form reads nothing: not counted
         client.get("/certificates/AAAAA-BBBBB-CCCCC-DDDDE").status_code,
         client.get("/api/v1/certificates/AAAAA-BBBBB-CCCCC-DDDDE").status_code,
+        client.get("/certificates/AAAAA-BBBBB-CCCCC-DDDDF").status_code,
     ]
-    assert statuses == [404, 404, 422, 429, 429]
+    assert statuses == [404, 404, 422, 404, 429, 429]
 
 
 def test_the_mail_carries_the_pdf_and_is_sent_once(app, db, issued, deliver, clock) -> None:
@@ -356,3 +357,49 @@ def test_a_big_event_downloads_in_parts(client, db, event, issued, register, pre
     assert second.status_code == 200 and len(PdfReader(io.BytesIO(second.data)).pages) == 1
     assert client.get(f"{url}/all.pdf?part=3").status_code == 404
     assert client.get(f"{url}/all.pdf?part=x").status_code == 404
+
+
+def test_one_certificate_that_cannot_be_built_fails_only_its_own_mail(
+    app, db, event, gp, register, present, clock, monkeypatch
+) -> None:
+    from symposium.services.certificates import document
+    from symposium.services.mail import delivery
+
+    other = register(9, "klein", profession="huisarts").registration
+    full_day(present, other, "klein")
+    issued = issuing.issue_all(db.session, None, event, local(17, 0)).issued
+    db.session.commit()
+    broken = next(c for c in issued if c.registration_id == other.id)
+    real = document.singles
+
+    def singles(certificates, designs):  # type: ignore[no-untyped-def]
+        if any(c.id == broken.id for c in certificates):
+            raise ValueError("a font went missing")
+        return real(certificates, designs)
+
+    monkeypatch.setattr(document, "singles", singles)
+    sink = __import__("tests.certificates.conftest", fromlist=["Sink"]).Sink()
+    clock.now = local(17, 5)
+    delivery.drain(db.session, sink, app.config, lambda: clock.now)
+    rows = {
+        r.certificate_id: r.status
+        for r in db.session.scalars(
+            select(OutboxMessage).where(OutboxMessage.kind == "certificate")
+        )
+    }
+    assert rows[broken.id] is OutboxStatus.FAILED
+    good = next(c for c in issued if c.id != broken.id)
+    assert rows[good.id] is OutboxStatus.SENT
+
+
+def test_a_signature_of_too_many_pixels_is_refused_unread() -> None:
+    from PIL import Image
+
+    from symposium.services.certificates import design
+    from symposium.services.core.errors import RuleError
+
+    huge = io.BytesIO()
+    Image.new("1", (6000, 5000)).save(huge, format="PNG")  # 30 megapixels, a few kB
+    with pytest.raises(RuleError) as refused:
+        design.signature_png(huge.getvalue())
+    assert refused.value.code == "signature_too_large"

@@ -51,7 +51,7 @@ class DesignForm(FlaskForm):
     signatory_role = StringField(_l("Their role"), validators=[Length(max=200)])
     signature = FileField(
         _l("Signature (image)"),
-        description=_l("A PNG or JPEG of at most 1 MB, on a white or transparent background."),
+        description=_l("A PNG or JPEG of at most 900 kB, on a white or transparent background."),
     )
     remove_signature = BooleanField(_l("Remove the signature"))
 
@@ -83,7 +83,7 @@ def _page(event: Event, design_form: DesignForm | None = None) -> str:
     found = design.design_of(db.session, event)
     standings = issuing.standings(db.session, event)
     every = issuing.issued(db.session, event, valid_only=False)
-    valid = sum(1 for c in every if c.is_valid)
+    in_part = {(c.serial - 1) // PART + 1 for c in every if c.is_valid}
     form = design_form or DesignForm(
         formdata=None,
         data={"rule": found.rule.value, "signatory_name": found.signatory_name,
@@ -101,7 +101,7 @@ def _page(event: Event, design_form: DesignForm | None = None) -> str:
         issued=[s for s in standings if s.certificate is not None],
         changed=[s for s in standings if s.changed],
         revoked=every,
-        parts=[(n + 1, n * PART + 1, min((n + 1) * PART, valid)) for n in range(-(-valid // PART))],
+        parts=[(n, (n - 1) * PART + 1, n * PART) for n in sorted(in_part)],
         issue_form=IssueForm(),
         reissue_form=ReissueForm(),
         format_code=codes.format_code,
@@ -184,7 +184,8 @@ def certificate_pdf(event: Event, certificate_id: int) -> Response:
 @requires(access.MANAGE)
 def certificates_all(event: Event, fmt: str) -> Response:
     """Every valid certificate: one PDF for printing, or a ZIP of single PDFs; a big event
-    in parts of :data:`PART` (``?part=2``), each built in seconds, not minutes."""
+    in parts of :data:`PART` numbers (``?part=2``: numbers 501–1000), each built in seconds,
+    not minutes, and the same certificates whatever is revoked or issued meanwhile."""
     if fmt not in ("pdf", "zip"):
         abort(404)
     found = issuing.issued(db.session, event)
@@ -192,11 +193,11 @@ def certificates_all(event: Event, fmt: str) -> Response:
         flash(str(_l("No certificates have been issued yet.")), "error")
         return redirect(url_for("admin.certificates", slug=event.slug), code=303)
     part = whole_number(request.args.get("part", "1"))
-    parts = -(-len(found) // PART)
-    if part is None or not 1 <= part <= parts:
+    many = found[-1].serial > PART
+    found = [c for c in found if part is not None and (c.serial - 1) // PART + 1 == part]
+    if not found:
         abort(404)
-    found = found[(part - 1) * PART : part * PART]
-    name = f"{event.slug}-certificates" + (f"-{part}" if parts > 1 else "")
+    name = f"{event.slug}-certificates" + (f"-{part}" if many else "")
     designs = {event.id: design.design_of(db.session, event)}
     if fmt == "pdf":
         return download(document.combined(found, designs), "application/pdf", f"{name}.pdf")

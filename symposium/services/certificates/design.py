@@ -19,7 +19,7 @@ from symposium.models import Accreditation, CertificateDesign, CertificateRule, 
 from symposium.services.core import audit
 from symposium.services.core.errors import RuleError
 
-MAX_UPLOAD = 1024 * 1024  # the request limit (MAX_CONTENT_LENGTH) answers larger ones
+MAX_UPLOAD = 900_000  # below the request limit (MAX_CONTENT_LENGTH), which answers with 413
 MAX_PIXELS = 25_000_000  # a small file may still unpack into gigabytes: refused unread
 MAX_SIZE = (900, 300)  # pixels: 60 x 20 mm at 380 dpi
 FORMATS = {"PNG", "JPEG"}
@@ -45,13 +45,21 @@ def rule_of(db: DbSession, event: Event) -> CertificateRule:
 def signature_png(data: bytes) -> bytes:
     """The uploaded signature as a PNG of at most :data:`MAX_SIZE`, or RuleError."""
     too_large = RuleError(
-        "signature_too_large", _l("The image is larger than 1 MB or 25 megapixels."),
+        "signature_too_large", _l("The image is larger than 900 kB or 25 megapixels."),
         field="signature",
     )  # fmt: skip
     if len(data) > MAX_UPLOAD:
         raise too_large
     try:
-        with Image.open(io.BytesIO(data)) as image:
+        opened = Image.open(io.BytesIO(data))
+    except Image.DecompressionBombError:
+        raise too_large from None
+    except (UnidentifiedImageError, OSError, ValueError):
+        raise RuleError(
+            "signature_not_image", _l("Upload a PNG or JPEG image."), field="signature"
+        ) from None
+    try:
+        with opened as image:
             if image.format not in FORMATS:
                 raise UnidentifiedImageError(image.format)
             if image.width * image.height > MAX_PIXELS:
@@ -63,7 +71,9 @@ def signature_png(data: bytes) -> bytes:
             out = io.BytesIO()
             picture.save(out, format="PNG", optimize=True)
             return out.getvalue()
-    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
+    except Image.DecompressionBombError:
+        raise too_large from None
+    except (UnidentifiedImageError, OSError, ValueError):
         raise RuleError(
             "signature_not_image", _l("Upload a PNG or JPEG image."), field="signature"
         ) from None

@@ -149,7 +149,11 @@ def for_mail(db: DbSession, certificate_id: int) -> tuple[Certificate, bytes] | 
         )
         batch = [certificate, *waiting]
         designs = designs_of(db, sorted({c.event_id for c in batch}))
-        for found, body in zip(batch, singles(batch, designs), strict=True):
+        try:
+            built = singles(batch, designs)
+        except Exception:  # one that cannot be built must not fail the others' mail
+            batch, built = [certificate], singles([certificate], designs)
+        for found, body in zip(batch, built, strict=True):
             _built[_key(found, designs)] = body
         while len(_built) > KEEP:
             _built.popitem(last=False)
@@ -365,7 +369,7 @@ class _Page:
         pdf = self.pdf
         sessions = self.content["sessions"]
         series = self.event.get("series") and not self.content["registers"]
-        self._label(_("Meetings attended") if series else _("Sessions attended"))
+        self._label(_("Groups attended") if series else _("Sessions attended"))
         self._rule()
         for row in sessions:
             self._session(row)
@@ -402,7 +406,9 @@ class _Page:
                 for start, _end in row["meetings"]
                 if (m := _local(start, self.zone)) is not None
             ]
-            notes.append(_("%(count)d meetings: %(days)s", count=len(days), days=", ".join(days)))
+            notes.append(
+                _("a group of %(count)d meetings: %(days)s", count=len(days), days=", ".join(days))
+            )
         if not row["in_full"]:
             notes.append(_("partly attended: no contact hours"))
         if notes:

@@ -116,7 +116,13 @@ def standings(
         if standing.certificate is None:
             standing.withdrawn = withdrawn.get(registration.id)
         elif not standing.eligible:
-            standing.changed = True
+            # No longer earned (points overridden, presence undone): flagged. A certificate
+            # outlives its registration's data, a cancellation and the rule set to "off".
+            standing.changed = (
+                rule is not CertificateRule.OFF
+                and registration.is_active
+                and not registration.is_anonymised
+            )
         else:
             fresh = content(event, standing, registration.language)
             standing.changed = _comparable(fresh) != _comparable(standing.certificate.content)
@@ -205,6 +211,7 @@ def _sessions(event: Event, presences: list[Presence]) -> list[dict[str, Any]]:
                 "starts_at": starts.isoformat() if starts else None,
                 "ends_at": ends.isoformat() if ends else None,
                 "in_full": full,
+                "checked_in_at": presence.checked_in_at.isoformat(),
                 "hours": plain(session.hours) if counted and session.hours is not None else None,
                 "meetings": [
                     [m.starts_at.isoformat(), m.ends_at.isoformat()] for m in session.meetings
@@ -221,8 +228,12 @@ def plain(value: Decimal) -> str:
 
 
 def _comparable(found: dict[str, Any]) -> tuple[Any, ...]:
-    """What a correction can change: the sessions, the points and numbers, the hours."""
-    return (found.get("sessions"), found.get("registers"), found.get("numbers"), found.get("hours"))
+    """What a correction can change: the sessions, the points and numbers, the hours (not
+    the moment of a check-in: a scan entered again later is no correction)."""
+    sessions = [
+        {k: v for k, v in s.items() if k != "checked_in_at"} for s in found.get("sessions", [])
+    ]
+    return (sessions, found.get("registers"), found.get("numbers"), found.get("hours"))
 
 
 def issue_all(

@@ -49,14 +49,13 @@ class Verdict:
 
     @property
     def days(self) -> list[date]:
-        """The days the person attended, in the event's time zone (the event's first day
-        when the certificate names no session)."""
+        """The days the person was checked in, in the event's time zone (the event's first
+        day when the certificate names no session)."""
         zone = ZoneInfo(self.event["timezone"])
         starts = [
             start
             for s in self.certificate.content.get("sessions", [])
-            for start in ([m[0] for m in s.get("meetings") or []] or [s["starts_at"]])
-            if start
+            if (start := s.get("checked_in_at") or s["starts_at"])
         ] or [self.event["starts_at"]]
         return sorted({datetime.fromisoformat(s).astimezone(zone).date() for s in starts})
 
