@@ -4,6 +4,7 @@ page, which says the certificate is valid."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -40,8 +41,11 @@ def test_the_organiser_issues_and_the_qr_code_verifies_in_the_browser(
     browser, app, db, event, register, present, organiser, live_server, clock, tmp_path: Path
 ) -> None:
     zxingcpp = pytest.importorskip("zxingcpp")
-    if shutil.which("pdftoppm") is None:
-        pytest.fail("pdftoppm (poppler-utils) is needed to render the certificate")
+    if shutil.which("pdftoppm") is None:  # like the browser: required in CI, else skipped
+        missing = "pdftoppm (apt-get install poppler-utils) renders the certificate"
+        if os.environ.get("REQUIRE_BROWSER"):
+            pytest.fail(missing)
+        pytest.skip(missing)
     gp = register(1, "klein", "groot", profession="huisarts", name="Zoë Ünal").registration
     full_day(present, gp, "klein", "groot")
     clock.now = local(17, 0)
