@@ -20,6 +20,14 @@ from symposium.services.core.errors import RuleError
 from tests.certificates.conftest import full_day, local
 
 
+def set_rule(db, event, rule: CertificateRule) -> None:  # type: ignore[no-untyped-def]
+    """The event's certificate rule, saved as the settings form saves it."""
+    design.save(
+        db.session, None, event, rule=rule, signatory_name="", signatory_role="",
+        signature=None, remove_signature=False, now=local(16, 0),
+    )  # fmt: skip
+
+
 def certificate_mails(db) -> int:  # type: ignore[no-untyped-def]
     return db.session.scalar(select(func.count()).where(OutboxMessage.kind == "certificate"))
 
@@ -81,10 +89,7 @@ def test_a_dry_run_says_who_would_get_one_and_writes_nothing(db, event, day) -> 
 
 
 def test_the_attendance_rule_gives_everyone_checked_in_a_certificate(db, event, day) -> None:
-    design.save(
-        db.session, None, event, rule=CertificateRule.ATTENDANCE, signatory_name="",
-        signatory_role="", signature=None, remove_signature=False, now=local(16, 0),
-    )  # fmt: skip
+    set_rule(db, event, CertificateRule.ATTENDANCE)
     with force_locale("en"):
         report = issuing.issue_all(db.session, None, event, local(17, 0))
         reasons = {s.registration.id: str(s.reason) for s in report.not_eligible}
@@ -98,10 +103,7 @@ def test_the_attendance_rule_gives_everyone_checked_in_a_certificate(db, event, 
 
 
 def test_the_off_rule_issues_none(db, event, day) -> None:
-    design.save(
-        db.session, None, event, rule=CertificateRule.OFF, signatory_name="",
-        signatory_role="", signature=None, remove_signature=False, now=local(16, 0),
-    )  # fmt: skip
+    set_rule(db, event, CertificateRule.OFF)
     with force_locale("en"):
         report = issuing.issue_all(db.session, None, event, local(17, 0))
         assert report.issued == []
@@ -257,8 +259,5 @@ def test_the_purge_or_the_rule_off_flags_no_certificate(db, event, day) -> None:
     retention.purge(db.session, event.ends_at + timedelta(days=91), retention.Retention(90, 120))
     db.session.commit()
     assert not [s for s in issuing.standings(db.session, event) if s.changed]
-    design.save(
-        db.session, None, event, rule=CertificateRule.OFF, signatory_name="",
-        signatory_role="", signature=None, remove_signature=False, now=local(16, 0),
-    )  # fmt: skip
+    set_rule(db, event, CertificateRule.OFF)
     assert not [s for s in issuing.standings(db.session, event) if s.changed]

@@ -51,15 +51,7 @@ def signature_png(data: bytes) -> bytes:
     if len(data) > MAX_UPLOAD:
         raise too_large
     try:
-        opened = Image.open(io.BytesIO(data))
-    except Image.DecompressionBombError:
-        raise too_large from None
-    except (UnidentifiedImageError, OSError, ValueError):
-        raise RuleError(
-            "signature_not_image", _l("Upload a PNG or JPEG image."), field="signature"
-        ) from None
-    try:
-        with opened as image:
+        with Image.open(io.BytesIO(data)) as image:
             if image.format not in FORMATS:
                 raise UnidentifiedImageError(image.format)
             if image.width * image.height > MAX_PIXELS:

@@ -351,15 +351,20 @@ def revoke(
     db.refresh(certificate)
     if certificate.revoked_at is not None:
         return certificate
-    certificate.revoked_at = now
-    certificate.revoked_by_id = user.id if user is not None else None
-    certificate.revoke_reason = reason
+    _withdraw(certificate, user, reason, now)
     audit.record(
         db, user=user, event=certificate.event, action="certificate_revoked",
         target=f"certificate {certificate.number}", after={"reason": reason}, now=now,
     )  # fmt: skip
     db.flush()
     return certificate
+
+
+def _withdraw(certificate: Certificate, user: User | None, reason: str, now: datetime) -> None:
+    """Mark a certificate revoked, by whom and why (revoke and re-issue both do)."""
+    certificate.revoked_at = now
+    certificate.revoked_by_id = user.id if user is not None else None
+    certificate.revoke_reason = reason
 
 
 def reissue(
@@ -389,10 +394,8 @@ def reissue(
             _l("%(reason)s Revoke the certificate instead.", reason=str(reason)),
         )
     if certificate.revoked_at is None:
-        certificate.revoked_at = now
-        certificate.revoked_by_id = user.id if user is not None else None
         with force_locale(certificate.language):
-            certificate.revoke_reason = str(_l("Replaced after a correction."))
+            _withdraw(certificate, user, str(_l("Replaced after a correction.")), now)
         db.flush()  # the partial unique index: the old one is no longer valid
     new = _issue(db, user, event, found[0], _next_serial(db, event), now)
     certificate.replaced_by_id = new.id
