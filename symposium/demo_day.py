@@ -9,9 +9,9 @@ left" at the end), the second lecture, the second round (its small workshop ente
 paper sign-in sheet) and the forum. So each register's attendance list has people with full
 points, reduced points with their reasons, and one social worker without a number. The next
 morning the organiser issues the certificates (mailed at once, with the PDF). In the Welzijn
-op recept series one participant of a group is checked in and, after its last meeting, gets
-a certificate of participation. Runs once: an event that has registrations already is left
-alone.
+op recept series one participant of a group is ticked at five of its six meetings and, after
+the last one, gets a certificate of participation naming them. Runs once: an event that has
+registrations already is left alone.
 """
 
 from __future__ import annotations
@@ -201,8 +201,9 @@ def run(db: DbSession, admin: User, secret_key: str, password: str) -> DemoDay:
 
 
 def _series(db: DbSession, admin: User, secret_key: str) -> list[Any]:
-    """A participant of a Welzijn op recept group, at its first meeting; after the last
-    one, the certificate of participation (no points: no register accredits the series)."""
+    """A participant of a Welzijn op recept group, ticked at every meeting but the third;
+    after the last one, the certificate of participation listing the meetings attended (no
+    points: no register accredits the series)."""
     series = db.scalars(select(Event).where(Event.slug == SERIES)).one_or_none()
     group = next((s for s in series.sessions if s.meetings), None) if series else None
     if series is None or group is None:
@@ -213,10 +214,14 @@ def _series(db: DbSession, admin: User, secret_key: str) -> list[Any]:
     )  # fmt: skip
     signed_up = (series.registration_opens_at or group.meetings[0].starts_at) + timedelta(days=1)
     person = lifecycle.register(db, series, data, signed_up, secret_key).registration
-    presence.scan(
-        db, admin, group, client_id=f"demo-{person.id}-{group.key}", registration_id=person.id,
-        now=group.meetings[0].starts_at + timedelta(minutes=3), via=Via.SEARCH,
-    )  # fmt: skip
+    for n, meeting in enumerate(group.meetings):
+        if n == 2:
+            continue  # ill that week: the certificate names the meetings attended
+        presence.scan(
+            db, admin, group, client_id=f"demo-{person.id}-{group.key}-{meeting.key}",
+            registration_id=person.id, now=meeting.starts_at + timedelta(minutes=3),
+            via=Via.SEARCH,
+        )  # fmt: skip
     db.commit()
     after = group.meetings[-1].ends_at + timedelta(days=1)
     return issuing.issue_all(db, admin, series, after).issued

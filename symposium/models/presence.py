@@ -14,7 +14,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from symposium.models.account import User
 from symposium.models.base import Base, UTCDateTime, str_enum
-from symposium.models.event import Session
+from symposium.models.event import Meeting, Session
 from symposium.models.registration import Enrolment, Registration
 
 
@@ -31,19 +31,29 @@ class Via(enum.StrEnum):
 
 
 class Presence(Base):
-    """One person's attendance of one session: check-in, optional check-out."""
+    """One person's attendance of one session, or of one meeting of a group session:
+    check-in, optional check-out."""
 
     __tablename__ = "presences"
     __table_args__ = (
-        # One live presence per person and session: a double scan (or two doors at once)
-        # finds the first one instead of counting twice.
+        # One live presence per person and session (per meeting in a group that meets
+        # several times): a double scan, or two doors at once, finds the first one instead
+        # of counting twice.
         Index(
             "uq_presences_live",
             "registration_id",
             "session_id",
             unique=True,
-            sqlite_where=text("undone_at IS NULL"),
-            postgresql_where=text("undone_at IS NULL"),
+            sqlite_where=text("undone_at IS NULL AND meeting_id IS NULL"),
+            postgresql_where=text("undone_at IS NULL AND meeting_id IS NULL"),
+        ),
+        Index(
+            "uq_presences_meeting_live",
+            "registration_id",
+            "meeting_id",
+            unique=True,
+            sqlite_where=text("undone_at IS NULL AND meeting_id IS NOT NULL"),
+            postgresql_where=text("undone_at IS NULL AND meeting_id IS NOT NULL"),
         ),
     )
 
@@ -53,6 +63,10 @@ class Presence(Base):
     )
     registration_id: Mapped[int] = mapped_column(
         ForeignKey("registrations.id", ondelete="CASCADE"), index=True
+    )
+    # The meeting of a group session that meets several times (None for any other session).
+    meeting_id: Mapped[int | None] = mapped_column(
+        ForeignKey("meetings.id", ondelete="CASCADE"), index=True
     )
     # The place it was for; None for a plenary session or someone admitted anyway.
     enrolment_id: Mapped[int | None] = mapped_column(
@@ -77,6 +91,7 @@ class Presence(Base):
 
     session: Mapped[Session] = relationship()
     registration: Mapped[Registration] = relationship()
+    meeting: Mapped[Meeting | None] = relationship()
     enrolment: Mapped[Enrolment | None] = relationship()
     checked_in_by: Mapped[User | None] = relationship(foreign_keys=[checked_in_by_id])
     checked_out_by: Mapped[User | None] = relationship(foreign_keys=[checked_out_by_id])
@@ -85,6 +100,16 @@ class Presence(Base):
     @property
     def is_live(self) -> bool:
         return self.undone_at is None
+
+    @property
+    def starts_at(self) -> datetime | None:
+        """When what they attended began: the meeting's start, else the session's."""
+        return self.meeting.starts_at if self.meeting else self.session.effective_starts_at
+
+    @property
+    def ends_at(self) -> datetime | None:
+        """When what they attended ended: the meeting's end, else the session's."""
+        return self.meeting.ends_at if self.meeting else self.session.effective_ends_at
 
 
 class CheckinScan(Base):

@@ -141,7 +141,8 @@ def test_a_group_series_issues_a_certificate_of_participation_without_points(
 
     from sqlalchemy import select
 
-    from symposium.models import Event, Presence, Via
+    from symposium.models import Event, Via
+    from symposium.services.checkin import presence
     from symposium.services.registration import lifecycle
     from symposium.services.registration.validation import RegistrationInput
     from tests.conftest import registration_data
@@ -152,27 +153,33 @@ def test_a_group_series_issues_a_certificate_of_participation_without_points(
     data = RegistrationInput(**registration_data("amal", "overig"), sessions=[group.id])
     signed_up = series.registration_opens_at + timedelta(days=1)
     person = lifecycle.register(db.session, series, data, signed_up, "test").registration
-    first = group.meetings[0]
-    db.session.add(Presence(
-        session_id=group.id, registration_id=person.id, checked_in_at=first.starts_at,
-        checked_in_via=Via.SEARCH, recorded_at=first.starts_at,
-    ))  # fmt: skip
+    # Ticked at the door at the first, second and fourth meeting; not at the others.
+    for n in (0, 1, 3):
+        meeting = group.meetings[n]
+        answer = presence.scan(
+            db.session, None, group, client_id=f"m{n}", registration_id=person.id,
+            now=meeting.starts_at + timedelta(minutes=2), via=Via.SEARCH,
+        )  # fmt: skip
+        assert answer.presence.meeting_id == meeting.id
     db.session.commit()
     assert design.rule_of(db.session, series) is issuing.CertificateRule.ATTENDANCE
     (certificate,) = issuing.issue_all(db.session, None, series, group.meetings[-1].ends_at).issued
     db.session.commit()
     assert certificate.content["event"]["series"] and certificate.content["registers"] == []
+    (row,) = certificate.content["sessions"]
+    assert (len(row["meetings"]), row["meetings_held"], row["in_full"]) == (3, 6, False)
     with app.test_request_context():
         text = pdf_text(document.pdf(certificate, None))
     assert "Verklaring van deelname" in text and "BIJGEWOONDE GROEPEN" in text
-    assert "9 maart 2027 – 13 april 2027" in text and "9 mrt – 13 apr" in text
-    assert (
-        "Rondkomen in een digitale samenleving" in text and "een groep van 6 bijeenkomsten" in text
-    )
+    # The days attended, not the whole run of the group (9 March to 13 April).
+    assert "9 maart 2027 – 30 maart 2027" in text and "9 mrt – 30 mrt" in text
+    assert "Rondkomen in een digitale samenleving" in text
+    assert "3 van 6 bijeenkomsten bijgewoond: 9 mrt, 16 mrt, 30 mrt" in text
     assert "punten" not in text and "Accreditatie".upper() not in text
+    assert "contacturen" not in text  # a series counts meetings, not hours
 
-    # The check page names the day of the check-in, not every meeting of the group.
+    # The check page names the days of the meetings attended.
     from symposium.services.certificates import verification
 
     verdict = verification.verify(db.session, certificate.code)
-    assert [d.isoformat() for d in verdict.days] == ["2027-03-09"]
+    assert [d.isoformat() for d in verdict.days] == ["2027-03-09", "2027-03-16", "2027-03-30"]

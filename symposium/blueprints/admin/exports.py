@@ -10,11 +10,13 @@ import re
 from flask import render_template, request
 from werkzeug.wrappers import Response
 
+from symposium import clock
 from symposium.blueprints.admin import bp, requires, session_or_404
 from symposium.extensions import db
-from symposium.models import Event
+from symposium.models import Event, Session
 from symposium.services.accounts import access
 from symposium.services.backoffice import exports
+from symposium.services.checkin import attendance
 
 
 def filename(*parts: str, ext: str) -> str:
@@ -55,11 +57,18 @@ def export_registrations_xlsx(event: Event) -> Response:
     return download(body, exports.XLSX_MIMETYPE, filename(event.slug, "registrations", ext="xlsx"))
 
 
+def _participants(event: Event, session: Session) -> list[exports.Participant]:
+    """A session's participants with their presence (a group's: at ``?meeting=``, by
+    default the current meeting)."""
+    meeting = attendance.chosen_meeting(session, request.args.get("meeting", type=int), clock.now())
+    return exports.session_participants(db.session, event, session, meeting)
+
+
 @bp.get("/events/<slug>/sessions/<int:session_id>/participants.csv")
 @requires(access.MANAGE)
 def export_participants_csv(event: Event, session_id: int) -> Response:
     session = session_or_404(event, session_id)
-    participants = exports.session_participants(db.session, event, session)
+    participants = _participants(event, session)
     table = exports.participants_table(event, session, participants)
     body = exports.to_csv(table.columns, table.rows, delimiter=_delimiter())
     name = filename(event.slug, session.key, "participants", ext="csv")
@@ -70,7 +79,7 @@ def export_participants_csv(event: Event, session_id: int) -> Response:
 @requires(access.MANAGE)
 def export_participants_xlsx(event: Event, session_id: int) -> Response:
     session = session_or_404(event, session_id)
-    participants = exports.session_participants(db.session, event, session)
+    participants = _participants(event, session)
     table = exports.participants_table(event, session, participants)
     body = exports.to_xlsx(table.title, table.columns, table.rows)
     name = filename(event.slug, session.key, "participants", ext="xlsx")
@@ -82,7 +91,7 @@ def export_participants_xlsx(event: Event, session_id: int) -> Response:
 def print_participants(event: Event, session_id: int) -> Response:
     """A signature sheet for the door: confirmed participants, then the waiting list."""
     session = session_or_404(event, session_id)
-    participants = exports.session_participants(db.session, event, session)
+    participants = _participants(event, session)
     page = render_template(
         "admin/print_session.html",
         event=event,

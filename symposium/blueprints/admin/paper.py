@@ -76,25 +76,34 @@ class PaperForm(FlaskForm):
 def sign_in_sheet(event: Event, session_id: int) -> Response:
     """The printable sign-in sheet of a session, by surname, with blank rows."""
     session = session_or_404(event, session_id)
-    body = sheets.sign_in_sheet(db.session, session, clock.now(), str(get_locale()))
-    name = filename(event.slug, session.key, "sign-in-sheet", ext="pdf")
+    now = clock.now()
+    meeting = attendance.chosen_meeting(session, request.args.get("meeting", type=int), now)
+    body = sheets.sign_in_sheet(db.session, session, now, str(get_locale()), meeting)
+    parts = (session.key, f"meeting-{meeting.key}") if meeting is not None else (session.key,)
+    name = filename(event.slug, *parts, "sign-in-sheet", ext="pdf")
     return download(body, "application/pdf", name)
 
 
 @bp.route("/events/<slug>/sessions/<int:session_id>/paper", methods=["GET", "POST"])
 @requires(access.MANAGE)
 def paper(event: Event, session_id: int) -> Response | str | tuple[str, int]:
-    """Enter a paper sheet: tick the names, one submit (post, redirect, get)."""
+    """Enter a paper sheet (of a group's meeting: ``?meeting=``): tick the names, one submit
+    (post, redirect, get)."""
     session = session_or_404(event, session_id)
+    meeting = attendance.chosen_meeting(session, request.args.get("meeting", type=int), clock.now())
     people = sheets.expected_people(db.session, session)
-    present = {p.registration_id: p for p in attendance.session_presences(db.session, session)}
+    present = {
+        p.registration_id: p for p in attendance.session_presences(db.session, session, meeting)
+    }
     form = PaperForm()
     form.present.choices = [(r.id, r.name) for r in people if r.id not in present]
+    here = {"meeting": meeting.id} if meeting is not None else {}
 
     def page() -> str:
         return render_template(
             "admin/paper.html", event=event, session=session, form=form, people=people,
-            present=present, register_numbers=sheets.register_numbers,
+            present=present, register_numbers=sheets.register_numbers, meeting=meeting,
+            here=here,
         )  # fmt: skip
 
     if request.method == "GET":
@@ -106,12 +115,15 @@ def paper(event: Event, session_id: int) -> Response | str | tuple[str, int]:
     busy.keep_form(page)
     ticked = list(form.present.data or [])
     done = perform(
-        lambda: sheets.enter_paper(db.session, current_user, session, ticked, clock.now()), form
+        lambda: sheets.enter_paper(db.session, current_user, session, ticked, clock.now(), meeting),
+        form,
     )
     if not done.ok:
         return page(), 403 if done.error and done.error.status == 403 else 422
     _report(done.value)
-    return redirect(url_for("admin.paper", slug=event.slug, session_id=session.id), code=303)
+    return redirect(
+        url_for("admin.paper", slug=event.slug, session_id=session.id, **here), code=303
+    )
 
 
 @bp.get("/events/<slug>/badges")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import render_template
+from flask import render_template, request
 from werkzeug.wrappers import Response
 
 from symposium import clock
@@ -16,11 +16,15 @@ from symposium.services.checkin import attendance, sheets
 @bp.get("/events/<slug>/sessions/<int:session_id>/presence")
 @requires(access.MANAGE)
 def session_presence(event: Event, session_id: int) -> Response | str:
-    """Everyone checked in, by surname, with in/out times; then the expected who are not."""
+    """Everyone checked in, by surname, with in/out times; then the expected who are not.
+    A group that meets several times: of one meeting (``?meeting=``, else the current one)."""
     session = session_or_404(event, session_id)
-    found = sheets.presence_list(db.session, session, clock.now())
+    now = clock.now()
+    meeting = attendance.chosen_meeting(session, request.args.get("meeting", type=int), now)
+    found = sheets.presence_list(db.session, session, now, meeting)
     return render_template(
-        "admin/session_presence.html", event=event, session=session, rows=found.rows,
+        "admin/session_presence.html", event=event, session=session, meeting=meeting,
+        rows=found.rows,
         missing=found.missing, started=found.started, late_by=attendance.late_by,
         early_by=attendance.early_by, in_full=attendance.in_full,
     )  # fmt: skip

@@ -37,6 +37,8 @@ class CheckinRequest(Request):
 class Presence(Response):
     id: int
     session_id: int
+    # A group that meets several times: the meeting (of the scan's day) it is a presence at.
+    meeting_id: int | None
     registration_id: int
     name: str
     checked_in_at: datetime

@@ -70,7 +70,8 @@ def _door(slug: str, session_id: int) -> tuple[Event, Session, User]:
 
 def _presence(row: Presence) -> schemas.Presence:
     return schemas.Presence(
-        id=row.id, session_id=row.session_id, registration_id=row.registration_id,
+        id=row.id, session_id=row.session_id, meeting_id=row.meeting_id,
+        registration_id=row.registration_id,
         name=row.registration.name, checked_in_at=row.checked_in_at,
         checked_in_via=row.checked_in_via.value, checked_out_at=row.checked_out_at,
         checked_out_via=row.checked_out_via.value if row.checked_out_via else None,
@@ -122,11 +123,16 @@ def record_checkin(slug: str, session_id: int) -> ResponseReturnValue:
 
 @bp.get("/events/<slug>/sessions/<int:session_id>/checkins")
 def list_checkins(slug: str, session_id: int) -> ResponseReturnValue:
-    """The session's live presences, in check-in order."""
+    """The session's live presences, in check-in order (a group's: of today's meeting)."""
     try:
         _event, session, _user = _door(slug, session_id)
     except Refused as exc:
         return error(exc.status, exc.code, exc.message)
-    rows = attendance.session_presences(db.session, session)
+    meeting = presence.meeting_on(session, clock.now()) if session.meetings else None
+    rows = (
+        attendance.session_presences(db.session, session, meeting)
+        if meeting is not None or not session.meetings
+        else []  # the group does not meet today
+    )
     db.session.commit()  # a token's last use
     return answer(schemas.Checkins(checkins=[_presence(r) for r in rows]))

@@ -32,7 +32,7 @@ from symposium.extensions import db
 from symposium.filters import local_time
 from symposium.models import Enrolment, Event, Presence, Registration, Session, Via
 from symposium.services.accounts import access
-from symposium.services.checkin import attendance, presence, search
+from symposium.services.checkin import presence, search
 from symposium.services.checkin.presence import Answer, Direction, Verdict
 
 DIRECTIONS = [d.value for d in Direction]
@@ -157,12 +157,14 @@ def _door_page(
     scan_form.client_id.data = presence.new_client_id()
     scan_form.direction.data = direction.value
 
+    # A group that meets several times: the door is today's meeting's (none: no scans).
+    meeting = presence.meeting_on(session, now) if session.meetings else None
     search_form = SearchForm(request.args)
     query = (search_form.q.data or "").strip() if search_form.validate() else ""
     found, too_short = None, False
     if query:
         too_short = not search.long_enough(query)
-        found = None if too_short else search.search_people(db.session, session, query)
+        found = None if too_short else search.search_people(db.session, session, query, meeting)
 
     registrations = db.session.scalars(
         select(Registration)
@@ -170,11 +172,13 @@ def _door_page(
         .options(selectinload(Registration.enrolments).selectinload(Enrolment.session))
     ).all()
     expected = presence.expected(session, registrations)
-    presences = presence.session_presences(db.session, session)
+    presences = presence.session_presences(db.session, session, meeting)
+    if session.meetings and meeting is None:
+        presences = []  # no meeting today: nothing of another day is this door's
     recent = sorted(
         presences, key=lambda p: (p.checked_out_at or p.checked_in_at, p.id), reverse=True
     )[:RECENT]
-    start = session.effective_starts_at
+    times = presence.door_times(session, now)
     return render_template(
         "door/session.html",
         event=event,
@@ -191,13 +195,20 @@ def _door_page(
         too_short=too_short,
         new_client_id=presence.new_client_id,
         expected=len(expected),
-        counts=attendance.session_counts(db.session, session),
+        counts=presence.door_counts(db.session, session, now),
         recent=recent,
+        meeting=meeting,
+        next_meeting=next((m for m in session.meetings if m.starts_at > now), None),
+        members=(
+            search.members(session, registrations, presences)
+            if session.meetings and meeting is not None
+            else None
+        ),
         may_undo=lambda p: presence.may_undo(current_user, p, now),
         late_by=presence.late_by,
         early_by=presence.early_by,
-        show_everyone_left=direction is Direction.OUT or (start is not None and now >= start),
-        ends_at=min(now, session.effective_ends_at) if session.effective_ends_at else now,
+        show_everyone_left=direction is Direction.OUT or (times is not None and now >= times[0]),
+        ends_at=presence.leaving_time(session, now),
         can_manage=access.can(current_user, access.MANAGE, event),
     )
 
@@ -302,8 +313,7 @@ def everyone_left(event: Event, session_id: int) -> Response:
     now = clock.now()
     done = perform(lambda: presence.everyone_left(db.session, current_user, chosen, now))
     if done.ok:
-        ends = chosen.effective_ends_at
-        at = min(now, ends) if ends is not None else now
+        at = presence.leaving_time(chosen, now)
         if done.value:
             flash(
                 ngettext("%(num)d person checked out at %(time)s.",

@@ -37,7 +37,7 @@ from symposium.blueprints.door.pages import shown_answer
 from symposium.extensions import db
 from symposium.models import Event, Via
 from symposium.services.accounts import access
-from symposium.services.checkin import attendance, presence
+from symposium.services.checkin import presence
 from symposium.services.checkin.presence import Direction
 from symposium.services.core.errors import RuleError
 
@@ -91,7 +91,7 @@ def scans(event: Event, session_id: int) -> Response | tuple[Response, int]:
             _("At most %(num)d scans at a time; send the rest after these.", num=MAX_SCANS),
         )  # fmt: skip
     results = [_record(chosen, item) for item in items]
-    counts = attendance.session_counts(db.session, chosen)
+    counts = presence.door_counts(db.session, chosen, clock.now())
     return jsonify(
         results=results,
         counts={"checked_in": counts.checked_in, "checked_out": counts.checked_out,

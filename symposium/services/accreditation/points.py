@@ -147,7 +147,9 @@ def event_points(
     sessions = {
         s.id: s
         for s in db.scalars(
-            select(Session).where(Session.event_id == event.id).options(selectinload(Session.round))
+            select(Session)
+            .where(Session.event_id == event.id)
+            .options(selectinload(Session.round), selectinload(Session.meetings))
         )
     }
     people = select(Registration.id, Registration.profession_id, Registration.identifiers).where(
@@ -160,6 +162,7 @@ def event_points(
     presences = select(
         Presence.registration_id,
         Presence.session_id,
+        Presence.meeting_id,
         Presence.checked_in_at,
         Presence.checked_out_at,
     ).where(Presence.session_id.in_(list(sessions) or [0]), Presence.undone_at.is_(None))
@@ -171,9 +174,21 @@ def event_points(
     booked: dict[int, set[int]] = defaultdict(set)
     for registration_id, session_id in db.execute(places):
         booked[registration_id].add(session_id)
-    seen: dict[int, dict[int, tuple[datetime, datetime | None]]] = defaultdict(dict)
-    for registration_id, session_id, checked_in, checked_out in db.execute(presences):
-        seen[registration_id][session_id] = (checked_in, checked_out)
+    late, early = attendance.tolerances(event)
+    seen: dict[int, dict[int, Seen]] = defaultdict(dict)
+    meetings: dict[tuple[int, int], dict[int, tuple[datetime, datetime | None]]] = defaultdict(dict)
+    for registration_id, session_id, meeting_id, checked_in, checked_out in db.execute(presences):
+        if meeting_id is not None:
+            meetings[registration_id, session_id][meeting_id] = (checked_in, checked_out)
+        else:
+            held = sessions[session_id]
+            seen[registration_id][session_id] = (
+                checked_in, checked_out, held.effective_starts_at, held.effective_ends_at,
+            )  # fmt: skip
+    for (registration_id, session_id), attended in meetings.items():
+        whole = _group_presence(sessions[session_id], attended, late, early)
+        if whole is not None:
+            seen[registration_id][session_id] = whole
     overrides: dict[tuple[int, int], PointsOverride] = {}
     if found:
         rows = select(PointsOverride).where(
@@ -186,7 +201,6 @@ def event_points(
     plenaries = [
         s.id for s in sessions.values() if s.kind is SessionKind.PLENARY and not s.is_cancelled
     ]
-    late, early = attendance.tolerances(event)
     rules = _Rules(event, sessions, late, early, day)
     results: dict[int, list[Result]] = {}
     for registration_id, profession_id, identifiers in db.execute(people):
@@ -228,6 +242,34 @@ def _registers_by_profession(
     return mapping
 
 
+# A presence as the points rules read it: check-in, check-out, and the start and end of what
+# was attended (the session's, or a group meeting's).
+Seen = tuple[datetime, datetime | None, datetime | None, datetime | None]
+
+
+def _group_presence(
+    session: Session,
+    attended: dict[int, tuple[datetime, datetime | None]],
+    late: timedelta,
+    early: timedelta,
+) -> Seen | None:
+    """A group's presences per meeting as one: its first meeting missed (None: no check-in)
+    or not attended in full (that meeting's times, so the reason names it), else present
+    from the group's start to its end."""
+    for meeting in session.meetings:
+        found = attended.get(meeting.id)
+        if found is None:
+            return None
+        checked_in, checked_out = found
+        if attendance.late(meeting.starts_at, checked_in, late) or attendance.early(
+            meeting.ends_at, checked_out, early
+        ):
+            return (checked_in, checked_out, meeting.starts_at, meeting.ends_at)
+    start = session.effective_starts_at
+    assert start is not None  # a group with meetings has times
+    return (start, None, start, session.effective_ends_at)
+
+
 @dataclass
 class _Rules:
     event: Event
@@ -241,7 +283,7 @@ class _Rules:
         registration_id: int,
         accreditation: Accreditation,
         programme: set[int],
-        present: dict[int, tuple[datetime, datetime | None]],
+        present: dict[int, Seen],
         identifiers: dict[str, str] | None,
         override: PointsOverride | None,
     ) -> Result:
@@ -320,9 +362,7 @@ class _Rules:
             override,
         )
 
-    def _expected(
-        self, session: Session, present: dict[int, tuple[datetime, datetime | None]]
-    ) -> bool:
+    def _expected(self, session: Session, present: dict[int, Seen]) -> bool:
         """Whether a session of the person's programme counts against them: attended, or
         booked and not replaced by another session of its round they were in (admitted
         anyway), and not cancelled."""
@@ -339,10 +379,10 @@ class _Rules:
         self,
         session: Session,
         accredited: Decimal | None,
-        presence: tuple[datetime, datetime | None] | None,
+        presence: Seen | None,
     ) -> Line:
         start, end = session.effective_starts_at, session.effective_ends_at
-        checked_in, checked_out = presence if presence is not None else (None, None)
+        checked_in, checked_out, was_on, was_off = presence or (None, None, start, end)
         round_title = session.round.title if session.round is not None else ""
         reason = None
         in_full = False
@@ -350,8 +390,8 @@ class _Rules:
             reason = _l("No check-in for %(session)s.", session=round_title or session.title)
         else:
             assert checked_in is not None
-            late = attendance.late(start, checked_in, self.late)
-            early = attendance.early(end, checked_out, self.early)
+            late = attendance.late(was_on, checked_in, self.late)
+            early = attendance.early(was_off, checked_out, self.early)
             in_full = late is None and early is None
             if late is not None:
                 reason = _l(

@@ -29,11 +29,12 @@ from openpyxl.utils import get_column_letter
 from sqlalchemy import select
 from sqlalchemy.orm import Session as DbSession
 
-from symposium.filters import local, local_time, whole_minutes
+from symposium.filters import local, local_date, local_time, whole_minutes
 from symposium.models import (
     Enrolment,
     EnrolmentStatus,
     Event,
+    Meeting,
     Presence,
     Registration,
     RegistrationStatus,
@@ -211,13 +212,16 @@ def registrations_table(db: DbSession, event: Event) -> Table:
     return Table(_("Registrations"), columns, rows)
 
 
-def session_participants(db: DbSession, event: Event, session: Session) -> list[Participant]:
+def session_participants(
+    db: DbSession, event: Event, session: Session, meeting: Meeting | None = None
+) -> list[Participant]:
     """Confirmed participants (by name), then the waiting list (by position); one query.
+    Their presence is the session's (a group's: at ``meeting``).
 
     Cancelled enrolments (and so cancelled registrations) are left out.
     """
     rows = db.execute(participant_rows(event, session)).all()
-    present = {p.registration_id: p for p in attendance.session_presences(db, session)}
+    present = {p.registration_id: p for p in attendance.session_presences(db, session, meeting)}
     participants = [
         Participant(
             registration_id=row.id,
@@ -289,7 +293,10 @@ def _attended(presences: list[Presence], sessions: dict[int, Session], zone: str
         if session is None:
             continue
         out = local_time(p.checked_out_at, zone) if p.checked_out_at else ""
-        parts.append(f"{session.title} {local_time(p.checked_in_at, zone)}–{out}".rstrip("–"))
+        title = session.title
+        if p.meeting_id is not None:  # a group's meetings: each with its day
+            title = f"{title} {local_date(p.checked_in_at, zone, 'short')}"
+        parts.append(f"{title} {local_time(p.checked_in_at, zone)}–{out}".rstrip("–"))
     return "; ".join(parts) or None
 
 

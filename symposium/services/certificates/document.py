@@ -35,7 +35,7 @@ from sqlalchemy.orm import Session as DbSession
 from symposium.filters import local
 from symposium.models import Certificate, CertificateDesign, OutboxMessage, OutboxStatus
 from symposium.services.accreditation.points import shown_points
-from symposium.services.certificates import codes
+from symposium.services.certificates import codes, verification
 from symposium.services.core import pdf as house
 from symposium.services.core.pdf import ACCENT, INK, MUTED, PALE, RULE
 from symposium.services.core.urls import external_url
@@ -290,19 +290,8 @@ class _Page:
         return format_date(value.date(), fmt)
 
     def _dates(self) -> str:
-        """The day(s) of the event, or of the meetings attended in a series."""
-        starts = [
-            start
-            for s in self.content["sessions"]
-            for start in ([m[0] for m in s["meetings"]] or [s["starts_at"]])
-        ]
-        days = sorted({d.date() for d in (_local(s, self.zone) for s in starts) if d})
-        if not days:
-            starts = _local(self.event["starts_at"], self.zone)
-            ends = _local(self.event["ends_at"], self.zone)
-            days = sorted({starts.date(), ends.date()}) if starts and ends else []
-        if not days:
-            return ""
+        """The day(s) attended: of the sessions, or of the meetings of a group."""
+        days = verification.days_attended(self.content)
         if len(days) == 1:
             return format_date(days[0], "full")
         return f"{format_date(days[0], 'long')} – {format_date(days[-1], 'long')}"
@@ -387,8 +376,10 @@ class _Page:
             pdf.add_page()
         y = pdf.get_y()
         when = ""
-        if row["meetings"] and starts is not None and ends is not None:  # a group's weeks
-            when = f"{format_date(starts.date(), 'd MMM')} – {format_date(ends.date(), 'd MMM')}"
+        met = [local(datetime.fromisoformat(start), self.zone) for start, _end in row["meetings"]]
+        if met:  # a group: from the first meeting attended to the last
+            span = sorted({met[0].date(), met[-1].date()})
+            when = " – ".join(format_date(d, "d MMM") for d in span)
         elif starts is not None and ends is not None:
             when = f"{format_date(starts.date(), 'd MMM')}  {format_time(starts, 'HH:mm')}–" \
                    f"{format_time(ends, 'HH:mm')}"  # fmt: skip
@@ -400,16 +391,18 @@ class _Page:
         self._text(5.5, row["title"], width=TEXT - 36 - 28)
         bottom = pdf.get_y()
         notes = []
-        if row["meetings"]:
-            days = [
-                format_date(m.date(), "d MMM")
-                for start, _end in row["meetings"]
-                if (m := _local(start, self.zone)) is not None
-            ]
+        days = ", ".join(format_date(d.date(), "d MMM") for d in met)
+        if met and "meetings_held" in row:
             notes.append(
-                _("a group of %(count)d meetings: %(days)s", count=len(days), days=", ".join(days))
-            )
-        if not row["in_full"]:
+                ngettext(
+                    "%(num)d of %(held)d meeting attended: %(days)s",
+                    "%(num)d of %(held)d meetings attended: %(days)s",
+                    len(met), held=row["meetings_held"], days=days,
+                )
+            )  # fmt: skip
+        elif met:  # issued before presence per meeting: the group's meetings, not attended
+            notes.append(f"{ngettext('%(num)d meeting', '%(num)d meetings', len(met))}: {days}")
+        elif not row["in_full"]:
             notes.append(_("partly attended: no contact hours"))
         if notes:
             pdf.set_x(MARGIN + 36)

@@ -193,13 +193,20 @@ def content(event: Event, standing: Standing, language: str) -> dict[str, Any]:
 
 def _sessions(event: Event, presences: list[Presence]) -> list[dict[str, Any]]:
     """The sessions attended, in time order; contact hours only for those attended in full,
-    and once per round (a second room in the same round counts nothing)."""
-    rows, rounds = [], set()
+    and once per round (a second room in the same round counts nothing). A group that meets
+    several times is one row listing the meetings attended; in full means every meeting."""
+    attended: dict[int, list[Presence]] = {}
     for presence in sorted(
-        presences, key=lambda p: (p.session.effective_starts_at or event.starts_at, p.session_id)
+        presences, key=lambda p: (p.starts_at or event.starts_at, p.session_id, p.id)
     ):
-        session = presence.session
-        full = attendance.in_full(presence)
+        attended.setdefault(presence.session_id, []).append(presence)
+    rows, rounds = [], set()
+    for group in attended.values():
+        session = group[0].session
+        meetings = [p.meeting for p in group if p.meeting is not None]
+        full = all(attendance.in_full(p) for p in group) and (
+            not session.meetings or len(meetings) == len(session.meetings)
+        )
         counted = full and session.hours is not None and session.round_id not in rounds
         if counted and session.round_id is not None:
             rounds.add(session.round_id)
@@ -211,11 +218,11 @@ def _sessions(event: Event, presences: list[Presence]) -> list[dict[str, Any]]:
                 "starts_at": starts.isoformat() if starts else None,
                 "ends_at": ends.isoformat() if ends else None,
                 "in_full": full,
-                "checked_in_at": presence.checked_in_at.isoformat(),
+                "checked_in_at": group[0].checked_in_at.isoformat(),
                 "hours": plain(session.hours) if counted and session.hours is not None else None,
-                "meetings": [
-                    [m.starts_at.isoformat(), m.ends_at.isoformat()] for m in session.meetings
-                ],
+                # A group: the meetings attended, of how many it held.
+                "meetings": [[m.starts_at.isoformat(), m.ends_at.isoformat()] for m in meetings],
+                "meetings_held": len(session.meetings),
             }
         )
     return rows
@@ -229,9 +236,11 @@ def plain(value: Decimal) -> str:
 
 def _comparable(found: dict[str, Any]) -> tuple[Any, ...]:
     """What a correction can change: the sessions, the points and numbers, the hours (not
-    the moment of a check-in: a scan entered again later is no correction)."""
+    the moment of a check-in: a scan entered again later is no correction; nor the count of
+    a group's meetings, which certificates issued before presence per meeting lack)."""
     sessions = [
-        {k: v for k, v in s.items() if k != "checked_in_at"} for s in found.get("sessions", [])
+        {k: v for k, v in s.items() if k not in ("checked_in_at", "meetings_held")}
+        for s in found.get("sessions", [])
     ]
     return (sessions, found.get("registers"), found.get("numbers"), found.get("hours"))
 

@@ -49,15 +49,29 @@ class Verdict:
 
     @property
     def days(self) -> list[date]:
-        """The days the person was checked in, in the event's time zone (the event's first
-        day when the certificate names no session)."""
-        zone = ZoneInfo(self.event["timezone"])
-        starts = [
-            start
-            for s in self.certificate.content.get("sessions", [])
-            if (start := s.get("checked_in_at") or s["starts_at"])
-        ] or [self.event["starts_at"]]
-        return sorted({datetime.fromisoformat(s).astimezone(zone).date() for s in starts})
+        """The days the person was checked in (see :func:`days_attended`)."""
+        return days_attended(self.certificate.content)
+
+
+def days_attended(content: dict[str, Any]) -> list[date]:
+    """The days a certificate's holder was there, in the event's time zone: the meetings
+    attended of a group, else the day of each session's check-in; the event's first day
+    when the certificate names no session."""
+    event = content["event"]
+    zone = ZoneInfo(event["timezone"])
+    starts = [
+        start
+        for s in content.get("sessions", [])
+        for start in (_meetings_attended(s) or [s.get("checked_in_at") or s["starts_at"]])
+        if start
+    ] or [event["starts_at"]]
+    return sorted({datetime.fromisoformat(s).astimezone(zone).date() for s in starts})
+
+
+def _meetings_attended(row: dict[str, Any]) -> list[str]:
+    """The starts of the meetings attended; none from a certificate issued before presence
+    per meeting, whose list is the group's meetings (its day is the check-in's)."""
+    return [m[0] for m in row.get("meetings") or []] if "meetings_held" in row else []
 
 
 def verify(db: DbSession, text: str) -> Verdict | None:

@@ -45,6 +45,7 @@ class Reason(enum.StrEnum):
     NOT_CHECKED_IN = "not_checked_in"
     TIME_IN_FUTURE = "time_in_future"
     TIME_NOT_SESSION_DAY = "time_not_session_day"
+    NO_MEETING_THAT_DAY = "no_meeting_that_day"
     OUT_BEFORE_IN = "out_before_in"
 
 
@@ -59,6 +60,7 @@ REASON_TEXT = {
     Reason.NOT_CHECKED_IN: _l("Not checked in for this session, so they cannot check out."),
     Reason.TIME_IN_FUTURE: _l("The scan's time lies in the future; check the phone's clock."),
     Reason.TIME_NOT_SESSION_DAY: _l("The scan was made on %(detail)s, not on the session's day."),
+    Reason.NO_MEETING_THAT_DAY: _l("The group has no meeting on %(detail)s."),
     Reason.OUT_BEFORE_IN: _l("The check-out time lies before the check-in time."),
 }
 

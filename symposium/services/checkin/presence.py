@@ -15,6 +15,10 @@ offline batch sent again, or a form submitted twice, gets its first answer back)
 person has at most one live presence per session (a unique index), so two doors scanning
 the same ticket at once record one presence.
 
+A group session that meets several times records a presence per meeting: a scan counts for
+the meeting held on the day it was made (``attendance.meeting_on``), and is refused on a
+day the group does not meet.
+
 A check-in is not an audit entry: the presence row itself says who recorded it, when and
 how, and an audit entry per scan would bury the organiser's log under hundreds of them. The
 exceptions are: admitted anyway, undo, "everyone left", paper sheets, walk-ins.
@@ -27,7 +31,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
@@ -39,6 +43,7 @@ from symposium.models import (
     Enrolment,
     EnrolmentStatus,
     Event,
+    Meeting,
     Presence,
     Registration,
     Session,
@@ -54,11 +59,18 @@ from symposium.services.checkin.answers import Answer, Direction, Reason, Verdic
 from symposium.services.checkin.attendance import early_by as early_by
 from symposium.services.checkin.attendance import in_full as in_full
 from symposium.services.checkin.attendance import late_by as late_by
+from symposium.services.checkin.attendance import meeting_on as meeting_on
 from symposium.services.checkin.attendance import (
     presences_by_registration as presences_by_registration,
 )
 from symposium.services.checkin.attendance import registration_presences as registration_presences
 from symposium.services.checkin.attendance import session_presences as session_presences
+from symposium.services.checkin.doors import door_counts as door_counts
+from symposium.services.checkin.doors import door_sessions as door_sessions
+from symposium.services.checkin.doors import door_times as door_times
+from symposium.services.checkin.doors import propose_session as propose_session
+from symposium.services.checkin.doors import running_sessions as running_sessions
+from symposium.services.checkin.doors import session_day as session_day
 from symposium.services.core import audit
 from symposium.services.core.errors import RuleError
 from symposium.services.core.locking import begin_write
@@ -66,8 +78,6 @@ from symposium.services.core.locking import begin_write
 # A phone's clock may run a little ahead of the server's: a scan "from the future" up to this
 # much is taken as made now; further ahead it is refused.
 CLOCK_SKEW = timedelta(minutes=2)
-# The door page proposes a session from this long before it starts until it ends.
-DOORS_OPEN = timedelta(minutes=45)
 # Door accounts may undo until this long after the session ends; organisers always may.
 UNDO_UNTIL = timedelta(minutes=30)
 
@@ -89,47 +99,6 @@ def check_client_id(client_id: str) -> str:
             "client_id",
         )
     return client_id
-
-
-# --- the session now running ----------------------------------------------------------------
-
-
-def door_sessions(event: Event) -> list[Session]:
-    """The sessions one can check in to, in the order of the day."""
-    sessions = [s for s in event.sessions if s.effective_starts_at and s.effective_ends_at]
-    return sorted(sessions, key=lambda s: (s.effective_starts_at, s.position, s.id))
-
-
-def session_day(session: Session) -> tuple[datetime, datetime]:
-    """The start and end (UTC) of the local day on which the session takes place."""
-    start = session.effective_starts_at
-    assert start is not None
-    zone = session.event.tz
-    day = start.astimezone(zone).date()
-    begins = datetime.combine(day, time(0), zone)
-    ends_day = session.effective_ends_at.astimezone(zone).date()  # type: ignore[union-attr]
-    ends = datetime.combine(ends_day, time(0), zone) + timedelta(days=1)
-    return begins.astimezone(start.tzinfo), ends.astimezone(start.tzinfo)
-
-
-def running_sessions(event: Event, now: datetime) -> list[Session]:
-    """Sessions whose doors are open now (from ``DOORS_OPEN`` before the start to the end),
-    the one that started last first: the door page proposes the first of them."""
-    running = [
-        s
-        for s in door_sessions(event)
-        if not s.is_cancelled and s.effective_starts_at - DOORS_OPEN <= now < s.effective_ends_at  # type: ignore[operator]
-    ]
-    return sorted(running, key=lambda s: s.effective_starts_at, reverse=True)  # type: ignore[arg-type, return-value]
-
-
-def propose_session(event: Event, now: datetime, room: str = "") -> Session | None:
-    """The session the door page opens with: the one running now, in this room if given."""
-    running = running_sessions(event, now)
-    if room:
-        in_room = [s for s in running if (s.room or "").casefold() == room.casefold()]
-        running = in_room or running
-    return running[0] if running else None
 
 
 # --- who may come in ------------------------------------------------------------------------
@@ -185,12 +154,16 @@ def _confirmed_enrolment(session: Session, registration: Registration) -> Enrolm
     return None
 
 
-def live_presence(db: DbSession, session: Session, registration: Registration) -> Presence | None:
+def live_presence(
+    db: DbSession, session: Session, registration: Registration, meeting: Meeting | None = None
+) -> Presence | None:
+    """Their presence in ``session`` (at ``meeting`` of a group; None: not checked in)."""
     return db.scalars(
         select(Presence).where(
             Presence.session_id == session.id,
             Presence.registration_id == registration.id,
             Presence.undone_at.is_(None),
+            Presence.meeting_id == meeting.id if meeting else Presence.meeting_id.is_(None),
         )
     ).one_or_none()
 
@@ -233,6 +206,8 @@ def check_scan_time(
     if at > now + CLOCK_SKEW:
         return at, Reason.TIME_IN_FUTURE
     at = min(at, now)
+    if session.meetings:
+        return at, None if meeting_on(session, at) is not None else Reason.NO_MEETING_THAT_DAY
     begins, ends = session_day(session)
     if not begins <= at < ends:
         return at, Reason.TIME_NOT_SESSION_DAY
@@ -362,10 +337,11 @@ def _decide(
     at, refused = check_scan_time(session, at, now)
     if refused is not None:
         detail = ""
-        if refused is Reason.TIME_NOT_SESSION_DAY:
+        if refused in (Reason.TIME_NOT_SESSION_DAY, Reason.NO_MEETING_THAT_DAY):
             detail = at.astimezone(event.tz).strftime("%Y-%m-%d")
         return Answer(Verdict.REFUSED, session, registration, reason=refused, detail=detail)
-    presence = live_presence(db, session, registration)
+    meeting = meeting_on(session, at) if session.meetings else None
+    presence = live_presence(db, session, registration, meeting)
     if direction is Direction.OUT:
         return _check_out(db, actor, session, registration, presence, at, now, via)
     if presence is not None:
@@ -377,6 +353,7 @@ def _decide(
         return allowed
     presence = Presence(
         session_id=session.id,
+        meeting_id=meeting.id if meeting is not None else None,
         registration_id=registration.id,
         enrolment_id=(e.id if (e := _confirmed_enrolment(session, registration)) else None),
         checked_in_at=at,
@@ -390,7 +367,7 @@ def _decide(
             db.add(presence)
     except IntegrityError:
         # Another door checked them in a moment ago: one presence, theirs.
-        presence = live_presence(db, session, registration)
+        presence = live_presence(db, session, registration, meeting)
         if presence is None:
             raise
         return Answer(Verdict.ALREADY, session, registration, presence)
@@ -436,7 +413,7 @@ def may_undo(actor: User, presence: Presence, now: datetime) -> bool:
     """Door accounts undo until shortly after the session; organisers correct any time."""
     if access.can(actor, access.MANAGE, presence.session.event):
         return True
-    ends = presence.session.effective_ends_at
+    ends = presence.ends_at
     return ends is not None and now <= ends + UNDO_UNTIL
 
 
@@ -486,24 +463,33 @@ def undo_checkout(db: DbSession, actor: User, presence: Presence, now: datetime)
     return presence
 
 
+def leaving_time(session: Session, now: datetime) -> datetime:
+    """When "everyone left" checks people out: at the end of the session (of today's
+    meeting of a group), or now if that is earlier."""
+    times = door_times(session, now)
+    return min(now, times[1]) if times is not None else now
+
+
 def everyone_left(db: DbSession, actor: User | None, session: Session, now: datetime) -> int:
-    """Check out everyone still checked in, at the session's end (or now, if it ended early).
+    """Check out everyone still checked in (at a group: at today's meeting), at its end (or
+    now, if it ended early).
 
     Idempotent: a second tap finds no one still in. Returns how many were checked out.
     """
     begin_write(db)
-    ends = session.effective_ends_at
-    at = min(now, ends) if ends is not None else now
-    still_in = list(
-        db.scalars(
-            select(Presence).where(
-                Presence.session_id == session.id,
-                Presence.undone_at.is_(None),
-                Presence.checked_out_at.is_(None),
-                Presence.checked_in_at <= at,
-            )
-        )
+    at = leaving_time(session, now)
+    query = select(Presence).where(
+        Presence.session_id == session.id,
+        Presence.undone_at.is_(None),
+        Presence.checked_out_at.is_(None),
+        Presence.checked_in_at <= at,
     )
+    if session.meetings:
+        meeting = meeting_on(session, now)
+        if meeting is None:
+            return 0
+        query = query.where(Presence.meeting_id == meeting.id)
+    still_in = list(db.scalars(query))
     for presence in still_in:
         _mark_checked_out(presence, actor, at, Via.END)
     if still_in:

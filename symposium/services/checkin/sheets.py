@@ -10,6 +10,9 @@ Entering a sheet (:func:`enter_paper`) records each ticked person as a presence 
 someone whose place is elsewhere now is not recorded but reported). Each person's paper
 scan has a fixed client id (``paper-<session>-<registration>``), so entering the same sheet
 twice records nothing twice. Paper tells no time: the check-in is at the session's start.
+
+A group that meets several times has a sheet per meeting (``meeting``; by default the
+current one, ``attendance.current_meeting``): its ticks are presences at that meeting.
 """
 
 from __future__ import annotations
@@ -29,7 +32,16 @@ from sqlalchemy.orm import Session as DbSession
 from sqlalchemy.orm import selectinload
 
 from symposium.filters import local_date, local_time, localised_name
-from symposium.models import CheckinScan, Enrolment, Presence, Registration, Session, User, Via
+from symposium.models import (
+    CheckinScan,
+    Enrolment,
+    Meeting,
+    Presence,
+    Registration,
+    Session,
+    User,
+    Via,
+)
 from symposium.services.accounts import access
 from symposium.services.accreditation import numbers
 from symposium.services.checkin import attendance, presence
@@ -69,15 +81,18 @@ class PresenceList:
     started: bool  # whether absence counts yet (attendance.door_opened)
 
 
-def presence_list(db: DbSession, session: Session, now: datetime) -> PresenceList:
-    """The organiser's list of a session, the same people as its sign-in sheet."""
+def presence_list(
+    db: DbSession, session: Session, now: datetime, meeting: Meeting | None = None
+) -> PresenceList:
+    """The organiser's list of a session (of a group's meeting), the same people as its
+    sign-in sheet."""
     rows = sorted(
-        attendance.session_presences(db, session),
+        attendance.session_presences(db, session, meeting),
         key=lambda p: names.sort_key(p.registration.name),
     )
     here = {p.registration_id for p in rows}
     missing = [r for r in expected_people(db, session) if r.id not in here]
-    return PresenceList(rows, missing, attendance.door_opened(session, now, len(rows)))
+    return PresenceList(rows, missing, attendance.door_opened(session, now, len(rows), meeting))
 
 
 def register_numbers(registration: Registration) -> str:
@@ -88,9 +103,11 @@ def register_numbers(registration: Registration) -> str:
 # --- the sheet ------------------------------------------------------------------------------
 
 
-def sign_in_sheet(db: DbSession, session: Session, now: datetime, language: str) -> bytes:
-    """The session's sign-in sheet as PDF bytes, in the current language."""
-    return _Sheet(session, expected_people(db, session), now, language).render()
+def sign_in_sheet(
+    db: DbSession, session: Session, now: datetime, language: str, meeting: Meeting | None = None
+) -> bytes:
+    """The session's (a group meeting's) sign-in sheet as PDF bytes, in the current language."""
+    return _Sheet(session, meeting, expected_people(db, session), now, language).render()
 
 
 class _Pages(FPDF):
@@ -114,7 +131,14 @@ class _Pages(FPDF):
 
 
 class _Sheet:
-    def __init__(self, session: Session, people: list[Registration], now: datetime, language: str):
+    def __init__(
+        self,
+        session: Session,
+        meeting: Meeting | None,
+        people: list[Registration],
+        now: datetime,
+        language: str,
+    ):
         self.session, self.people, self.now = session, people, now
         event = session.event
         zone = event.timezone
@@ -126,8 +150,11 @@ class _Sheet:
             author=event.organiser_name or event.title, language=language, now=now,
         )  # fmt: skip
         starts, ends = session.effective_starts_at, session.effective_ends_at
+        room = session.room
+        if meeting is not None:
+            starts, ends, room = meeting.starts_at, meeting.ends_at, meeting.room or room
         when = f"{local_date(starts, zone)}, {local_time(starts, zone)}–{local_time(ends, zone)}"
-        where = _("room %(room)s", room=session.room) if session.room else ""
+        where = _("room %(room)s", room=room) if room else ""
         pdf.heading = (
             session.title,
             " · ".join(part for part in (event.title, when, where) if part),
@@ -212,14 +239,18 @@ class PaperEntry:
     refused: list[tuple[Registration, str]] = field(default_factory=list)
 
 
-def client_id(db: DbSession, session: Session, registration_id: int) -> str:
-    """The client id of a person's next paper scan in a session: ``paper-<s>-<r>-<n>``.
+def client_id(
+    db: DbSession, session: Session, registration_id: int, meeting: Meeting | None = None
+) -> str:
+    """The client id of a person's next paper scan in a session: ``paper-<s>-<r>-<n>``
+    (``paper-<s>.<meeting>-<r>-<n>`` at a group's meeting).
 
     Numbered, so a refusal (their place was elsewhere then) or an undone check-in is not
     replayed for ever: entering them again is decided afresh. The same sheet sent twice at
     once draws the same number, and the second is a replay.
     """
-    prefix = f"paper-{session.id}-{registration_id}-"
+    where = f"{session.id}.{meeting.id}" if meeting is not None else str(session.id)
+    prefix = f"paper-{where}-{registration_id}-"
     earlier = db.scalar(
         select(func.count())
         .select_from(CheckinScan)
@@ -229,26 +260,40 @@ def client_id(db: DbSession, session: Session, registration_id: int) -> str:
 
 
 def enter_paper(
-    db: DbSession, actor: User, session: Session, registration_ids: list[int], now: datetime
+    db: DbSession,
+    actor: User,
+    session: Session,
+    registration_ids: list[int],
+    now: datetime,
+    meeting: Meeting | None = None,
 ) -> PaperEntry:
-    """Record the ticks of a paper sheet; one audit entry for the sheet. The caller commits."""
+    """Record the ticks of a paper sheet (of ``meeting``, in a group: by default the current
+    one); one audit entry for the sheet. The caller commits."""
     if not access.can(actor, access.MANAGE, session.event):
         raise RuleError(
             "paper_not_allowed", _l("Only an organiser can enter a paper sheet."), status=403
         )
-    start = session.effective_starts_at or now
+    if session.meetings:
+        meeting = meeting or attendance.current_meeting(session, now)
+        if meeting is not None and meeting.starts_at > now:
+            raise RuleError(
+                "meeting_not_held",
+                _l("This meeting has not taken place yet: enter its list afterwards."),
+                status=409,
+            )
+    start = meeting.starts_at if meeting is not None else (session.effective_starts_at or now)
     at = min(start, now)  # the sheet was signed at the start; entered now or later
     entry = PaperEntry()
     for registration_id in sorted(set(registration_ids)):
         person = db.get(Registration, registration_id)
         if person is None or person.event_id != session.event_id:
             continue  # not of this event: the form offers only the session's people
-        if presence.live_presence(db, session, person) is not None:
+        if presence.live_presence(db, session, person, meeting) is not None:
             entry.already.append(person)  # scanned at the door, or this sheet entered before
             continue
         answer = presence.scan(
-            db, actor, session, client_id=client_id(db, session, registration_id), now=now,
-            registration_id=registration_id, at=at, via=Via.PAPER,
+            db, actor, session, client_id=client_id(db, session, registration_id, meeting),
+            now=now, registration_id=registration_id, at=at, via=Via.PAPER,
         )  # fmt: skip
         if answer.verdict is Verdict.WELCOME and not answer.replayed:
             entry.recorded.append(person)
@@ -259,7 +304,8 @@ def enter_paper(
     if entry.recorded:
         audit.record(
             db, user=actor, event=session.event, action="paper_entered",
-            target=f"session {session.key}",
+            target=f"session {session.key}"
+            + (f" meeting {meeting.key}" if meeting is not None else ""),
             note=", ".join(str(r.id) for r in entry.recorded), now=now,
         )  # fmt: skip
     return entry

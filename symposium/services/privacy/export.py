@@ -49,7 +49,8 @@ ENROLMENT_FIELDS = (
 # Presence at the door: every column, except which back-office accounts recorded it (the
 # organiser's data, like the audit log's actors): given as "door" or None instead.
 PRESENCE_FIELDS = (
-    "id", "session_id", "registration_id", "enrolment_id", "checked_in_at", "checked_in_via",
+    "id", "session_id", "meeting_id", "registration_id", "enrolment_id", "checked_in_at",
+    "checked_in_via",
     "admitted_anyway", "checked_out_at", "checked_out_via", "undone_at", "recorded_at",
 )  # fmt: skip
 PRESENCE_ACCOUNTS = ("checked_in_by_id", "checked_out_by_id", "undone_by_id")
@@ -145,6 +146,7 @@ def _presence(db: DbSession, registration: Registration) -> list[dict[str, Any]]
         for name in PRESENCE_ACCOUNTS:
             item[name.removesuffix("_id")] = "door" if getattr(row, name) is not None else None
         item["session"] = row.session.key
+        item["meeting"] = row.meeting.key if row.meeting is not None else None
         out.append(item)
     return out
 

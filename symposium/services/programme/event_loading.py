@@ -22,6 +22,7 @@ from symposium.models import (
     Event,
     EventStatus,
     Meeting,
+    Presence,
     Profession,
     Round,
     Session,
@@ -40,6 +41,7 @@ from symposium.services.programme.event_files import (
     EventSpec,
     MeetingSpec,
     Problem,
+    SessionSpec,
     parse_file,
 )
 from symposium.services.registration.lifecycle import event_cancelled, sessions_rescheduled
@@ -199,6 +201,7 @@ def _check_registrations(
                     Problem(path, f"has {live} registration(s); it cannot be removed from the file")
                 )
             continue
+        problems += _attended_meetings(db, session, s_spec, path)
         quotas = {professions[c].id: n for c, n in s_spec.quotas.items()}
         for where, taken in limit_problems(db, session.id, s_spec.values["capacity"], quotas):
             what = "capacity"
@@ -209,6 +212,39 @@ def _check_registrations(
             problems.append(Problem(f"{path}.{where}", message))
     if problems:
         raise EventFileError(problems)
+
+
+def _attended_meetings(
+    db: DbSession, session: Session, s_spec: SessionSpec, path: str
+) -> list[Problem]:
+    """A meeting with recorded attendance stays, on its day: removing it or moving it to
+    another day would take presences (and certificates) with it."""
+    zone = session.event.tz
+    wanted = {m.key: m for m in s_spec.meetings}
+    problems = []
+    for meeting in session.meetings:
+        spec = wanted.get(meeting.key)
+        moved = spec is not None and (
+            spec.starts_at.astimezone(zone).date() != meeting.starts_at.astimezone(zone).date()
+        )
+        if (spec is None or moved) and meeting.id is not None and attended(db, meeting):
+            problems.append(
+                Problem(
+                    f"{path}.meetings.{meeting.key}",
+                    "has recorded attendance; it cannot be removed from the file"
+                    if spec is None
+                    else "has recorded attendance; it cannot move to another day",
+                )
+            )
+    return problems
+
+
+def attended(db: DbSession, meeting: Meeting) -> bool:
+    """Whether anyone's presence at this meeting is on record (it must then stay)."""
+    live = select(Presence.id).where(
+        Presence.meeting_id == meeting.id, Presence.undone_at.is_(None)
+    )
+    return db.scalar(live.limit(1)) is not None
 
 
 def _assign(obj: object, values: dict[str, Any]) -> bool:
