@@ -3,6 +3,7 @@
 import sqlite3
 
 from flask_babel import Babel
+from flask_babel import lazy_gettext as _l
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -22,6 +23,9 @@ csrf = CSRFProtect()
 limiter = Limiter(key_func=get_remote_address)
 login_manager = LoginManager()
 login_manager.login_view = "admin.login"
+login_manager.login_message = _l("Please sign in to see this page.")
+# The message is flashed (kept in the session cookie) as text in the visitor's language.
+login_manager.localize_callback = str
 
 
 @event.listens_for(Engine, "connect")

@@ -21,13 +21,13 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from markupsafe import Markup
 from wtforms import BooleanField, HiddenField
-from wtforms.validators import InputRequired
+from wtforms.validators import AnyOf, InputRequired
 
 from symposium import busy, clock
 from symposium.blueprints.registration import add_register_fields, attach_errors, confirm_box
 from symposium.extensions import db
 from symposium.input_guard import whole_number
-from symposium.models import EnrolmentStatus, Registration
+from symposium.models import Enrolment, EnrolmentStatus, Registration
 from symposium.services.accreditation import corrections, lists, points
 from symposium.services.certificates import codes, design, document, issuing
 from symposium.services.checkin import ticket_pdf, tickets
@@ -49,6 +49,8 @@ class ChangeForm(FlaskForm):
 
 class CancelEnrolmentForm(FlaskForm):
     enrolment_id = HiddenField(validators=[InputRequired()])
+    # Sent by the confirmation page only: without it, the page asks first.
+    confirmed = HiddenField(default="", validators=[AnyOf(["", "yes"])])
 
 
 class RenewFeedForm(FlaskForm):
@@ -135,7 +137,6 @@ def _render(
         open_for_changes=open_for_changes and registration.is_active,
         new=request.args.get("new") == "1",
         change_form=ChangeForm(),
-        cancel_enrolment_form=CancelEnrolmentForm(),
         cancel_form=cancel_form or CancelRegistrationForm(),
         renew_feed_form=RenewFeedForm(),
         feed_url=external_url(
@@ -273,13 +274,40 @@ def change(token: str) -> Response:
     return redirect(url_for("manage.show", token=token), code=303)
 
 
+@bp.get("/<token>/cancel-session/<int:enrolment_id>")
+def confirm_cancel_session(token: str, enrolment_id: int) -> str:
+    """Ask before giving up a place (a page of its own: no JavaScript needed)."""
+    registration = _registration(token)
+    enrolment = _live_enrolment(registration, enrolment_id)
+    form = CancelEnrolmentForm(enrolment_id=str(enrolment.id), confirmed="yes")
+    return render_template(
+        "manage/cancel_session.html", registration=registration, event=registration.event,
+        token=token, enrolment=enrolment, form=form,
+    )  # fmt: skip
+
+
+def _live_enrolment(registration: Registration, enrolment_id: int) -> Enrolment:
+    for enrolment in registration.enrolments:
+        if enrolment.id == enrolment_id and enrolment.is_live:
+            return enrolment
+    abort(404)
+
+
 @bp.post("/<token>/cancel-session")
 def cancel_session(token: str) -> Response:
+    """Give up one place, once confirmed; the notice says the place was released."""
     registration = _registration(token)
     form = CancelEnrolmentForm()
     enrolment_id = whole_number(form.enrolment_id.data)
     if not form.validate() or enrolment_id is None:
         abort(400)
+    if form.confirmed.data != "yes":
+        return redirect(
+            url_for("manage.confirm_cancel_session", token=token, enrolment_id=enrolment_id),
+            code=303,
+        )
+    held = next((e for e in registration.enrolments if e.id == enrolment_id), None)
+    was_waiting = held is not None and held.status is EnrolmentStatus.WAITLISTED
     try:
         changed = lifecycle.cancel_enrolment(db.session, registration, enrolment_id, clock.now())
     except RuleError as exc:
@@ -289,8 +317,12 @@ def cancel_session(token: str) -> Response:
         flash(str(exc.message), "error")
     else:
         db.session.commit()
-        if changed:
-            flash(_("The session has been cancelled."))
+        if changed and held is not None:
+            title = held.session.title
+            if was_waiting:
+                flash(_("You are no longer on the waiting list of “%(session)s”.", session=title))
+            else:
+                flash(_("Your place in “%(session)s” has been released.", session=title))
     return redirect(url_for("manage.show", token=token), code=303)
 
 

@@ -323,3 +323,52 @@ def test_admin_gives_roles_and_new_accounts_choose_their_password(
     assert fresh.get("/admin/events/klein/").headers["Location"].startswith("/admin/login")
     assert login(fresh, "new@example.org", "mijn eigen wachtwoord").status_code == 303
     assert fresh.get("/admin/events/klein/").status_code == 403
+
+
+def test_an_empty_capacity_is_refused_and_no_limit_is_a_choice(
+    client, db, people, small_event
+) -> None:
+    """Clearing the field no longer opens a workshop to everyone: the organiser ticks
+    "No limit" to mean it, and the audit log says so in words."""
+    klein = small_event["klein"]  # 10 places
+    login(client, "organiser@example.org")
+    page = client.get("/admin/events/klein/").get_data(as_text=True)
+    url = f"/admin/events/klein/sessions/{klein}/capacity"
+    cleared = client.post(url, data={"csrf_token": token(page), f"s{klein}-capacity": ""})
+    assert cleared.status_code == 422
+    body = cleared.get_data(as_text=True)
+    assert "Vul het aantal plaatsen in, of vink ‘Geen maximum’ aan." in body
+    assert f'id="s{klein}-capacity-error"' in body and 'aria-invalid="true"' in body
+    db.session.expire_all()
+    assert db.session.get(Session, klein).capacity == 10
+
+    both = client.post(url, data={"csrf_token": token(page), f"s{klein}-capacity": "12",
+                                  f"s{klein}-unlimited": "y"})  # fmt: skip
+    assert both.status_code == 422
+    assert "Maak het aantal plaatsen leeg, of vink ‘Geen maximum’ uit." in both.get_data(
+        as_text=True
+    )
+
+    chosen = client.post(url, data={"csrf_token": token(page), f"s{klein}-unlimited": "y"})
+    assert chosen.status_code == 303
+    db.session.expire_all()
+    assert db.session.get(Session, klein).capacity is None
+    page = client.get("/admin/events/klein/").get_data(as_text=True)
+    assert re.search(
+        rf'id="s{klein}-unlimited"[^>]* checked|checked[^>]*id="s{klein}-unlimited"', page
+    )
+    audit_page = client.get("/admin/events/klein/audit").get_data(as_text=True)
+    assert "Capaciteit van “Kleine workshop” gewijzigd" in audit_page
+    assert "Plaatsen: 10 → onbeperkt" in audit_page
+
+    # The session form says the same.
+    edit = f"/admin/events/klein/sessions/{klein}/edit"
+    form_page = client.get(edit).get_data(as_text=True)
+    data = dict(re.findall(r'<input[^>]*name="([^"]+)"[^>]*value="([^"]*)"', form_page))
+    data.pop("unlimited", None)
+    data["capacity"] = ""
+    refused = client.post(edit, data=data)
+    assert refused.status_code == 422
+    assert "Vul het aantal plaatsen in, of vink ‘Geen maximum’ aan." in refused.get_data(
+        as_text=True
+    )

@@ -138,6 +138,7 @@ def _fill(secret: str, now: datetime) -> dict[str, object]:
         "cancelled_manage": cancelled.token,
         "series_manage": series_reg.token,
         "roses_registration": roses_reg.registration.id,
+        "roses_enrolment": roses_reg.registration.enrolments[0].id,
         "workshop": small.id,
         "plenary": session["opening"].id,
         "group": group.id,

@@ -129,6 +129,7 @@ PAGES = [
     Page("confirmation", "/r/{roses_manage}?new=1"),
     Page("manage page", "/r/{roses_manage}"),
     Page("manage page, cancel not confirmed", "/r/{roses_manage}", act=cancel_unconfirmed),
+    Page("give up a place, asked first", "/r/{roses_manage}/cancel-session/{roses_enrolment}"),
     Page("manage page, group", "/r/{series_manage}"),
     Page("manage page, cancelled", "/r/{cancelled_manage}"),
     Page("deletion, confirm first", "/r/{roses_manage}/delete"),

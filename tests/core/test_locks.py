@@ -227,6 +227,7 @@ def test_event_edit_answers_busy_with_the_typed_fields(
         "ends_at": "2027-02-04T17:00",
         "registration_opens_at": "2026-11-01T09:00",
         "registration_closes_at": "2027-02-01T23:59",
+        "unlimited": "y",  # no total capacity, said out loud
     }
     with locked(Event, small_event["event"]):
         response = organiser.post("/admin/events/klein/edit?lang=en", data=form)

@@ -163,6 +163,7 @@ def test_event_capacity_below_active_registrations_is_refused(
     page = admin_client.get(url).get_data(as_text=True)
     data = dict(re.findall(r'<input[^>]*name="([^"]+)"[^>]*value="([^"]*)"', page))
     data["capacity"] = "2"
+    del data["unlimited"]  # the organiser unticks "no limit" to set one
     response = admin_client.post(url, data=data)
     assert response.status_code == 422
     assert "3 plaatsen zijn al bevestigd" in response.get_data(as_text=True)

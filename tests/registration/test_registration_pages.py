@@ -198,11 +198,43 @@ def test_manage_page_switches_and_says_when_only_waitlisted(client, db, small_ev
 def test_manage_page_cancels_a_workshop_once(client, db, small_event, manage) -> None:
     enrolment_id = db.session.scalar(select(Enrolment.id))
     for _ in range(2):
-        response = post(client, f"{manage}/cancel-session", enrolment_id=str(enrolment_id))
+        response = post(
+            client, f"{manage}/cancel-session", enrolment_id=str(enrolment_id), confirmed="yes"
+        )
         assert response.status_code == 303
     assert db.session.scalar(select(Enrolment.status)) == "cancelled"
     kinds = db.session.scalars(select(OutboxMessage.kind)).all()
     assert kinds.count("enrolment_cancelled") == 1
+
+
+def test_cancelling_a_workshop_asks_first_and_says_the_place_is_released(
+    client, db, small_event, manage
+) -> None:
+    """One click no longer cancels: a page (no JavaScript) asks, then the notice says the
+    place was given up, not that the organiser cancelled the session."""
+    enrolment_id = db.session.scalar(select(Enrolment.id))
+    page = client.get(manage).get_data(as_text=True)
+    ask = f"{manage}/cancel-session/{enrolment_id}"
+    assert f'href="{ask}"' in page
+    # The old one-click form (or a replay of it) is sent to the question, not obeyed.
+    direct = post(client, f"{manage}/cancel-session", enrolment_id=str(enrolment_id))
+    assert direct.status_code == 303 and direct.headers["Location"].endswith(ask)
+    assert db.session.scalar(select(Enrolment.status)) == "confirmed"
+    question = client.get(ask).get_data(as_text=True)
+    assert "Uw plaats opgeven?" in question and "Grote workshop" in question
+    assert "Nee, behouden" in question
+    token_ = csrf(question)
+    response = client.post(
+        f"{manage}/cancel-session",
+        data={"csrf_token": token_, "enrolment_id": str(enrolment_id), "confirmed": "yes"},
+    )
+    assert response.status_code == 303
+    shown = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Uw plaats in “Grote workshop” is vrijgegeven." in shown
+    assert "De sessie is geannuleerd." not in shown
+    db.session.expire_all()
+    assert db.session.scalar(select(Enrolment.status)) == "cancelled"
+    assert client.get(ask).status_code == 404  # nothing left to give up
 
 
 def test_cancel_registration_needs_confirmation(client, db, manage) -> None:

@@ -19,9 +19,13 @@ from sqlalchemy import select
 from symposium.extensions import db, login_manager
 from symposium.models import Event, Session, User
 from symposium.services.accounts import access
+from symposium.services.backoffice import history
 from symposium.services.core.errors import RuleError
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
+# Statuses and reasons in words: the back-office never shows their codes.
+bp.add_app_template_filter(history.status_words)
+bp.add_app_template_filter(history.change_reason)
 
 
 @login_manager.user_loader

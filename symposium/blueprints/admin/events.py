@@ -29,12 +29,13 @@ from wtforms.validators import InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from symposium import busy, clock
-from symposium.blueprints.admin import bp, perform, requires, session_or_404
+from symposium.blueprints.admin import bp, limits, perform, requires, session_or_404
 from symposium.clock import localise
 from symposium.extensions import db
 from symposium.input_guard import SingleLine
 from symposium.models import Event, EventStatus, Session, SessionKind
 from symposium.services.accounts import access
+from symposium.services.backoffice import history
 from symposium.services.core import audit
 from symposium.services.core.errors import RuleError
 from symposium.services.programme import editing, public
@@ -47,11 +48,12 @@ class CapacityForm(FlaskForm):
     class Meta:
         csrf = False
 
-    capacity = IntegerField(
-        _l("Capacity"),
-        validators=[Optional(), NumberRange(min=0, max=100000)],
-        description=_l("Empty means no limit."),
-    )
+    capacity = IntegerField(_l("Capacity"), validators=[Optional(), NumberRange(min=0, max=100000)])
+    unlimited = limits.no_limit_field()
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        valid = super().validate(extra_validators)
+        return limits.check_limit(self.capacity, self.unlimited) and valid
 
 
 @bp.get("/events/<slug>/")
@@ -64,7 +66,10 @@ def _event_page(event: Event, submitted: dict[int, CapacityForm] | None = None) 
     """The sessions with their counts and capacity forms; ``submitted`` ones as they were sent."""
     sessions = [s for s in event.sessions if s.kind is not SessionKind.PLENARY]
     counts = places.session_counts(db.session, [s.id for s in sessions])
-    forms = {s.id: CapacityForm(capacity=s.capacity, prefix=f"s{s.id}") for s in sessions}
+    forms = {
+        s.id: CapacityForm(capacity=s.capacity, unlimited=s.capacity is None, prefix=f"s{s.id}")
+        for s in sessions
+    }
     forms.update(submitted or {})
     return render_template(
         "admin/event.html",
@@ -78,34 +83,34 @@ def _event_page(event: Event, submitted: dict[int, CapacityForm] | None = None) 
 
 @bp.post("/events/<slug>/sessions/<int:session_id>/capacity")
 @requires(access.MANAGE)
-def session_capacity(event: Event, session_id: int) -> Response:
+def session_capacity(event: Event, session_id: int) -> Response | tuple[str, int]:
     session = session_or_404(event, session_id)
     form = CapacityForm(prefix=f"s{session_id}")
     if not form.validate():
-        flash(" ".join(str(e) for e in form.capacity.errors) or _("Invalid capacity."), "error")
-    else:
-        busy.keep_form(lambda: _event_page(event, {session_id: form}))
-        done = perform(
-            lambda: places.change_capacity(
-                db.session, current_user, session, form.capacity.data, clock.now()
+        return _event_page(event, {session_id: form}), 422  # the message next to the field
+    busy.keep_form(lambda: _event_page(event, {session_id: form}))
+    done = perform(
+        lambda: places.change_capacity(
+            db.session, current_user, session, form.capacity.data, clock.now()
+        )
+    )
+    if done.ok:
+        flash(
+            _(
+                "Capacity of “%(session)s” saved; %(num)d promoted from the waiting list.",
+                session=session.title,
+                num=len(done.value or []),
             )
         )
-        if done.ok:
-            flash(
-                _(
-                    "Capacity of “%(session)s” saved; %(num)d promoted from the waiting list.",
-                    session=session.title,
-                    num=len(done.value or []),
-                )
-            )
     return redirect(url_for("admin.event", slug=event.slug), code=303)
 
 
 @bp.get("/events/<slug>/audit")
 @requires(access.MANAGE)
 def audit_log(event: Event) -> str:
+    entries = audit.for_event(db.session, event)
     return render_template(
-        "admin/audit.html", event=event, entries=audit.for_event(db.session, event)
+        "admin/audit.html", event=event, lines=history.describe(db.session, event, entries)
     )
 
 
@@ -120,17 +125,18 @@ class SessionForm(FlaskForm):
     room = StringField(_l("Room"), validators=[SingleLine(), Length(max=120)])
     starts_at = DateTimeLocalField(_l("Starts"), format="%Y-%m-%dT%H:%M", validators=[Optional()])
     ends_at = DateTimeLocalField(_l("Ends"), format="%Y-%m-%dT%H:%M", validators=[Optional()])
-    capacity = IntegerField(
-        _l("Capacity"),
-        validators=[Optional(), NumberRange(min=0, max=100000)],
-        description=_l("Empty means no limit."),
-    )
+    capacity = IntegerField(_l("Capacity"), validators=[Optional(), NumberRange(min=0, max=100000)])
+    unlimited = limits.no_limit_field()
     hours = DecimalField(
         _l("Accreditation hours"), places=2, validators=[Optional(), NumberRange(min=0, max=999)]
     )
     professions = MultiCheckboxField(
         _l("Who may join"), choices=[], description=_l("None ticked: everyone in the audience.")
     )
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        valid = super().validate(extra_validators)
+        return limits.check_limit(self.capacity, self.unlimited) and valid
 
 
 class NewSessionFields:
@@ -176,6 +182,7 @@ def session_form(event: Event, session: Session, creating: bool = False) -> Any:
         else None,
         ends_at=session.ends_at.astimezone(zone).replace(tzinfo=None) if session.ends_at else None,
         professions=[p.code for p in session.professions] if session.id else [],
+        unlimited=session.capacity is None,
         **{f"quota_{code}": places for code, places in quotas.items()},
     )
     form.professions.choices = [SelectChoice(p.code, p.name(str(get_locale()))) for p in admitted]
@@ -217,7 +224,7 @@ def session_edit(event: Event, session_id: int) -> Response | str | tuple[str, i
         session=session,
         form=form,
         confirm_form=ConfirmForm(),
-    )
+    ), _shown(form)
 
 
 def _changes(form: Any, event: Event) -> editing.SessionChanges:
@@ -292,6 +299,11 @@ def prefilled(form_class: type[F], obj: object | None, **values: Any) -> F:
     return form_class(data={**data, **values})
 
 
+def _shown(form: Any) -> int:
+    """The status of a form's page: 422 when it came back with mistakes, else 200."""
+    return 422 if form.errors else 200
+
+
 def _local(value: datetime | None, event: Event) -> datetime | None:
     return value.astimezone(event.tz).replace(tzinfo=None) if value else None
 
@@ -333,10 +345,9 @@ class EventForm(RequiredTimes, FlaskForm):
         _l("Registration closes"), format="%Y-%m-%dT%H:%M", validators=[Optional()]
     )
     capacity = IntegerField(
-        _l("Total capacity"),
-        validators=[Optional(), NumberRange(min=1, max=100000)],
-        description=_l("Empty means no limit."),
+        _l("Total capacity"), validators=[Optional(), NumberRange(min=1, max=100000)]
     )
+    unlimited = limits.no_limit_field()
     late_tolerance_minutes = IntegerField(
         _l("Minutes late that still count as attending in full"),
         validators=[Optional(), NumberRange(min=0, max=120)],
@@ -346,6 +357,10 @@ class EventForm(RequiredTimes, FlaskForm):
         _l("Minutes early that still count as attending in full"),
         validators=[Optional(), NumberRange(min=0, max=120)],
     )
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        valid = super().validate(extra_validators)
+        return limits.check_limit(self.capacity, self.unlimited) and valid
 
 
 class RoundForm(RequiredTimes, FlaskForm):
@@ -379,7 +394,7 @@ def event_new() -> Response | str | tuple[str, int]:
         if done.ok and (created := done.value) is not None:
             return redirect(url_for("admin.event_edit", slug=created.slug), code=303)
         return render_template("admin/form.html", form=form, heading=_("New event")), 422
-    return render_template("admin/form.html", form=form, heading=_("New event"))
+    return render_template("admin/form.html", form=form, heading=_("New event")), _shown(form)
 
 
 @bp.route("/events/<slug>/edit", methods=["GET", "POST"])
@@ -389,6 +404,7 @@ def event_edit(event: Event) -> Response | str | tuple[str, int]:
         EventForm,
         event,
         objectives="\n".join(event.objectives),
+        unlimited=event.capacity is None,
         starts_at=_local(event.starts_at, event),
         ends_at=_local(event.ends_at, event),
         registration_opens_at=_local(event.registration_opens_at, event),
@@ -431,7 +447,9 @@ def event_edit(event: Event) -> Response | str | tuple[str, int]:
             flash(_("The event has been saved."))
             return redirect(url_for("admin.event", slug=event.slug), code=303)
         return render_template("admin/form.html", form=form, heading=event.title, event=event), 422
-    return render_template("admin/form.html", form=form, heading=event.title, event=event)
+    return render_template("admin/form.html", form=form, heading=event.title, event=event), _shown(
+        form
+    )
 
 
 def _or(value: int | None, current: int) -> int:
@@ -473,7 +491,7 @@ def _round_view(event: Event, round_id: int | None) -> Response | str | tuple[st
             flash(_("The round has been saved."))
             return redirect(url_for("admin.event", slug=event.slug), code=303)
         return render_template("admin/form.html", form=form, heading=heading, event=event), 422
-    return render_template("admin/form.html", form=form, heading=heading, event=event)
+    return render_template("admin/form.html", form=form, heading=heading, event=event), _shown(form)
 
 
 @bp.route("/events/<slug>/rounds/new", methods=["GET", "POST"])
@@ -517,7 +535,9 @@ def session_new(event: Event) -> Response | str | tuple[str, int]:
             flash(_("The session has been saved."))
             return redirect(url_for("admin.event", slug=event.slug), code=303)
         return render_template("admin/session_edit.html", event=event, session=None, form=form), 422
-    return render_template("admin/session_edit.html", event=event, session=None, form=form)
+    return render_template("admin/session_edit.html", event=event, session=None, form=form), _shown(
+        form
+    )
 
 
 @bp.post("/events/<slug>/sessions/<int:session_id>/cancel")
