@@ -9,17 +9,19 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from functools import wraps
 from typing import Any, Generic, TypeVar
 
-from flask import Blueprint, abort, flash
+from flask import Blueprint, abort, flash, request
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from symposium.extensions import db, login_manager
-from symposium.models import Event, Session, User
+from symposium.models import Event, Meeting, Session, User
 from symposium.services.accounts import access
 from symposium.services.backoffice import history
+from symposium.services.checkin import attendance
 from symposium.services.core.errors import RuleError
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -48,6 +50,12 @@ def session_or_404(event: Event, session_id: int) -> Session:
     if session is None or session.event_id != event.id:
         abort(404)
     return session
+
+
+def asked_meeting(session: Session, now: datetime) -> Meeting | None:
+    """The meeting of a group a page is for: ``?meeting=`` when it is this session's, else
+    the current one (``attendance.chosen_meeting``); None for a session without meetings."""
+    return attendance.chosen_meeting(session, request.args.get("meeting", type=int), now)
 
 
 def public(view: Callable[..., Any]) -> Callable[..., Any]:

@@ -11,12 +11,11 @@ from flask import render_template, request
 from werkzeug.wrappers import Response
 
 from symposium import clock
-from symposium.blueprints.admin import bp, requires, session_or_404
+from symposium.blueprints.admin import asked_meeting, bp, requires, session_or_404
 from symposium.extensions import db
 from symposium.models import Event, Session
 from symposium.services.accounts import access
 from symposium.services.backoffice import exports
-from symposium.services.checkin import attendance
 
 
 def filename(*parts: str, ext: str) -> str:
@@ -60,7 +59,7 @@ def export_registrations_xlsx(event: Event) -> Response:
 def _participants(event: Event, session: Session) -> list[exports.Participant]:
     """A session's participants with their presence (a group's: at ``?meeting=``, by
     default the current meeting)."""
-    meeting = attendance.chosen_meeting(session, request.args.get("meeting", type=int), clock.now())
+    meeting = asked_meeting(session, clock.now())
     return exports.session_participants(db.session, event, session, meeting)
 
 

@@ -17,7 +17,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from symposium import busy, clock
-from symposium.blueprints.admin import bp, perform, requires, session_or_404
+from symposium.blueprints.admin import asked_meeting, bp, perform, requires, session_or_404
 from symposium.blueprints.admin.exports import download, filename
 from symposium.extensions import db
 from symposium.models import Event
@@ -77,7 +77,7 @@ def sign_in_sheet(event: Event, session_id: int) -> Response:
     """The printable sign-in sheet of a session, by surname, with blank rows."""
     session = session_or_404(event, session_id)
     now = clock.now()
-    meeting = attendance.chosen_meeting(session, request.args.get("meeting", type=int), now)
+    meeting = asked_meeting(session, now)
     body = sheets.sign_in_sheet(db.session, session, now, str(get_locale()), meeting)
     parts = (session.key, f"meeting-{meeting.key}") if meeting is not None else (session.key,)
     name = filename(event.slug, *parts, "sign-in-sheet", ext="pdf")
@@ -90,7 +90,7 @@ def paper(event: Event, session_id: int) -> Response | str | tuple[str, int]:
     """Enter a paper sheet (of a group's meeting: ``?meeting=``): tick the names, one submit
     (post, redirect, get)."""
     session = session_or_404(event, session_id)
-    meeting = attendance.chosen_meeting(session, request.args.get("meeting", type=int), clock.now())
+    meeting = asked_meeting(session, clock.now())
     people = sheets.expected_people(db.session, session)
     present = {
         p.registration_id: p for p in attendance.session_presences(db.session, session, meeting)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from flask import render_template, request
+from flask import render_template
 from werkzeug.wrappers import Response
 
 from symposium import clock
-from symposium.blueprints.admin import bp, requires, session_or_404
+from symposium.blueprints.admin import asked_meeting, bp, requires, session_or_404
 from symposium.extensions import db
 from symposium.models import Event
 from symposium.services.accounts import access
@@ -20,7 +20,7 @@ def session_presence(event: Event, session_id: int) -> Response | str:
     A group that meets several times: of one meeting (``?meeting=``, else the current one)."""
     session = session_or_404(event, session_id)
     now = clock.now()
-    meeting = attendance.chosen_meeting(session, request.args.get("meeting", type=int), now)
+    meeting = asked_meeting(session, now)
     found = sheets.presence_list(db.session, session, now, meeting)
     return render_template(
         "admin/session_presence.html", event=event, session=session, meeting=meeting,

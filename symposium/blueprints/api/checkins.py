@@ -26,7 +26,7 @@ from symposium.blueprints.door import describe
 from symposium.extensions import db
 from symposium.models import Event, Presence, Session, User, Via
 from symposium.services.accounts import access, door_tokens
-from symposium.services.checkin import attendance, presence
+from symposium.services.checkin import presence
 from symposium.services.checkin.presence import Direction
 from symposium.services.core.errors import RuleError
 
@@ -128,11 +128,6 @@ def list_checkins(slug: str, session_id: int) -> ResponseReturnValue:
         _event, session, _user = _door(slug, session_id)
     except Refused as exc:
         return error(exc.status, exc.code, exc.message)
-    meeting = presence.meeting_on(session, clock.now()) if session.meetings else None
-    rows = (
-        attendance.session_presences(db.session, session, meeting)
-        if meeting is not None or not session.meetings
-        else []  # the group does not meet today
-    )
+    rows = presence.door_presences(db.session, session, clock.now())
     db.session.commit()  # a token's last use
     return answer(schemas.Checkins(checkins=[_presence(r) for r in rows]))

@@ -158,7 +158,7 @@ def _door_page(
     scan_form.direction.data = direction.value
 
     # A group that meets several times: the door is today's meeting's (none: no scans).
-    meeting = presence.meeting_on(session, now) if session.meetings else None
+    meeting = presence.meeting_on(session, now)
     search_form = SearchForm(request.args)
     query = (search_form.q.data or "").strip() if search_form.validate() else ""
     found, too_short = None, False
@@ -172,9 +172,7 @@ def _door_page(
         .options(selectinload(Registration.enrolments).selectinload(Enrolment.session))
     ).all()
     expected = presence.expected(session, registrations)
-    presences = presence.session_presences(db.session, session, meeting)
-    if session.meetings and meeting is None:
-        presences = []  # no meeting today: nothing of another day is this door's
+    presences = presence.door_presences(db.session, session, now)
     recent = sorted(
         presences, key=lambda p: (p.checked_out_at or p.checked_in_at, p.id), reverse=True
     )[:RECENT]

@@ -10,7 +10,7 @@ from datetime import datetime, time, timedelta
 
 from sqlalchemy.orm import Session as DbSession
 
-from symposium.models import Event, Session
+from symposium.models import Event, Presence, Session
 from symposium.services.checkin import attendance
 from symposium.services.checkin.attendance import meeting_on
 
@@ -69,11 +69,18 @@ def propose_session(event: Event, now: datetime, room: str = "") -> Session | No
     return running[0] if running else None
 
 
+def door_presences(db: DbSession, session: Session, now: datetime) -> list[Presence]:
+    """The live presences the door shows: the session's, or those of the group's meeting
+    today (none on a day it does not meet)."""
+    meeting = meeting_on(session, now)
+    if session.meetings and meeting is None:
+        return []
+    return attendance.session_presences(db, session, meeting)
+
+
 def door_counts(db: DbSession, session: Session, now: datetime) -> attendance.Counts:
     """The figures at the door: the session's, or those of the group's meeting today."""
-    if not session.meetings:
-        return attendance.session_counts(db, session)
     meeting = meeting_on(session, now)
-    if meeting is None:
+    if session.meetings and meeting is None:
         return attendance.Counts(0, 0)
     return attendance.session_counts(db, session, meeting)

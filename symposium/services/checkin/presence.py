@@ -66,6 +66,7 @@ from symposium.services.checkin.attendance import (
 from symposium.services.checkin.attendance import registration_presences as registration_presences
 from symposium.services.checkin.attendance import session_presences as session_presences
 from symposium.services.checkin.doors import door_counts as door_counts
+from symposium.services.checkin.doors import door_presences as door_presences
 from symposium.services.checkin.doors import door_sessions as door_sessions
 from symposium.services.checkin.doors import door_times as door_times
 from symposium.services.checkin.doors import propose_session as propose_session
@@ -340,7 +341,7 @@ def _decide(
         if refused in (Reason.TIME_NOT_SESSION_DAY, Reason.NO_MEETING_THAT_DAY):
             detail = at.astimezone(event.tz).strftime("%Y-%m-%d")
         return Answer(Verdict.REFUSED, session, registration, reason=refused, detail=detail)
-    meeting = meeting_on(session, at) if session.meetings else None
+    meeting = meeting_on(session, at)
     presence = live_presence(db, session, registration, meeting)
     if direction is Direction.OUT:
         return _check_out(db, actor, session, registration, presence, at, now, via)
@@ -478,18 +479,11 @@ def everyone_left(db: DbSession, actor: User | None, session: Session, now: date
     """
     begin_write(db)
     at = leaving_time(session, now)
-    query = select(Presence).where(
-        Presence.session_id == session.id,
-        Presence.undone_at.is_(None),
-        Presence.checked_out_at.is_(None),
-        Presence.checked_in_at <= at,
-    )
-    if session.meetings:
-        meeting = meeting_on(session, now)
-        if meeting is None:
-            return 0
-        query = query.where(Presence.meeting_id == meeting.id)
-    still_in = list(db.scalars(query))
+    still_in = [
+        p
+        for p in door_presences(db, session, now)
+        if p.checked_out_at is None and p.checked_in_at <= at
+    ]
     for presence in still_in:
         _mark_checked_out(presence, actor, at, Via.END)
     if still_in:
