@@ -40,6 +40,13 @@ def localised_name(obj: object) -> str:
     return obj.name(str(get_locale()))  # type: ignore[attr-defined]
 
 
+def in_sentence(name: str) -> str:
+    """A name inside a sentence: "huisarts", but "GZ-psycholoog" and "SPV" stay as they are."""
+    if len(name) > 1 and name[0].isupper() and name[1].islower():
+        return name[0].lower() + name[1:]
+    return name
+
+
 def whole_minutes(delta: timedelta | None) -> int | None:
     """Minutes late or early as a list shows them: whole minutes, rounded down."""
     return int(delta.total_seconds() // 60) if delta is not None else None
@@ -54,6 +61,7 @@ def register(app: Flask) -> None:
     app.add_template_filter(points)
     app.add_template_filter(local_time)
     app.add_template_filter(whole_minutes)
+    app.add_template_filter(in_sentence)
     app.add_template_filter(local_date)
     app.add_template_filter(day)
     app.add_template_filter(localised_name, "name")

@@ -38,7 +38,7 @@ from symposium.services.privacy import deletion, export
 from symposium.services.privacy.retention import Retention
 from symposium.services.programme import calendar
 from symposium.services.programme.rules import asked_numbers
-from symposium.services.registration import lifecycle, links, places, validation
+from symposium.services.registration import availability, lifecycle, links, validation
 
 bp = Blueprint("manage", __name__, url_prefix="/r")
 
@@ -111,7 +111,7 @@ def _render(
     now = clock.now()
     registers = asked_numbers(db.session, event, registration.profession.code)
     started = now >= event.starts_at
-    left = places.places_left(db.session, event.sessions)
+    left = availability.places_for(db.session, event.sessions, registration.profession_id)
     live = [e for e in registration.enrolments if e.is_live]
     by_round: dict[int, list] = {}
     for e in live:
@@ -134,6 +134,7 @@ def _render(
         enrollable_ids={s.id for s in event.sessions if validation.enrollable(s)},
         choosable_ids={s.id for s in choosable},
         places=left,
+        waiting=availability.waiting_reasons(db.session, live),
         open_for_changes=open_for_changes and registration.is_active,
         new=request.args.get("new") == "1",
         change_form=ChangeForm(),

@@ -16,7 +16,7 @@ from symposium.models import Event, Session
 from symposium.services.accreditation import points
 from symposium.services.core.urls import external_url
 from symposium.services.programme import calendar, public
-from symposium.services.registration import places, validation
+from symposium.services.registration import availability, places, validation
 
 bp = Blueprint("programme", __name__)
 
@@ -81,6 +81,11 @@ def _render_event(slug: str, is_open: bool) -> str:
         filtered=theme is not None or profession is not None,
         days=public.timeline(sessions, event.timezone),
         places_left=places.places_left(db.session, event.sessions),
+        # With a profession chosen, each session says what is left for that profession.
+        profession=profession,
+        places_for=availability.places_for(db.session, sessions, profession.id)
+        if profession
+        else {},
         registration_open=is_open,
         accredited=points.session_points(db.session, event),
     )

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Collection, Iterable
+from typing import Any, ClassVar
 
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from flask_babel import get_locale
@@ -33,8 +33,8 @@ from symposium.input_guard import whole_number
 from symposium.models import Event, Profession
 from symposium.services.core.errors import RuleError
 from symposium.services.programme import public
-from symposium.services.programme.rules import RegisterRule, asked_numbers
-from symposium.services.registration import lifecycle, places, validation
+from symposium.services.programme.rules import RegisterRule, asked_numbers, required_numbers
+from symposium.services.registration import availability, lifecycle, validation
 
 bp = Blueprint("registration", __name__)
 
@@ -84,11 +84,23 @@ class MultiCheckboxField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
-def add_register_fields(form_class: Any, registers: Iterable[RegisterRule]) -> None:
+class Needed:
+    """Marks a field as required (its ``*``) where the service, not the form, checks it."""
+
+    field_flags: ClassVar[dict[str, bool]] = {"required": True}
+
+    def __call__(self, form: Any, field: Any) -> None:
+        pass
+
+
+def add_register_fields(
+    form_class: Any, registers: Iterable[RegisterRule], required: Collection[str] = ()
+) -> None:
     """An ``identifier_<code>`` field for each number asked, in the current language (the
-    registration form and the door's walk-in form)."""
+    registration form and the door's walk-in form); ``required`` codes carry the ``*``."""
     locale = str(get_locale())
     for register in registers:
+        needed = [Needed()] if register.code in required else []
         setattr(
             form_class,
             f"identifier_{register.code}",
@@ -97,7 +109,7 @@ def add_register_fields(form_class: Any, registers: Iterable[RegisterRule]) -> N
                 description=register.identifier_hint_en
                 if locale == "en"
                 else register.identifier_hint_nl,
-                validators=[Optional(), Length(max=40)],
+                validators=[*needed, Optional(), Length(max=40)],
             ),
         )
 
@@ -108,7 +120,11 @@ def build_form(event: Event, profession: Profession) -> Any:
     class Form(RegistrationForm):
         pass
 
-    add_register_fields(Form, asked_numbers(db.session, event, profession.code))
+    add_register_fields(
+        Form,
+        asked_numbers(db.session, event, profession.code),
+        required_numbers(db.session, event, profession.code),
+    )
     for round_ in event.rounds:
         options = validation.choosable(round_.sessions, profession)
         if options:
@@ -164,7 +180,7 @@ def register(slug: str) -> Response | str | tuple[str, int]:
             form.validate()
         return render_template("registration/profession.html", event=event, form=form)
 
-    left = places.places_left(db.session, event.sessions)
+    left = availability.places_for(db.session, event.sessions, profession.id)
     form = build_form(event, profession)()
     registers = asked_numbers(db.session, event, profession.code)
 

@@ -193,6 +193,13 @@ def asked_numbers(db: DbSession, event: Event, profession: str) -> tuple[Registe
     return found.registers if found is not None else ()
 
 
+def required_numbers(db: DbSession, event: Event, profession: str) -> frozenset[str]:
+    """The numbers the form marks as required: of each group a register needs, the first
+    (where the validation reports a missing one)."""
+    found = rules_for(db, event).professions.get(profession)
+    return frozenset(group[0] for group in found.required if group) if found else frozenset()
+
+
 def _build(db: DbSession, event: Event) -> ProgrammeRules:
     sessions = db.scalars(
         select(Session)

@@ -60,6 +60,17 @@ class Counts:
             self.confirmed_by_profession.get(key, 0),
         )
 
+    def left_for(
+        self, session_id: int, capacity: int | None, profession_id: int | None
+    ) -> tuple[int | None, int | None]:
+        """Places left in the session and within the profession's quota (None: no limit);
+        someone has a place while both are above zero (:func:`has_place`)."""
+        overall = None if capacity is None else capacity - self.confirmed.get(session_id, 0)
+        key = (session_id, profession_id or 0)
+        quota = self.quotas.get(key)
+        own = None if quota is None else quota - self.confirmed_by_profession.get(key, 0)
+        return (None if overall is None else max(overall, 0), None if own is None else max(own, 0))
+
     def take(self, session_id: int, profession_id: int) -> None:
         self.confirmed[session_id] = self.confirmed.get(session_id, 0) + 1
         key = (session_id, profession_id)
