@@ -20,8 +20,8 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from markupsafe import Markup
-from wtforms import BooleanField, HiddenField
-from wtforms.validators import AnyOf, InputRequired
+from wtforms import BooleanField, EmailField, HiddenField, StringField, TelField, TextAreaField
+from wtforms.validators import AnyOf, InputRequired, Length, Optional
 
 from symposium import busy, clock
 from symposium.blueprints.registration import add_register_fields, attach_errors, confirm_box
@@ -38,7 +38,13 @@ from symposium.services.privacy import deletion, export
 from symposium.services.privacy.retention import Retention
 from symposium.services.programme import calendar
 from symposium.services.programme.rules import asked_numbers
-from symposium.services.registration import availability, lifecycle, links, validation
+from symposium.services.registration import (
+    availability,
+    details,
+    lifecycle,
+    links,
+    validation,
+)
 
 bp = Blueprint("manage", __name__, url_prefix="/r")
 
@@ -136,6 +142,7 @@ def _render(
         places=left,
         waiting=availability.waiting_reasons(db.session, live),
         open_for_changes=open_for_changes and registration.is_active,
+        details_open=details.can_correct(registration, now),
         new=request.args.get("new") == "1",
         change_form=ChangeForm(),
         cancel_form=cancel_form or CancelRegistrationForm(),
@@ -437,3 +444,129 @@ def delete(token: str):  # type: ignore[no-untyped-def]
 @bp.get("/deleted")
 def deleted() -> str:
     return render_template("manage/deleted.html")
+
+
+class DetailsForm(FlaskForm):
+    """The person's own details, with the registration form's fields and limits."""
+
+    name = StringField(_l("Full name"), validators=[InputRequired(), Length(max=200)])
+    organisation = StringField(_l("Organisation"), validators=[Optional(), Length(max=200)])
+    phone = TelField(_l("Phone number (optional)"), validators=[Optional(), Length(max=40)])
+    needs = TextAreaField(
+        _l("Accessibility or dietary needs (optional)"),
+        validators=[Optional(), Length(max=2000)],
+    )
+
+
+class EmailForm(FlaskForm):
+    email = EmailField(
+        _l("New e-mail address"),
+        validators=[InputRequired(), Length(max=254)],
+        description=_l("We send a link to the new address; the change is made once you follow it."),
+    )
+
+
+class ConfirmEmailForm(FlaskForm):
+    pass
+
+
+def _details_page(
+    registration: Registration,
+    token: str,
+    details_form: Any = None,
+    email_form: Any = None,
+    status: int = 200,
+) -> tuple[str, int]:
+    return render_template(
+        "manage/details.html",
+        registration=registration,
+        event=registration.event,
+        token=token,
+        details_open=details.can_correct(registration, clock.now()),
+        details_form=details_form or DetailsForm(obj=registration),
+        email_form=email_form or EmailForm(),
+    ), status
+
+
+@bp.get("/<token>/details")
+def edit_details(token: str) -> tuple[str, int]:
+    """Correct one's name, organisation, phone and needs, or change the e-mail address."""
+    registration = _registration(token)
+    return _details_page(registration, token)
+
+
+@bp.post("/<token>/details")
+def save_details(token: str) -> Response | tuple[str, int]:
+    registration = _registration(token)
+    form = DetailsForm()
+    if not form.validate():
+        return _details_page(registration, token, details_form=form, status=422)
+    typed = details.Details(
+        form.name.data or "", form.organisation.data or "", form.phone.data or "",
+        form.needs.data or "",
+    )  # fmt: skip
+    try:
+        changed = details.correct(db.session, registration, typed, clock.now())
+    except validation.RegistrationInvalid as exc:
+        db.session.rollback()
+        attach_errors(form, exc.errors)
+        return _details_page(registration, token, details_form=form, status=422)
+    except RuleError as exc:
+        db.session.rollback()
+        flash(str(exc.message), "error")
+        return redirect(url_for("manage.show", token=token), code=303)
+    db.session.commit()
+    flash(_("Your details are saved.") if changed else _("Nothing was changed."))
+    return redirect(url_for("manage.show", token=token), code=303)
+
+
+@bp.post("/<token>/email")
+def change_email(token: str) -> Response | tuple[str, int]:
+    registration = _registration(token)
+    form = EmailForm()
+    if not form.validate():
+        return _details_page(registration, token, email_form=form, status=422)
+    try:
+        new = details.request_email_change(
+            db.session, registration, form.email.data or "", clock.now(),
+            current_app.config["SECRET_KEY"],
+        )  # fmt: skip
+    except validation.RegistrationInvalid as exc:
+        db.session.rollback()
+        attach_errors(form, exc.errors)
+        return _details_page(registration, token, email_form=form, status=422)
+    except RuleError as exc:
+        db.session.rollback()
+        if exc.field == "email":
+            attach_errors(form, [exc])
+            return _details_page(registration, token, email_form=form, status=exc.status)
+        flash(str(exc.message), "error")
+        return redirect(url_for("manage.show", token=token), code=303)
+    db.session.commit()
+    flash(
+        _("We have sent a link to %(email)s. Your address changes once you follow it; until "
+          "then we keep writing to %(old)s.", email=new, old=registration.email)
+    )  # fmt: skip
+    return redirect(url_for("manage.show", token=token), code=303)
+
+
+@bp.route("/confirm-email/<token>", methods=["GET", "POST"])
+def confirm_email(token: str) -> Response | tuple[str, int]:
+    """The link mailed to a new address. Opening it asks (mail scanners open links too);
+    the button makes the change."""
+    form = ConfirmEmailForm()
+    if request.method == "GET" or not form.validate():
+        return render_template("manage/confirm_email.html", form=form, token=token), 200
+    try:
+        registration = details.confirm_email_change(
+            db.session, token, clock.now(), current_app.config["SECRET_KEY"]
+        )
+    except RuleError as exc:
+        db.session.rollback()
+        return render_template(
+            "manage/confirm_email.html", form=form, token=token, error=exc.message
+        ), exc.status
+    db.session.commit()
+    return render_template(
+        "manage/confirm_email.html", done=True, registration=registration, event=registration.event
+    ), 200

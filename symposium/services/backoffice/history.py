@@ -59,6 +59,8 @@ ACTIONS: dict[str, Any] = {
     "accreditation_deleted": _l("Accreditation by %(target)s deleted"),
     "attendance_list_exported": _l("Attendance list for %(target)s downloaded"),
     "register_numbers_changed": _l("Register numbers of %(target)s changed"),
+    "details_corrected": _l("%(target)s corrected their details"),
+    "email_changed": _l("%(target)s changed their e-mail address (confirmed from the new address)"),
     "register_number_requested": _l("Register number asked of %(target)s"),
     "points_overridden": _l("Points of %(target)s set by hand"),
     "points_override_removed": _l("Points of %(target)s no longer set by hand"),
@@ -134,6 +136,12 @@ FIELDS: dict[str, Any] = {
     "accreditation_data_removed": _l("Accreditation data deleted"),
     "mail_blanked": _l("Mail emptied"),
     "certificates_deleted": _l("Certificates deleted"),
+    "fields": _l("Changed"),
+    "name": _l("Name"),
+    "email": _l("E-mail address"),
+    "organisation": _l("Organisation"),
+    "phone": _l("Phone number"),
+    "needs": _l("Accessibility or dietary needs"),
 }
 
 # Values that are codes: statuses, roles, rules.
@@ -263,6 +271,8 @@ class _Names:
             if moment.tzinfo is None:
                 return f"{local_date(moment, zone, 'medium')}"  # a date without a time
             return f"{local_date(moment, zone, 'medium')} {local_time(moment, zone)}"
+        if key == "fields" and text in FIELDS:  # the names of the details someone corrected
+            return str(FIELDS[text]).lower()
         if key in ("professions",) and text in self.professions:
             return self.professions[text]
         if text in WORDS and key in ("status", "role", "rule", "scope", "rounding", "format"):

@@ -50,11 +50,14 @@ def queue(
     old: Enrolment | None = None,
     about: dict[str, Any] | None = None,
     certificate: Certificate | None = None,
+    to: str | None = None,
 ) -> None:
     """Add message ``kind`` for ``registration`` to the outbox; :func:`render` writes it later.
 
     ``about``: what else the message names (plain JSON values), e.g. the register whose
     number is missing. ``certificate``: the certificate whose PDF the worker attaches.
+    ``to``: another address than the registration's (a new address to confirm, the old one
+    told of the change).
 
     Only what the message is about is stored now (the places it names and, for ``invite`` =
     (method, enrolments), the SEQUENCE each place's invitation carries at this moment). The
@@ -80,7 +83,7 @@ def queue(
         for place in enrolments:
             _insert(db, registration, INVITATION_KINDS[method], now, (method, [place]), place, None)
         return
-    _insert(db, registration, kind, now, invite, enrolment, old, about, certificate)
+    _insert(db, registration, kind, now, invite, enrolment, old, about, certificate, to)
 
 
 def _insert(
@@ -93,6 +96,7 @@ def _insert(
     old: Enrolment | None,
     about: dict[str, Any] | None = None,
     certificate: Certificate | None = None,
+    to: str | None = None,
 ) -> None:
     context: dict[str, Any] = {
         "enrolment": _as_now(enrolment) if enrolment is not None else None,
@@ -115,7 +119,7 @@ def _insert(
             "created_at": now,
             "registration_id": registration.id,
             "kind": kind,
-            "to_address": registration.email,
+            "to_address": to or registration.email,
             "language": registration.language,
             "subject": "",
             "body_text": "",

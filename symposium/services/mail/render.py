@@ -31,7 +31,7 @@ from symposium.services.certificates import codes
 from symposium.services.checkin import tickets
 from symposium.services.core.urls import external_url
 from symposium.services.programme import calendar
-from symposium.services.registration.links import manage_token
+from symposium.services.registration.links import EMAIL_LINK_DAYS, manage_token
 
 SUBJECTS = {
     "registered": _l("Your registration for %(event)s"),
@@ -48,6 +48,8 @@ SUBJECTS = {
     "event_cancelled": _l("Cancelled: %(event)s"),
     "number_missing": _l("Your register number for %(event)s"),
     "certificate": _l("Your certificate for %(event)s"),
+    "email_confirm": _l("Confirm your e-mail address for %(event)s"),
+    "email_changed": _l("Your e-mail address for %(event)s has changed"),
     "password_reset": _l("Set a new password for symposium"),
     "account_created": _l("Your symposium account"),
 }
@@ -112,6 +114,13 @@ def rendered(db: DbSession, message: OutboxMessage) -> dict[str, Any]:
         if certificate is not None
         else ""
     )
+    about = context.get("about") or {}
+    # The link that confirms a new address (``registration.details``), mailed to that address.
+    confirm_url = (
+        external_url("manage.confirm_email", token=about["token"])
+        if message.kind == "email_confirm"
+        else ""
+    )
     with force_locale(registration.language):
         session_title = enrolment.session.title if enrolment is not None else ""
         subject = str(SUBJECTS[message.kind] % {"event": event.title, "session": session_title})
@@ -126,7 +135,9 @@ def rendered(db: DbSession, message: OutboxMessage) -> dict[str, Any]:
             ticket=ticket,
             ticket_url=ticket_url,
             code=code,
-            about=context.get("about") or {},
+            about=about,
+            confirm_url=confirm_url,
+            email_link_days=EMAIL_LINK_DAYS,
             certificate=certificate,
             verify_url=verify_url,
         )
@@ -138,7 +149,7 @@ def rendered(db: DbSession, message: OutboxMessage) -> dict[str, Any]:
             subject,
             body,
             registration.language,
-            links=[manage_url, ticket_url, *([verify_url] if verify_url else [])],
+            links=[manage_url, ticket_url, *[url for url in (verify_url, confirm_url) if url]],
             qr=qr,
         ),
         "qr_code": registration.checkin_code if ticket else None,

@@ -8,6 +8,9 @@ from sqlalchemy.orm import Session as DbSession
 from symposium.models import Registration
 from symposium.services.core.tokens import new_nonce, token_for, token_hash
 
+# How long the link that confirms a new e-mail address works (``registration.details``).
+EMAIL_LINK_DAYS = 2
+
 
 def manage_token(secret_key: str, registration: Registration) -> str:
     return token_for(secret_key, registration.token_nonce)

@@ -209,6 +209,39 @@ def _numbers(
     return identifiers
 
 
+Fail = Callable[[str, object, str], None]
+
+
+def check_texts(texts: dict[str, str], fail: Fail) -> None:
+    """No invisible control characters, and one line except in the needs."""
+    for key, value in texts.items():
+        if has_control(value):
+            fail("invalid_text", _l("Remove the invisible control characters."), key)
+        elif key not in MULTI_LINE and single_line_problem(value):
+            fail("invalid_text", _l("Use one line: remove the line breaks."), key)
+
+
+def check_person(name: str, organisation: str, phone: str, needs: str, fail: Fail) -> None:
+    """The person's own details, at registration and when they correct them later."""
+    if not name.strip():
+        fail("invalid_name", _l("Enter your name."), "name")
+    values = {"name": name, "organisation": organisation, "phone": phone, "needs": needs}
+    for key, value in values.items():
+        if len(value) > LIMITS[key]:
+            fail("field_too_long", _l("At most %(num)d characters.", num=LIMITS[key]), key)
+    if phone.strip() and not PHONE.fullmatch(phone.strip()):
+        fail("invalid_phone", _l("Enter a phone number with digits only."), "phone")
+
+
+def checked_email(text: str, fail: Fail) -> str:
+    """The address as stored (normalised, lower case), or "" after reporting it."""
+    try:
+        return validate_email(text.strip(), check_deliverability=False).normalized.lower()
+    except EmailNotValidError:
+        fail("invalid_email", _l("Enter a valid e-mail address."), "email")
+        return ""
+
+
 @dataclass
 class Checked:
     email: str
@@ -229,35 +262,15 @@ def validate(db: DbSession, event: Event, data: RegistrationInput) -> Checked:
 
     texts = {k: getattr(data, k) for k in ("name", "email", "organisation", "phone", "needs")}
     texts |= {f"identifier_{code}": value for code, value in data.identifiers.items()}
-    for key, value in texts.items():
-        if has_control(value):
-            fail("invalid_text", _l("Remove the invisible control characters."), key)
-        elif key not in MULTI_LINE and single_line_problem(value):
-            fail("invalid_text", _l("Use one line: remove the line breaks."), key)
+    check_texts(texts, fail)
     if data.submission_key is not None and not SUBMISSION_KEY.fullmatch(data.submission_key):
         fail(
             "invalid_submission_key",
             _l("This form could not be checked; reload the page and send it again."),
             "submission_key",
         )
-
-    name = data.name.strip()
-    if not name:
-        fail("invalid_name", _l("Enter your name."), "name")
-    for key in ("name", "organisation", "phone", "needs"):
-        if len(getattr(data, key)) > LIMITS[key]:
-            fail(
-                "field_too_long",
-                _l("At most %(num)d characters.", num=LIMITS[key]),
-                key,
-            )
-    email = ""
-    try:
-        email = validate_email(data.email.strip(), check_deliverability=False).normalized.lower()
-    except EmailNotValidError:
-        fail("invalid_email", _l("Enter a valid e-mail address."), "email")
-    if data.phone.strip() and not PHONE.fullmatch(data.phone.strip()):
-        fail("invalid_phone", _l("Enter a phone number with digits only."), "phone")
+    check_person(data.name, data.organisation, data.phone, data.needs, fail)
+    email = checked_email(data.email, fail)
     if data.language not in LANGUAGES:
         fail("invalid_language", _l("Choose Dutch (nl) or English (en)."), "language")
     if not data.consent:
