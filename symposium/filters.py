@@ -6,7 +6,8 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_date, format_time
+from babel import Locale
+from babel.dates import format_date, format_skeleton, format_time
 from flask import Flask
 from flask_babel import get_locale
 
@@ -33,6 +34,23 @@ def local_date(value: datetime | None, zone: str, fmt: str = "full") -> str:
 def day(value: date) -> str:
     """A calendar day, e.g. "donderdag 18 maart 2027"."""
     return format_date(value, "full", locale=get_locale())
+
+
+def date_span(first: date, last: date) -> str:
+    """Two calendar days, the year once when they share it: "9 maart – 13 april 2027"."""
+    locale = get_locale()
+    if first == last:
+        return format_date(last, "long", locale=locale)
+    if first.year == last.year:
+        start = format_skeleton("MMMMd", first, locale=locale)
+    else:
+        start = format_date(first, "long", locale=locale)
+    return f"{start} – {format_date(last, 'long', locale=locale)}"
+
+
+def language_name(code: str) -> str:
+    """A language code ("nl") by its name in the page's language ("Nederlands", "Dutch")."""
+    return Locale.parse(code).get_display_name(get_locale()) or code
 
 
 def localised_name(obj: object) -> str:
@@ -64,6 +82,8 @@ def register(app: Flask) -> None:
     app.add_template_filter(in_sentence)
     app.add_template_filter(local_date)
     app.add_template_filter(day)
+    app.add_template_filter(date_span)
+    app.add_template_filter(language_name)
     app.add_template_filter(localised_name, "name")
     app.add_template_global(local, "local")
     app.add_template_global(get_locale)

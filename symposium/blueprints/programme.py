@@ -15,7 +15,7 @@ from symposium.filters import localised_name
 from symposium.models import Event, Session
 from symposium.services.accreditation import points
 from symposium.services.core.urls import external_url
-from symposium.services.programme import calendar, public
+from symposium.services.programme import calendar, groups, public
 from symposium.services.registration import availability, places, validation
 
 bp = Blueprint("programme", __name__)
@@ -53,12 +53,14 @@ def event(slug: str) -> Response:
     head = public.public_event_head(db.session, slug)
     if head is None:
         abort(404)
-    is_open = validation.is_open(head, clock.now())
-    key = ("event", head.id, head.programme_stamp, str(get_locale()), is_open)
-    return page_cache.serve(key, lambda: _render_event(slug, is_open), FILTER_ARGS)
+    # The state, not just open or not: a page saying when registration opens must not be
+    # served again once it has closed.
+    state = validation.registration_state(head, clock.now())
+    key = ("event", head.id, head.programme_stamp, str(get_locale()), state)
+    return page_cache.serve(key, lambda: _render_event(slug, state), FILTER_ARGS)
 
 
-def _render_event(slug: str, is_open: bool) -> str:
+def _render_event(slug: str, state: str) -> str:
     event = _load_event(slug)
     themes = public.event_themes(event)
     professions = public.admitted_professions(db.session, event)
@@ -74,19 +76,23 @@ def _render_event(slug: str, is_open: bool) -> str:
         theme = next((t for t in themes if t.code == form.theme.data), None)
         profession = next((p for p in professions if p.code == form.profession.data), None)
     sessions = public.filter_sessions(event.sessions, theme, profession)
+    places_left = places.places_left(db.session, event.sessions)
+    series = groups.series_programme(event, sessions, places_left)
     return render_template(
         "programme/event.html",
         event=event,
         form=form,
         filtered=theme is not None or profession is not None,
-        days=public.timeline(sessions, event.timezone),
-        places_left=places.places_left(db.session, event.sessions),
+        days=public.timeline(sessions, event.timezone) if series is None else [],
+        series=series,
+        places_left=places_left,
         # With a profession chosen, each session says what is left for that profession.
         profession=profession,
         places_for=availability.places_for(db.session, sessions, profession.id)
         if profession
         else {},
-        registration_open=is_open,
+        registration_open=state == validation.OPEN,
+        registration_state=state,
         accredited=points.session_points(db.session, event),
     )
 

@@ -99,13 +99,24 @@ def check_door_open(event: Event | EventHead) -> None:
         raise RuleError("event_not_published", _l("This event is not published."), status=409)
 
 
-def is_open(event: Event | EventHead, now: datetime) -> bool:
-    """Whether the event takes registrations at ``now`` (pages ask; :func:`check_open` refuses)."""
+OPEN = "open"
+
+
+def registration_state(event: Event | EventHead, now: datetime) -> str:
+    """:data:`OPEN`, or the code :func:`check_open` refuses with ("registration_not_open",
+    "registration_closed", "event_cancelled"): a page says when registration opens or that it
+    has closed, and a cached page is kept per state, so "opens on" cannot outlive the opening
+    nor reappear once registration has closed."""
     try:
         check_open(event, now)
-    except RuleError:
-        return False
-    return True
+    except RuleError as exc:
+        return exc.code
+    return OPEN
+
+
+def is_open(event: Event | EventHead, now: datetime) -> bool:
+    """Whether the event takes registrations at ``now`` (pages ask; :func:`check_open` refuses)."""
+    return registration_state(event, now) == OPEN
 
 
 def overlaps(a: SessionRule, b: SessionRule) -> bool:
