@@ -215,6 +215,57 @@ def test_page_without_registrations(client, db, small_event, clock) -> None:
     assert response.status_code == 200 and "<svg" in response.get_data(as_text=True)
 
 
+# --------------------------------------------------------------------------- the home page
+
+
+@pytest.fixture
+def two_events(db, scenario, small_event, load_example, clock):  # type: ignore[no-untyped-def]
+    """The scenario plus p5 (GP), waiting for two sessions, and an event with nobody yet."""
+    register(db, scenario, 5, "huisarts", [small_event["klein"], small_event["ook-r2"]],
+             clock.now, clock)  # fmt: skip
+    load_example("7roses-symposium.toml")
+    other = db.session.scalars(select(Event).where(Event.slug == "7roses-2027")).one()
+    return scenario, other
+
+
+def test_home_counts_per_event_in_three_statements(db, two_events) -> None:
+    klein, other = two_events
+    waiting = db.session.scalars(
+        select(Enrolment.registration_id).where(Enrolment.status == EnrolmentStatus.WAITLISTED)
+    ).all()
+    assert len(waiting) == 3 and len(set(waiting)) == 2  # p4 once, p5 for both sessions
+    with StatementCounter(db.engine) as counter:
+        counts = dashboard.event_counts(db.session, [klein, other])
+    assert len(counter.statements) <= 4, counter.statements  # three SELECTs (and a BEGIN)
+    assert counts == {
+        # p2..p5 active (p1 cancelled); p4 and p5 wait, p5 counted once; the stray failed
+        # password-reset mail is no event's
+        klein.id: dashboard.EventCounts(active=4, waiting=2, failed_mail=1),
+        other.id: dashboard.EventCounts(0, 0, 0),
+    }
+    assert dashboard.event_counts(db.session, []) == {}
+
+
+@pytest.mark.parametrize("persona", ["organiser", "admin", "door"])
+def test_home_shows_each_managed_events_counts_with_links(
+    client, db, two_events, people, persona
+) -> None:
+    assert login(client, f"{persona}@example.org").status_code == 303
+    page = client.get("/admin/?lang=en").get_data(as_text=True)
+    assert "Klein symposium" in page
+    if persona == "door":  # the door's accounts reach neither the lists nor the dashboard
+        assert "active registration" not in page and "failed mail" not in page
+        return
+    assert '<a href="/admin/events/klein/participants/">4 active registrations</a>' in page
+    assert '<a href="/admin/events/klein/#places-heading">2 people on a waiting list</a>' in page
+    assert '<li class="alert"><a href="/admin/events/klein/dashboard#mail">1 failed mail</a>' in (
+        page
+    )
+    if persona == "admin":  # every event, also one with nothing yet
+        assert "0 active registrations" in page and "0 people on a waiting list" in page
+        assert '<li><a href="/admin/events/7roses-2027/dashboard#mail">0 failed mails</a>' in page
+
+
 # --------------------------------------------------------------------------- scale
 
 

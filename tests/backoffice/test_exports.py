@@ -1,5 +1,6 @@
-"""Exports: CSV (BOM, diacritics), XLSX (real dates, layout), per-session lists, the print
-sheet, who may download them, and a bounded number of queries for 5,000 registrations."""
+"""Exports: CSV (BOM, diacritics, the separator to choose), XLSX (real dates, layout), phone
+and needs, per-session lists, the print sheet, who may download them, and a bounded number of
+queries for 5,000 registrations."""
 
 from __future__ import annotations
 
@@ -80,6 +81,7 @@ def test_registrations_csv_has_bom_and_keeps_dutch_names(
     register(
         db, klein, 1, [small_event["klein"], small_event["groot"]], clock,
         name=ZOE, organisation="GGZ Noord, Groningen", identifiers={"NIP": "00012345"},
+        phone="06 1234 5678", needs="Vegetarisch, glutenvrij\nRolstoel: drempelvrije zaal",
     )  # fmt: skip
     gone = register(db, klein, 2, [small_event["psy"]], clock, name="Ærnout Ünal")
     lifecycle.cancel_registration(db.session, gone, clock.now)
@@ -94,29 +96,86 @@ def test_registrations_csv_has_bom_and_keeps_dutch_names(
     assert response.headers["Cache-Control"] == "no-store"
     body = response.data
     assert body.startswith(codecs.BOM_UTF8)
-    assert b"\r\n" in body and body.count(b"\n") == body.count(b"\r\n")
+    # Records end in CRLF; the line break inside the needs stays the LF Excel uses in a cell.
+    assert body.count(b"\r\n") == 3 and body.count(b"\n") == 4
+    assert b'"Vegetarisch, glutenvrij\nRolstoel: drempelvrije zaal"\r\n' in body
 
     header, zoe, cancelled = csv_rows(body)
     assert header == [
         "Registration", "Name", "E-mail address", "Profession", "Organisation", "NIP",
-        "Registered at", "Status", "Ronde 1", "Ronde 2", "Checked in",
+        "Registered at", "Status", "Ronde 1", "Ronde 2", "Checked in", "Phone number",
+        "Accessibility or dietary needs",
     ]  # fmt: skip
     assert zoe[1:] == [
         ZOE, "deelnemer1@example.org", "GZ-psycholoog", "GGZ Noord, Groningen", "NIP-00012345",
         "2026-11-23 13:00", "Active", "Kleine workshop (confirmed)", "Grote workshop (confirmed)",
-        "",
+        "", "06 1234 5678", "Vegetarisch, glutenvrij\nRolstoel: drempelvrije zaal",
     ]  # fmt: skip
     assert cancelled[1] == "Ærnout Ünal" and cancelled[7] == "Cancelled"
-    assert cancelled[8:] == ["", "", ""]  # a cancelled registration holds no places
+    assert cancelled[8:] == [""] * 5  # no places held, no phone or needs given
 
 
 def test_csv_neutralises_formulas_and_can_use_semicolons(organiser, db, accounts, clock) -> None:
     register(db, accounts["klein"], 1, [], clock, organisation='=HYPERLINK("x")')
     body = organiser.get("/admin/events/klein/registrations.csv?delimiter=semicolon").data
     lines = body.decode("utf-8-sig").splitlines()
-    assert lines[0].count(";") == 10 and "," not in lines[0]
+    assert lines[0].count(";") == 12 and "," not in lines[0]
     row = next(csv.reader(io.StringIO(lines[1]), delimiter=";"))
     assert row[4] == '\'=HYPERLINK("x")'
+
+
+def test_semicolon_csv_is_what_dutch_excel_opens(organiser, db, accounts, small_event, clock):
+    """BOM (accents), CRLF, ";" between cells, quotes only around a value holding one."""
+    register(
+        db, accounts["klein"], 1, [small_event["klein"]], clock, name=ZOE,
+        organisation="Zorg; Welzijn", phone="+31 6 1234 5678", needs="Veganistisch, notenvrij",
+    )  # fmt: skip
+    response = organiser.get("/admin/events/klein/registrations.csv?delimiter=semicolon&lang=en")
+    assert response.status_code == 200
+    body = response.data
+    assert body.startswith(codecs.BOM_UTF8) and ZOE.encode() in body
+    assert body.count(b"\n") == body.count(b"\r\n") == 2
+    text = body.decode("utf-8-sig")
+    header, line = text.split("\r\n")[:2]
+    assert header.split(";")[:3] == ["Registration", "Name", "E-mail address"]
+    assert ';"Zorg; Welzijn";' in line  # the separator inside a value: quoted
+    assert ";Veganistisch, notenvrij" in line  # a comma is no separator here: not quoted
+    assert ";'+31 6 1234 5678;" in line  # a phone-like formula start: an apostrophe first
+    (row,) = csv.reader(io.StringIO(line), delimiter=";")
+    assert row[4] == "Zorg; Welzijn" and row[-2:] == ["'+31 6 1234 5678",
+                                                      "Veganistisch, notenvrij"]  # fmt: skip
+    comma = organiser.get("/admin/events/klein/registrations.csv?delimiter=comma").data
+    assert comma == organiser.get("/admin/events/klein/registrations.csv").data  # the default
+    assert b'"Veganistisch, notenvrij"' in comma and b",Zorg; Welzijn," in comma
+
+
+@pytest.mark.parametrize("asked", ["tab", "", ";", "SEMICOLON"])
+def test_an_unknown_separator_is_refused_with_the_form_again(organiser, small_event, asked) -> None:
+    session_list = f"/admin/events/klein/sessions/{small_event['klein']}/participants.csv"
+    for url in ("/admin/events/klein/registrations.csv", "/admin/events/klein/catering.csv",
+                session_list):  # fmt: skip
+        response = organiser.get(url, query_string={"delimiter": asked, "lang": "en"})
+        assert response.status_code == 422, url
+        assert response.mimetype == "text/html"
+        page = response.get_data(as_text=True)
+        assert "Choose a comma or a semicolon as the separator." in page
+        assert 'value="semicolon"' in page and "Semicolon (Dutch Excel)" in page
+
+
+def test_the_exports_page_offers_the_separator(organiser, small_event) -> None:
+    response = organiser.get("/admin/events/klein/exports?lang=en")
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    form = re.search(r'<form method="get" action="([^"]+)".*?</form>', page, re.S)
+    assert form[1] == "/admin/events/klein/registrations.csv"
+    radios = re.findall(r'<input[^>]*type="radio"[^>]*>', form[0])
+    assert [re.search(r'value="(\w+)"', r)[1] for r in radios] == ["comma", "semicolon"]
+    assert "checked" in radios[0] and "checked" not in radios[1]
+    assert "Comma (international)" in form[0] and "Semicolon (Dutch Excel)" in form[0]
+    assert 'formaction="/admin/events/klein/catering.csv"' in form[0]
+    assert (f'formaction="/admin/events/klein/sessions/{small_event["klein"]}/participants.csv"'
+            in form[0])  # fmt: skip
+    assert 'name="csrf_token"' not in form[0]  # a GET that changes nothing
 
 
 # ----------------------------------------------------------------- formulas, however split
@@ -189,29 +248,34 @@ def test_every_export_of_hostile_registrants_is_formula_free(
     """What registrants type (name, address, organisation) in every export, both separators."""
     klein = accounts["klein"]
     people = [
-        ("Piet;=1+1", "+31 6 12345678"),
-        ("Ans, -2+3", 'GGZ;"@SUM(A1)'),
-        ('=HYPERLINK("http://evil.example")', "Zorg, =1+1"),
+        ("Piet;=1+1", "+31 6 12345678", "-12345678", "=1+1"),
+        ("Ans, -2+3", 'GGZ;"@SUM(A1)', "+31 20 1234567", "vegetarisch\n@SUM(A1)"),
+        ('=HYPERLINK("http://evil.example")', "Zorg, =1+1", "", 'rolstoel;"=2+2'),
     ]
-    for n, (name, organisation) in enumerate(people):
+    for n, (name, organisation, phone, needs) in enumerate(people):
         register(db, klein, n, [small_event["ook-r2"]], clock, name=name,
-                 organisation=organisation, email=f"=1+{n}@example.org")  # fmt: skip
+                 organisation=organisation, email=f"=1+{n}@example.org", phone=phone,
+                 needs=needs)  # fmt: skip
     base = f"/admin/events/klein/sessions/{small_event['ook-r2']}/participants"
-    for url in ("/admin/events/klein/registrations", base):
+    for url in ("/admin/events/klein/registrations", base, "/admin/events/klein/catering"):
         for query in ("", "?delimiter=semicolon"):
             text = organiser.get(f"{url}.csv{query}").data.decode("utf-8-sig")
-            assert "1+1" in text and formula_pieces(text) == []
+            assert "1+1" in text and "@SUM(A1)" in text and formula_pieces(text) == []
         sheet = load_workbook(io.BytesIO(organiser.get(f"{url}.xlsx").data)).active
         values = [c.value for row in sheet.iter_rows() for c in row if isinstance(c.value, str)]
-        assert "'+31 6 12345678" in values  # phone-like text: an apostrophe first
-        assert [v for v in values if formula_start(v)] == []
+        assert "'=1+1" in values and [v for v in values if formula_start(v)] == []
+        if url != "/admin/events/klein/catering":
+            assert "'+31 6 12345678" in values  # phone-like text: an apostrophe first
+            assert "'-12345678" in values and "'+31 20 1234567" in values  # the phone column
 
 
 def test_registrations_xlsx_has_real_dates_and_a_usable_layout(
     organiser, db, accounts, small_event, clock
 ) -> None:
     klein = accounts["klein"]
-    register(db, klein, 1, [small_event["klein"]], clock, name=ZOE, organisation="=1+1")
+    register(db, klein, 1, [small_event["klein"]], clock, name=ZOE, organisation="=1+1",
+             phone="020 123 45 67", needs="Glutenvrij\nRolstoel")  # fmt: skip
+    register(db, klein, 2, [small_event["klein"]], clock)
     response = organiser.get("/admin/events/klein/registrations.xlsx?lang=en")
     assert response.status_code == 200
     assert response.headers["Content-Type"] == exports.XLSX_MIMETYPE
@@ -224,7 +288,7 @@ def test_registrations_xlsx_has_real_dates_and_a_usable_layout(
                           "NIP"]  # fmt: skip
     assert all(cell.font.b for cell in sheet[1])
     assert sheet.freeze_panes == "A2"
-    assert sheet.auto_filter.ref == f"A1:{sheet.cell(1, len(header)).column_letter}2"
+    assert sheet.auto_filter.ref == f"A1:{sheet.cell(1, len(header)).column_letter}3"
     widths = [sheet.column_dimensions[c.column_letter].width for c in sheet[1]]
     assert all(exports.XLSX_MIN_WIDTH <= w <= exports.XLSX_MAX_WIDTH for w in widths)
     assert widths[header.index("Name")] >= len(ZOE)
@@ -235,6 +299,11 @@ def test_registrations_xlsx_has_real_dates_and_a_usable_layout(
     assert row["NIP"].value == "NIP-00012345" and row["NIP"].data_type == "s"
     assert row["Organisation"].value == "'=1+1" and row["Organisation"].data_type == "s"
     assert row["Ronde 1"].value == "Kleine workshop (confirmed)"
+    assert header[-2:] == ["Phone number", "Accessibility or dietary needs"]
+    assert row["Phone number"].value == "020 123 45 67" and row["Phone number"].data_type == "s"
+    needs = row["Accessibility or dietary needs"]
+    assert needs.value == "Glutenvrij\nRolstoel" and needs.alignment.wrap_text  # both lines show
+    assert [c.value for c in sheet[3]][-2:] == [None, None]  # neither given: empty cells
 
 
 def test_xlsx_writer_refuses_aware_datetimes() -> None:
@@ -249,10 +318,10 @@ def test_group_sessions_get_one_column(db, app, load_example, clock) -> None:
     clock.now = (event.registration_opens_at or clock.now) + timedelta(minutes=1)
     with app.test_request_context("/?lang=en"):
         table = exports.registrations_table(db.session, event)
-        assert table.columns[-2:] == ["Groups", "Checked in"] and table.rows == []
+        assert table.columns[-4:-2] == ["Groups", "Checked in"] and table.rows == []
         register(db, event, 1, [groups[0].id], clock, profession="overig")
         (row,) = exports.registrations_table(db.session, event).rows
-    assert row[-2:] == [f"{groups[0].title} (confirmed)", None]
+    assert row[-4:] == [f"{groups[0].title} (confirmed)", None, None, None]
 
 
 # --------------------------------------------------------------------------- per session
@@ -301,7 +370,8 @@ def test_session_csv_and_xlsx(organiser, lined_up) -> None:
     assert header == ["Name", "E-mail address", "Profession", "Organisation", "NIP",
                       "Status", "Waiting list position", "Registered at", "Checked in",
                       "Checked out", "Minutes late", "Minutes left early",
-                      "Attended in full"]  # fmt: skip
+                      "Attended in full", "Phone number",
+                      "Accessibility or dietary needs"]  # fmt: skip
     assert [(r[0], r[5], r[6]) for r in rows] == [
         ("Ägnes Ödegaard", "Confirmed", ""),
         ("Willem", "Confirmed", ""),
@@ -322,6 +392,31 @@ def test_session_csv_and_xlsx(organiser, lined_up) -> None:
         ("Zoë", 1, LOCAL_NOON),
         ("Anna", 2, LOCAL_NOON),
     ]
+
+
+def test_session_lists_carry_phone_and_needs_and_the_print_sheet_does_not(
+    organiser, db, accounts, small_event, clock
+) -> None:
+    """The lists an organiser downloads have them; the signature sheet for the door has not."""
+    register(db, accounts["klein"], 1, [small_event["groot"]], clock, name="Sanne",
+             phone="06-12345678", needs="Doof: graag een tolk\nGeen varkensvlees")  # fmt: skip
+    base = f"/admin/events/klein/sessions/{small_event['groot']}/participants"
+    header, row = csv_rows(organiser.get(f"{base}.csv?lang=en").data)
+    assert dict(zip(header, row, strict=True)) | {"Registered at": ""} == {
+        "Name": "Sanne", "E-mail address": "deelnemer1@example.org",
+        "Profession": "GZ-psycholoog", "Organisation": "",
+        "NIP": "NIP-00012345", "Status": "Confirmed", "Waiting list position": "",
+        "Registered at": "", "Checked in": "", "Checked out": "", "Minutes late": "",
+        "Minutes left early": "", "Attended in full": "", "Phone number": "06-12345678",
+        "Accessibility or dietary needs": "Doof: graag een tolk\nGeen varkensvlees",
+    }  # fmt: skip
+    sheet = load_workbook(io.BytesIO(organiser.get(f"{base}.xlsx?lang=en").data)).active
+    assert [c.value for c in sheet[2]][-2:] == [
+        "06-12345678",
+        "Doof: graag een tolk\nGeen varkensvlees",
+    ]
+    page = organiser.get(f"{base}/print").get_data(as_text=True)
+    assert "Sanne" in page and "06-12345678" not in page and "tolk" not in page
 
 
 def test_print_sheet(organiser, lined_up) -> None:
@@ -350,12 +445,15 @@ def export_urls(session_id: int) -> list[str]:
         f"{base}.csv",
         f"{base}.xlsx",
         f"{base}/print",
+        "/admin/events/klein/exports",
+        "/admin/events/klein/catering.csv",
+        "/admin/events/klein/catering.xlsx",
     ]
 
 
 def test_a_session_of_another_event_is_not_found(organiser, db, accounts) -> None:
     foreign = accounts["other"].sessions[0].id
-    for url in export_urls(foreign)[2:] + export_urls(10**6)[2:]:
+    for url in export_urls(foreign)[2:5] + export_urls(10**6)[2:5]:
         assert organiser.get(url).status_code == 404, url
 
 

@@ -161,6 +161,13 @@ PAGES = [
     Page("audit log", f"{ADMIN_ROSES}/audit", "admin"),
     Page("paper sheet entry", f"{ADMIN_ROSES}/sessions/{{workshop}}/paper", "admin"),
     Page("name badges", f"{ADMIN_ROSES}/badges", "admin"),
+    Page("exports", f"{ADMIN_ROSES}/exports", "admin"),
+    Page(
+        "exports, unknown separator",
+        f"{ADMIN_ROSES}/registrations.csv?delimiter=tab",
+        "admin",
+        status=422,
+    ),
     Page("session presence", f"{ADMIN_ROSES}/sessions/{{workshop}}/presence", "admin"),
     Page("accreditation", f"{ADMIN_ROSES}/accreditation", "admin"),
     Page("attendance list", f"{ADMIN_ROSES}/accreditation/GAIA", "admin"),
@@ -231,6 +238,8 @@ NOT_PAGES = {
     "admin.export_registrations_xlsx",
     "admin.export_participants_csv",
     "admin.export_participants_xlsx",
+    "admin.export_catering_csv",
+    "admin.export_catering_xlsx",
     "admin.sign_in_sheet",  # a PDF file
     "admin.accreditation_file",  # a register's list: text, XLSX or PDF
     "admin.certificate_pdf",  # PDF files: one certificate, a preview, all of them (or a ZIP)

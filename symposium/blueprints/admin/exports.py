@@ -1,4 +1,5 @@
-"""Back-office exports: all registrations and per-session lists as CSV/XLSX, and a print list.
+"""Back-office exports: all registrations, per-session lists and the catering summary as
+CSV/XLSX, the exports page (with the CSV separator to choose), and a print list.
 
 Files carry personal data, so they are never cached and always download as attachments.
 """
@@ -6,16 +7,23 @@ Files carry personal data, so they are never cached and always download as attac
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from typing import Any
 
 from flask import render_template, request
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
+from wtforms import RadioField
+from wtforms.fields.choices import SelectChoice
 
 from symposium import clock
 from symposium.blueprints.admin import asked_meeting, bp, requires, session_or_404
 from symposium.extensions import db
 from symposium.models import Event, Session
 from symposium.services.accounts import access
-from symposium.services.backoffice import exports
+from symposium.services.backoffice import catering, exports
+from symposium.services.registration import validation
 
 
 def filename(*parts: str, ext: str) -> str:
@@ -35,17 +43,73 @@ def download(body: bytes, mimetype: str, filename: str, inline: bool = False) ->
     return response
 
 
-def _delimiter() -> str:
-    """Comma by default; ``?delimiter=semicolon`` for Excel with Dutch regional settings."""
-    return ";" if request.args.get("delimiter") == "semicolon" else ","
+class CsvForm(FlaskForm):
+    """The separator of a CSV download: a GET that changes nothing, so no CSRF token.
+
+    Without ``delimiter`` a download is comma-separated, so older links keep working.
+    """
+
+    class Meta:
+        csrf = False
+
+    delimiter = RadioField(
+        _l("CSV separator"),
+        choices=[
+            SelectChoice("comma", _l("Comma (international)")),
+            SelectChoice("semicolon", _l("Semicolon (Dutch Excel)")),
+        ],
+        default="comma",
+        description=_l(
+            "Excel with Dutch settings opens a semicolon file directly; other programs "
+            "expect a comma. Excel (.xlsx) is right in every setting."
+        ),
+    )
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        if super().validate(extra_validators):
+            return True
+        self.delimiter.errors = [_l("Choose a comma or a semicolon as the separator.")]
+        return False
+
+
+@bp.get("/events/<slug>/exports")
+@requires(access.MANAGE)
+def export_page(event: Event) -> str:
+    """Every download in one place, and what the caterer and the venue need to know."""
+    return _export_page(event, CsvForm(formdata=None))
+
+
+def _export_page(event: Event, form: CsvForm) -> str:
+    return render_template(
+        "admin/exports.html",
+        event=event,
+        form=form,
+        sessions=[s for s in event.sessions if validation.enrollable(s)],
+        catering=catering.catering_summary(db.session, event),
+    )
+
+
+def _csv_download(
+    event: Event, table: Callable[[], exports.Table], name: str
+) -> Response | tuple[str, int]:
+    """``table`` as CSV with the separator asked for; an unknown one: the exports page, 422."""
+    form = CsvForm(request.args)
+    if not form.validate():
+        return _export_page(event, form), 422
+    made = table()
+    delimiter = exports.DELIMITERS[form.delimiter.data]
+    body = exports.to_csv(made.columns, made.rows, delimiter=delimiter)
+    return download(body, exports.CSV_MIMETYPE, name)
 
 
 @bp.get("/events/<slug>/registrations.csv")
 @requires(access.MANAGE)
-def export_registrations_csv(event: Event) -> Response:
-    table = exports.registrations_table(db.session, event)
-    body = exports.to_csv(table.columns, table.rows, delimiter=_delimiter())
-    return download(body, exports.CSV_MIMETYPE, filename(event.slug, "registrations", ext="csv"))
+def export_registrations_csv(event: Event) -> Response | tuple[str, int]:
+    return _csv_download(
+        event,
+        lambda: exports.registrations_table(db.session, event),
+        filename(event.slug, "registrations", ext="csv"),
+    )
 
 
 @bp.get("/events/<slug>/registrations.xlsx")
@@ -65,13 +129,13 @@ def _participants(event: Event, session: Session) -> list[exports.Participant]:
 
 @bp.get("/events/<slug>/sessions/<int:session_id>/participants.csv")
 @requires(access.MANAGE)
-def export_participants_csv(event: Event, session_id: int) -> Response:
+def export_participants_csv(event: Event, session_id: int) -> Response | tuple[str, int]:
     session = session_or_404(event, session_id)
-    participants = _participants(event, session)
-    table = exports.participants_table(event, session, participants)
-    body = exports.to_csv(table.columns, table.rows, delimiter=_delimiter())
-    name = filename(event.slug, session.key, "participants", ext="csv")
-    return download(body, exports.CSV_MIMETYPE, name)
+    return _csv_download(
+        event,
+        lambda: exports.participants_table(event, session, _participants(event, session)),
+        filename(event.slug, session.key, "participants", ext="csv"),
+    )
 
 
 @bp.get("/events/<slug>/sessions/<int:session_id>/participants.xlsx")
@@ -83,6 +147,25 @@ def export_participants_xlsx(event: Event, session_id: int) -> Response:
     body = exports.to_xlsx(table.title, table.columns, table.rows)
     name = filename(event.slug, session.key, "participants", ext="xlsx")
     return download(body, exports.XLSX_MIMETYPE, name)
+
+
+@bp.get("/events/<slug>/catering.csv")
+@requires(access.MANAGE)
+def export_catering_csv(event: Event) -> Response | tuple[str, int]:
+    return _csv_download(
+        event,
+        lambda: catering.catering_table(catering.catering_summary(db.session, event)),
+        filename(event.slug, "catering", ext="csv"),
+    )
+
+
+@bp.get("/events/<slug>/catering.xlsx")
+@requires(access.MANAGE)
+def export_catering_xlsx(event: Event) -> Response:
+    table = catering.catering_table(catering.catering_summary(db.session, event))
+    preamble = catering.catering_preamble(event)
+    body = exports.to_xlsx(table.title, table.columns, table.rows, preamble)
+    return download(body, exports.XLSX_MIMETYPE, filename(event.slug, "catering", ext="xlsx"))
 
 
 @bp.get("/events/<slug>/sessions/<int:session_id>/participants/print")

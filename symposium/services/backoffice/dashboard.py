@@ -9,11 +9,12 @@ whatever the size of the event). The capacity and quota rules stay in
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Date, and_, cast, func, literal, select, union_all
+from sqlalchemy import Date, and_, cast, distinct, func, literal, select, union_all
 from sqlalchemy.orm import Session as DbSession
 from sqlalchemy.orm import joinedload
 from sqlalchemy.sql.elements import ColumnElement
@@ -117,6 +118,15 @@ class FailedMail:
     subject: str
     attempts: int
     last_error: str
+
+
+@dataclass(frozen=True)
+class EventCounts:
+    """The three figures the back-office home shows per event: what needs an organiser now."""
+
+    active: int = 0  # active registrations
+    waiting: int = 0  # people (active registrations) with a place on a waiting list
+    failed_mail: int = 0  # messages to its registrants the worker gave up on
 
 
 @dataclass
@@ -368,3 +378,47 @@ def outbox_summary(
         )
     ]
     return mail, failed, mail[str(OutboxStatus.FAILED)], maybe_twice
+
+
+# --------------------------------------------------------------------------- home
+
+
+def event_counts(db: DbSession, events: Sequence[Event]) -> dict[int, EventCounts]:
+    """:class:`EventCounts` per event id (every event of ``events`` present, zeros when none).
+
+    Three grouped statements, whatever the number of events: the home page lists them all.
+    Someone waiting for two sessions counts once; failed mail as :func:`outbox_summary`
+    counts it (mail tied to a registration of the event).
+    """
+    ids = [e.id for e in events]
+    if not ids:
+        return {}
+    of_events = Registration.event_id.in_(ids)
+    active = dict(
+        db.execute(
+            select(Registration.event_id, func.count())
+            .where(of_events, Registration.status == RegistrationStatus.ACTIVE)
+            .group_by(Registration.event_id)
+        ).all()
+    )
+    waiting = dict(
+        db.execute(
+            select(Registration.event_id, func.count(distinct(Registration.id)))
+            .join(Enrolment, Enrolment.registration_id == Registration.id)
+            .where(
+                of_events,
+                Registration.status == RegistrationStatus.ACTIVE,
+                Enrolment.status == EnrolmentStatus.WAITLISTED,
+            )
+            .group_by(Registration.event_id)
+        ).all()
+    )
+    failed = dict(
+        db.execute(
+            select(Registration.event_id, func.count(OutboxMessage.id))
+            .join(OutboxMessage, OutboxMessage.registration_id == Registration.id)
+            .where(of_events, OutboxMessage.status == OutboxStatus.FAILED)
+            .group_by(Registration.event_id)
+        ).all()
+    )
+    return {i: EventCounts(active.get(i, 0), waiting.get(i, 0), failed.get(i, 0)) for i in ids}

@@ -50,6 +50,9 @@ from symposium.services.core import names
 Value = str | int | datetime | None
 
 CSV_MIMETYPE = "text/csv; charset=utf-8"
+# The CSV separators an organiser chooses from (see :func:`to_csv`): comma, which every
+# program reads, and semicolon, which Excel with Dutch regional settings opens directly.
+DELIMITERS = {"comma": ",", "semicolon": ";"}
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 # How Excel shows the (naive, local) date-times; the cell itself holds a real date value.
@@ -89,6 +92,8 @@ class Participant:
     profession: str
     organisation: str
     identifiers: dict[str, str]
+    phone: str
+    needs: str
     status: EnrolmentStatus
     waitlist_position: int | None
     registered_at: datetime  # aware UTC
@@ -143,7 +148,11 @@ def registrations_table(db: DbSession, event: Event) -> Table:
         s.round_id is None and s.kind is not SessionKind.PLENARY for s in sessions.values()
     )
 
-    registrations = db.execute(participant_rows(event).order_by(Registration.id)).all()
+    registrations = db.execute(
+        participant_rows(event)
+        .add_columns(Registration.phone, Registration.needs)
+        .order_by(Registration.id)
+    ).all()
     enrolments = db.execute(
         select(
             Enrolment.registration_id,
@@ -184,6 +193,7 @@ def registrations_table(db: DbSession, event: Event) -> Table:
         *(r.title for r in rounds),
         *([_("Groups")] if has_groups else []),
         _("Checked in"),
+        *_contact_columns(),
     ]
     present = attendance.event_presences(db, event)
     status_labels = {
@@ -207,6 +217,7 @@ def registrations_table(db: DbSession, event: Event) -> Table:
                 *("; ".join(c) or None for c in choices[: len(rounds)]),
                 *(["; ".join(choices[groups_index]) or None] if has_groups else []),
                 _attended(present.get(r.id, []), sessions, event.timezone),
+                *_contact_cells(r.phone, r.needs),
             ]
         )
     return Table(_("Registrations"), columns, rows)
@@ -220,7 +231,9 @@ def session_participants(
 
     Cancelled enrolments (and so cancelled registrations) are left out.
     """
-    rows = db.execute(participant_rows(event, session)).all()
+    rows = db.execute(
+        participant_rows(event, session).add_columns(Registration.phone, Registration.needs)
+    ).all()
     present = {p.registration_id: p for p in attendance.session_presences(db, session, meeting)}
     participants = [
         Participant(
@@ -230,6 +243,8 @@ def session_participants(
             profession=row.profession,
             organisation=row.organisation,
             identifiers=row.identifiers or {},
+            phone=row.phone,
+            needs=row.needs,
             status=row.enrolment_status,
             waitlist_position=row.waitlist_position,
             registered_at=row.created_at,
@@ -267,6 +282,7 @@ def participants_table(
         _("Minutes late"),
         _("Minutes left early"),
         _("Attended in full"),
+        *_contact_columns(),
     ]
     rows: list[list[Value]] = [
         [
@@ -279,10 +295,22 @@ def participants_table(
             p.waitlist_position,
             _naive_local(p.registered_at, event.timezone),
             *_presence_cells(p.presence, event.timezone),
+            *_contact_cells(p.phone, p.needs),
         ]
         for p in participants
     ]
     return Table(session.title, columns, rows)
+
+
+def _contact_columns() -> list[str]:
+    """Last, so every older column keeps its place for sheets built on these exports."""
+    return [_("Phone number"), _("Accessibility or dietary needs")]
+
+
+def _contact_cells(phone: str, needs: str) -> list[Value]:
+    """The phone (to reach someone who does not turn up) and the needs as typed, line breaks
+    kept (the catering summary, ``backoffice.catering``, counts them); blank when none."""
+    return [phone or None, needs or None]
 
 
 def _attended(presences: list[Presence], sessions: dict[int, Session], zone: str) -> str | None:
@@ -350,9 +378,9 @@ def to_csv(columns: Sequence[str], rows: Iterable[Sequence[Value]], delimiter: s
     Excel with Dutch regional settings splits a *double-clicked* CSV on its list separator,
     ";" (the comma is the decimal sign there), so such a file lands in one column. The usual
     fix, a ``sep=,`` first line, makes Excel ignore the BOM and break the diacritics again, so
-    it is not used. Organisers on Dutch Excel should take the XLSX export (right in any
-    locale), pass ``delimiter=";"`` (the routes' ``?delimiter=semicolon``), or import the CSV
-    through Data > From Text/CSV. Date-times are written in ISO order, which every locale
+    it is not used. Organisers on Dutch Excel take the XLSX export (right in any locale),
+    choose the semicolon (:data:`DELIMITERS`, a choice on the exports page), or import the
+    CSV through Data > From Text/CSV. Date-times are written in ISO order, which every locale
     reads as a date.
     """
     buffer = io.StringIO(newline="")
@@ -438,5 +466,10 @@ def _xlsx_cell(sheet: object, value: Value) -> object:
     if isinstance(value, str):
         # Never a formula cell: openpyxl stores text starting with "=" as one, and Excel would
         # run "+1" or "-1+1" typed into such a cell later; so the same apostrophe as in CSV.
-        return _neutralise_cell(ILLEGAL_CHARACTERS_RE.sub("", value))
+        text = _neutralise_cell(ILLEGAL_CHARACTERS_RE.sub("", value))
+        if "\n" not in text:
+            return text
+        cell = WriteOnlyCell(sheet, value=text)  # needs on several lines: show every line
+        cell.alignment = Alignment(wrap_text=True, vertical="top")
+        return cell
     return value
