@@ -40,6 +40,7 @@ from symposium.services.certificates import design, issuing
 from symposium.services.checkin import presence, sheets, walk_ins
 from symposium.services.checkin.presence import Direction
 from symposium.services.core.errors import RuleError
+from symposium.services.privacy import statement
 from symposium.services.programme.rules import rules_for
 from symposium.services.registration import lifecycle
 from symposium.services.registration.validation import RegistrationInput
@@ -102,6 +103,20 @@ def _identifiers(db: DbSession, event: Event, profession: str, n: int) -> dict[s
     return {r.code: made.get(r.code, f"KP-{n:05d}") for r in found.registers}
 
 
+PRIVACY_NL = (
+    "Voor vragen over uw gegevens kunt u terecht bij onze privacycontactpersoon, via "
+    "privacy@veerkracht.example.org.\n\nTijdens het symposium maakt een fotograaf foto's van "
+    "de zaal. Wilt u niet op de foto, zeg het dan bij de registratiebalie: u krijgt een "
+    "gekleurd koord."
+)
+PRIVACY_EN = (
+    "For questions about your data, write to our privacy contact at "
+    "privacy@veerkracht.example.org.\n\nA photographer takes pictures of the hall during the "
+    "symposium. If you prefer not to be photographed, say so at the registration desk: you "
+    "will get a coloured lanyard."
+)
+
+
 def run(db: DbSession, admin: User, secret_key: str, password: str) -> DemoDay:
     """Play the day once (see the module); commits along the way, the caller at the end."""
     event = db.scalars(select(Event).where(Event.slug == SLUG)).one_or_none()
@@ -117,6 +132,8 @@ def run(db: DbSession, admin: User, secret_key: str, password: str) -> DemoDay:
         return localise(datetime(day.year, day.month, day.day, hour, minute), zone)
 
     signed_up = (event.registration_opens_at or event.starts_at) + timedelta(days=2)
+    # The organiser's own part of the privacy statement: registrants agree to version s1+e1.
+    statement.save_addition(db, admin, event, PRIVACY_NL, PRIVACY_EN, signed_up)
     people: list[Registration] = []
     for n, (name, profession, organisation, first, second) in enumerate(PEOPLE, start=1):
         data = RegistrationInput(

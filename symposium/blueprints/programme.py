@@ -6,8 +6,9 @@ from flask import Blueprint, Response, abort, current_app, render_template, requ
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import SelectField
+from wtforms import SelectField, StringField
 from wtforms.fields.choices import SelectChoice
+from wtforms.validators import Length, Optional
 
 from symposium import clock, page_cache
 from symposium.extensions import db
@@ -15,6 +16,7 @@ from symposium.filters import localised_name
 from symposium.models import Event, Session
 from symposium.services.accreditation import points
 from symposium.services.core.urls import external_url
+from symposium.services.privacy import statement
 from symposium.services.programme import calendar, groups, public
 from symposium.services.registration import availability, places, validation
 
@@ -147,12 +149,46 @@ def session(slug: str, session_id: int) -> str:
     )
 
 
+def _retention() -> dict[str, int]:
+    """The periods the standard statement names (privacy.retention applies them)."""
+    config = current_app.config
+    return {
+        "retention_days": config["RETENTION_DAYS"],
+        "accreditation_days": config["ACCREDITATION_RETENTION_DAYS"],
+        "certificate_days": config["CERTIFICATE_RETENTION_DAYS"],
+    }
+
+
 @bp.get("/privacy")
 def privacy() -> str:
     """The privacy statement: what is kept, why, how long (privacy.retention), your rights."""
+    return render_template("programme/privacy.html", **_retention())
+
+
+class PrivacyVersionForm(FlaskForm):
+    """?version= on an event's statement: an earlier version someone agreed to."""
+
+    class Meta:
+        csrf = False
+
+    version = StringField(validators=[Optional(), Length(max=20)])
+
+
+@bp.get("/events/<slug>/privacy")
+def event_privacy(slug: str) -> str:
+    """The event's privacy statement: its organiser as controller, their addition and the
+    standard text, in the version asked for (what a registrant agreed to) or the current."""
+    event = _load_event(slug)
+    form = PrivacyVersionForm(request.args)
+    asked = form.version.data if form.validate() else None
+    found = statement.statement(db.session, event, asked or None)
+    if found is None:
+        abort(404)
     return render_template(
-        "programme/privacy.html",
-        retention_days=current_app.config["RETENTION_DAYS"],
-        accreditation_days=current_app.config["ACCREDITATION_RETENTION_DAYS"],
-        certificate_days=current_app.config["CERTIFICATE_RETENTION_DAYS"],
+        "programme/event_privacy.html",
+        event=event,
+        statement=found,
+        current=statement.version_of(event),
+        language=str(get_locale()),
+        **_retention(),
     )

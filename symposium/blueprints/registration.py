@@ -32,6 +32,7 @@ from symposium.filters import localised_name
 from symposium.input_guard import whole_number
 from symposium.models import Event, Profession
 from symposium.services.core.errors import RuleError
+from symposium.services.privacy import statement
 from symposium.services.programme import public
 from symposium.services.programme.rules import RegisterRule, asked_numbers, required_numbers
 from symposium.services.registration import availability, lifecycle, validation
@@ -75,6 +76,7 @@ class RegistrationForm(FlaskForm):
         validators=[InputRequired(_l("Please agree to the privacy statement."))],
     )  # fmt: skip
     submission_key = HiddenField()
+    privacy_version = HiddenField()
     # Shown once a number drew a warning (a BIG number of another profession).
     numbers_confirmed = BooleanField(_l("My register numbers are right as I entered them."))
 
@@ -200,6 +202,7 @@ def register(slug: str) -> Response | str | tuple[str, int]:
     if request.method == "GET":
         form.profession.data = profession.code
         form.submission_key.data = secrets.token_urlsafe(24)
+        form.privacy_version.data = statement.version_of(event)
     else:
         busy.keep_form(page)
         form_ok = form.validate()
@@ -215,6 +218,7 @@ def register(slug: str) -> Response | str | tuple[str, int]:
             identifiers={r.code: form[f"identifier_{r.code}"].data or "" for r in registers},
             sessions=_chosen(form),
             submission_key=form.submission_key.data or None,
+            privacy_version=form.privacy_version.data or None,
             numbers_confirmed=bool(form.numbers_confirmed.data),
         )
         try:
@@ -228,6 +232,10 @@ def register(slug: str) -> Response | str | tuple[str, int]:
         except validation.RegistrationInvalid as exc:
             db.session.rollback()
             attach_errors(form, exc.errors)
+            if any(e.code == "privacy_statement_changed" for e in exc.errors):
+                # Shown again with the current statement, to be read and agreed to anew.
+                form.privacy_version.data = statement.version_of(event)
+                form.consent.data = False
         except RuleError as exc:
             db.session.rollback()
             attach_errors(form, [exc])

@@ -25,6 +25,7 @@ from symposium.models.event import (
 )
 from symposium.models.outbox import OutboxMessage, OutboxStatus
 from symposium.models.presence import CheckinScan, Presence, Via
+from symposium.models.privacy import PrivacyAddition
 from symposium.models.registration import (
     Enrolment,
     EnrolmentChange,
@@ -57,6 +58,7 @@ __all__ = [
     "OutboxStatus",
     "PointsOverride",
     "Presence",
+    "PrivacyAddition",
     "Profession",
     "Register",
     "Registration",

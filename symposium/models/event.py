@@ -95,6 +95,9 @@ class Event(Base):
     # Changes whenever anything the programme shows changes (see ``restamp``): the key of
     # every cache of the programme, in any worker, so none of them can serve a stale one.
     programme_stamp: Mapped[str] = mapped_column(String(32), default=lambda: new_stamp())
+    # The current version of the organiser's part of the privacy statement (0: none yet);
+    # read with the event, so recording a consent's version costs a registration no query.
+    privacy_addition_version: Mapped[int] = mapped_column(default=0, server_default="0")
 
     # Professions the event admits; empty means every profession in the catalogue.
     professions: Mapped[list[Profession]] = relationship(

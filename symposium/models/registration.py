@@ -59,6 +59,9 @@ class Registration(Base):
     submission_key: Mapped[str | None] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     consent_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # The privacy statement agreed to (services.privacy.statement): "s1+e2" is the standard
+    # text's version 1 with the organiser's addition version 2. None: before versions.
+    privacy_version: Mapped[str | None] = mapped_column(String(20))
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # The registrant asked for their data to be deleted (services.privacy.deletion).
     deletion_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

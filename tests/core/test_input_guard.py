@@ -284,6 +284,7 @@ BOUNDS: dict[str, object] = {
     "registrations.token_hash": SYSTEM,
     "registrations.feed_nonce": SYSTEM,
     "registrations.feed_token_hash": SYSTEM,
+    "registrations.privacy_version": SYSTEM,  # statement.version_of, never what was typed
     "registrations.checkin_code": SYSTEM,  # services.checkin.tickets.LENGTH
     "registrations.submission_key": [64],  # validation.SUBMISSION_KEY
     "checkin_scans.client_id": [presence.CLIENT_ID_LENGTH],  # presence.check_client_id

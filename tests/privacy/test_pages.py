@@ -23,7 +23,7 @@ def test_manage_page_links_to_download_delete_and_the_statement(client, register
     page = client.get(f"/r/{outcome.token}").get_data(as_text=True)
     assert f'href="/r/{outcome.token}/data.json"' in page
     assert f'href="/r/{outcome.token}/delete"' in page
-    assert 'href="/privacy"' in page
+    assert 'href="/events/klein/privacy?version=s1"' in page  # the version agreed to
 
 
 def test_deletion_needs_confirmation_and_csrf_and_is_idempotent(
@@ -67,7 +67,7 @@ def test_privacy_statement_says_how_long_and_the_form_links_to_it(app, client, s
     assert "45 dagen na afloop" in page and "tot 100 dagen na" in page
     assert "JSON" in page and "back-ups" in page.lower()
     form = client.get("/events/klein/register?profession=gz-psycholoog").get_data(as_text=True)
-    assert 'href="/privacy"' in form and "45 dagen" in form
+    assert 'href="/events/klein/privacy"' in form and "45 dagen" in form
 
 
 def test_back_office_shows_the_purge_dates_and_the_deletion_requests(

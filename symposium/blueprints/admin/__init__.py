@@ -138,6 +138,7 @@ from symposium.blueprints.admin import (  # noqa: E402  (routes register on bp)
     paper,
     participants,
     presence,
+    privacy,
     users,
 )
 
@@ -154,6 +155,7 @@ __all__ = [
     "participants",
     "perform",
     "presence",
+    "privacy",
     "public",
     "requires",
     "show_error",

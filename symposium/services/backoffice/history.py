@@ -69,6 +69,7 @@ ACTIONS: dict[str, Any] = {
     "certificate_reissued": _l("Certificate %(target)s re-issued"),
     "certificate_revoked": _l("Certificate %(target)s revoked"),
     # personal data
+    "privacy_statement_changed": _l("Privacy statement changed"),
     "personal_data_deleted": _l("Personal data of %(target)s deleted at their request"),
     "personal_data_purged": _l("Personal data deleted after the retention period"),
     # accounts
@@ -137,6 +138,7 @@ FIELDS: dict[str, Any] = {
     "mail_blanked": _l("Mail emptied"),
     "certificates_deleted": _l("Certificates deleted"),
     "fields": _l("Changed"),
+    "version": _l("Version"),
     "name": _l("Name"),
     "email": _l("E-mail address"),
     "organisation": _l("Organisation"),

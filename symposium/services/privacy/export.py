@@ -39,7 +39,8 @@ SECRET = {
 # Columns given under another name or as what they point to.
 REGISTRATION_FIELDS = (
     "id", "event_id", "email", "name", "profession_id", "organisation", "phone", "needs",
-    "language", "identifiers", "status", "created_at", "consent_at", "cancelled_at",
+    "language", "identifiers", "status", "created_at", "consent_at", "privacy_version",
+    "cancelled_at",
     "deletion_requested_at", "anonymised_at", "checkin_code",
 )  # fmt: skip
 ENROLMENT_FIELDS = (

@@ -33,6 +33,7 @@ from symposium.services.core.locking import begin_write, lock_capacity
 from symposium.services.core.rows import loaded
 from symposium.services.core.tokens import new_nonce, token_for, token_hash
 from symposium.services.mail import outbox
+from symposium.services.privacy import statement
 from symposium.services.programme.rules import ProfessionRule, SessionRule
 from symposium.services.registration.links import manage_token
 from symposium.services.registration.places import (
@@ -162,6 +163,7 @@ def register(
         "identifiers": checked.identifiers,
         "submission_key": data.submission_key or None,
         "consent_at": now,
+        "privacy_version": statement.version_of(event),
         "status": RegistrationStatus.ACTIVE,
         "cancelled_at": None,
     }

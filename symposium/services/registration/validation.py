@@ -20,6 +20,7 @@ from symposium.models import Event, EventStatus, Profession, Session, SessionKin
 from symposium.services.accreditation import numbers
 from symposium.services.core.errors import RuleError
 from symposium.services.core.text import has_control, single_line_problem
+from symposium.services.privacy.statement import version_of
 from symposium.services.programme.public import EventHead
 from symposium.services.programme.rules import ProfessionRule, SessionRule, rules_for
 
@@ -58,6 +59,8 @@ class RegistrationInput:
     identifiers: dict[str, str] = field(default_factory=dict)
     sessions: list[int] = field(default_factory=list)
     submission_key: str | None = None
+    # The privacy statement version the form showed (None: not asked, as in the API).
+    privacy_version: str | None = None
     # The person confirmed a number the checks warned about (a BIG number of another
     # profession): accepted as given.
     numbers_confirmed: bool = False
@@ -286,6 +289,13 @@ def validate(db: DbSession, event: Event, data: RegistrationInput) -> Checked:
         fail("invalid_language", _l("Choose Dutch (nl) or English (en)."), "language")
     if not data.consent:
         fail("consent_required", _l("Please agree to the privacy statement."), "consent")
+    elif data.privacy_version is not None and data.privacy_version != version_of(event):
+        fail(
+            "privacy_statement_changed",
+            _l("The privacy statement has changed since you opened this form: read it, and "
+               "agree again if you do."),
+            "consent",
+        )  # fmt: skip
 
     programme = rules_for(db, event)
     profession = programme.professions.get(data.profession)
