@@ -23,7 +23,7 @@ from symposium.services.accreditation import list_documents, lists
 from symposium.services.certificates import issuing
 from symposium.services.core.errors import RuleError
 from symposium.services.core.locking import Busy, lock_timeout_seconds
-from symposium.services.mail import delivery, outbox, render
+from symposium.services.mail import delivery, outbox, reminders, render
 from symposium.services.privacy.retention import Retention, purge
 from symposium.services.programme.event_files import EventFileError
 from symposium.services.programme.event_loading import load_event_file
@@ -67,6 +67,7 @@ def _deliver_forever(app: Flask, interval: float = 2.0) -> None:
     """The demo's own mail worker, so a registration shows up as an .eml file at once."""
     while True:
         with app.app_context():
+            reminders.queue_due(db.session, clock.now())
             backend = delivery.backend_for(app.config, app.instance_path)
             delivery.drain(db.session, backend, app.config, clock.now)
             db.session.remove()
@@ -121,6 +122,10 @@ def register_cli(app: Flask) -> None:
         """Deliver the outbox (file or SMTP backend; several workers may run at once)."""
         config = current_app.config
         while True:
+            # Reminders fall due with time, not with a request: the worker queues them.
+            reminded = reminders.queue_due(db.session, clock.now())
+            if reminded:
+                click.echo(f"queued {reminded} reminder(s)")
             backend = delivery.backend_for(config, current_app.instance_path)
             result = delivery.drain(db.session, backend, config, clock.now)
             if result.sent or result.retried or result.failed or once:

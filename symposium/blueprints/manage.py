@@ -25,7 +25,7 @@ from wtforms.validators import AnyOf, InputRequired, Length, Optional
 
 from symposium import busy, clock
 from symposium.blueprints.registration import add_register_fields, attach_errors, confirm_box
-from symposium.extensions import db
+from symposium.extensions import csrf, db
 from symposium.input_guard import whole_number
 from symposium.models import Enrolment, EnrolmentStatus, Registration
 from symposium.services.accreditation import corrections, lists, points
@@ -33,7 +33,7 @@ from symposium.services.certificates import codes, design, document, issuing
 from symposium.services.checkin import ticket_pdf, tickets
 from symposium.services.core.errors import RuleError
 from symposium.services.core.urls import external_url
-from symposium.services.mail import render
+from symposium.services.mail import messages, render
 from symposium.services.privacy import deletion, export
 from symposium.services.privacy.retention import Retention
 from symposium.services.programme import calendar
@@ -569,4 +569,28 @@ def confirm_email(token: str) -> Response | tuple[str, int]:
     db.session.commit()
     return render_template(
         "manage/confirm_email.html", done=True, registration=registration, event=registration.event
+    ), 200
+
+
+@bp.route("/unsubscribe/<token>", methods=["GET", "POST"])
+@csrf.exempt  # RFC 8058: a mail provider's one-click POST carries no form token
+def unsubscribe(token: str) -> tuple[str, int]:
+    """The List-Unsubscribe link of an organiser's message: opening it asks (mail scanners
+    open links), a POST (the button, or the mail client's one click) unsubscribes."""
+    registration = links.find_by_unsubscribe_token(
+        db.session, current_app.config["SECRET_KEY"], token
+    )
+    if registration is None:
+        return render_template("manage/unsubscribe.html", unknown=True, token=token), 404
+    done = False
+    if request.method == "POST":
+        messages.unsubscribe(db.session, registration, clock.now())
+        db.session.commit()
+        done = True
+    return render_template(
+        "manage/unsubscribe.html",
+        registration=registration,
+        event=registration.event,
+        token=token,
+        done=done or registration.unsubscribed_at is not None,
     ), 200

@@ -25,7 +25,7 @@ from symposium.models.event import (
 )
 from symposium.models.outbox import OutboxMessage, OutboxStatus
 from symposium.models.presence import CheckinScan, Presence, Via
-from symposium.models.privacy import PrivacyAddition
+from symposium.models.privacy import OrganiserMessage, PrivacyAddition
 from symposium.models.registration import (
     Enrolment,
     EnrolmentChange,
@@ -54,6 +54,7 @@ __all__ = [
     "ListExport",
     "Meeting",
     "Membership",
+    "OrganiserMessage",
     "OutboxMessage",
     "OutboxStatus",
     "PointsOverride",

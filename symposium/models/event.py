@@ -98,6 +98,12 @@ class Event(Base):
     # The current version of the organiser's part of the privacy statement (0: none yet);
     # read with the event, so recording a consent's version costs a registration no query.
     privacy_addition_version: Mapped[int] = mapped_column(default=0, server_default="0")
+    # Registrants get a reminder this many days before the event (0: none), with the
+    # practical information (what to bring, parking …) that the organiser writes here.
+    reminder_days: Mapped[int] = mapped_column(default=2, server_default="2")
+    practical_info: Mapped[str] = mapped_column(Text, default="", server_default="")
+    # When the reminders were put in the outbox: they go once.
+    reminders_queued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     # Professions the event admits; empty means every profession in the catalogue.
     professions: Mapped[list[Profession]] = relationship(

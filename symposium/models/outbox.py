@@ -57,3 +57,6 @@ class OutboxMessage(Base):
     # What a message about a registration is about, until ``mail.render`` writes it (then
     # None): the places it names and the invitation's method and SEQUENCEs.
     render_context: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
+    # A message sent in bulk (an organiser's message): the link that unsubscribes its
+    # recipient in one click, sent as List-Unsubscribe (RFC 8058). Empty: transactional mail.
+    list_unsubscribe: Mapped[str] = mapped_column(String(500), default="", server_default="")

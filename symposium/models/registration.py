@@ -62,6 +62,9 @@ class Registration(Base):
     # The privacy statement agreed to (services.privacy.statement): "s1+e2" is the standard
     # text's version 1 with the organiser's addition version 2. None: before versions.
     privacy_version: Mapped[str | None] = mapped_column(String(20))
+    # Unsubscribed from the organiser's messages (List-Unsubscribe); mail about the
+    # registration itself still comes.
+    unsubscribed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # The registrant asked for their data to be deleted (services.privacy.deletion).
     deletion_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -87,6 +87,17 @@ def clear_title(page: Any) -> None:
     submit(page, "Opslaan")
 
 
+def wrong_phone(page: Any) -> None:
+    page.get_by_label("Telefoonnummer (optioneel)").fill("bel mij")
+    submit(page, "Gegevens opslaan")
+
+
+def preview_message(page: Any) -> None:
+    page.get_by_label("Onderwerp").fill("Andere zaal")
+    page.get_by_label("Bericht").fill("De workshop is verplaatst.\n\nTot donderdag!")
+    submit(page, "Voorbeeld")
+
+
 def mismatched_passwords(page: Any) -> None:
     page.get_by_label("Nieuw wachtwoord").fill("kort")
     submit(page, "Wachtwoord opslaan")
@@ -135,6 +146,11 @@ PAGES = [
     Page("deletion, confirm first", "/r/{roses_manage}/delete"),
     Page("deletion done", "/r/deleted"),
     Page("privacy statement", "/privacy"),
+    Page("event privacy statement", f"{ROSES}/privacy"),
+    Page("your details", "/r/{roses_manage}/details"),
+    Page("your details with errors", "/r/{roses_manage}/details", act=wrong_phone),
+    Page("confirm a new address", "/r/confirm-email/not-a-link"),
+    Page("unsubscribe, unknown link", "/r/unsubscribe/1.not-a-link", status=404),
     # Back-office
     Page("sign in", "/admin/login"),
     Page("sign in, wrong password", "/admin/login", act=sign_in_wrongly),
@@ -162,6 +178,9 @@ PAGES = [
     Page("paper sheet entry", f"{ADMIN_ROSES}/sessions/{{workshop}}/paper", "admin"),
     Page("name badges", f"{ADMIN_ROSES}/badges", "admin"),
     Page("exports", f"{ADMIN_ROSES}/exports", "admin"),
+    Page("privacy statement, organiser's part", f"{ADMIN_ROSES}/privacy", "admin"),
+    Page("messages to registrants", f"{ADMIN_ROSES}/messages", "admin"),
+    Page("message preview", f"{ADMIN_ROSES}/messages", "admin", act=preview_message),
     Page(
         "exports, unknown separator",
         f"{ADMIN_ROSES}/registrations.csv?delimiter=tab",

@@ -12,11 +12,13 @@ from sqlalchemy import Enum, String, select
 
 from symposium.blueprints.admin import auth, events, participants, users
 from symposium.blueprints.admin import certificates as admin_certificates
+from symposium.blueprints.admin.messages import MessageForm
 from symposium.blueprints.registration import RegistrationForm
 from symposium.models import Base, Registration, Role
 from symposium.services.accounts import access
 from symposium.services.checkin import presence
 from symposium.services.core import idempotency
+from symposium.services.mail import messages as mail_messages
 from symposium.services.programme import event_files
 from symposium.services.registration import validation
 from tests.backoffice.test_admin import PASSWORD, login, token
@@ -296,6 +298,9 @@ BOUNDS: dict[str, object] = {
     "enrolment_changes.from_status": SYSTEM,
     "enrolment_changes.to_status": SYSTEM,
     "enrolment_changes.reason": SYSTEM,
+    "outbox.list_unsubscribe": SYSTEM,  # BASE_URL and a fixed-length token
+    "organiser_messages.subject": [mail_messages.SUBJECT_LIMIT, form_limit(MessageForm, "subject")],
+    "organiser_messages.key": [64],  # MessageForm.key's Regexp, or a token of 32
 }
 
 

@@ -357,6 +357,16 @@ class EventForm(RequiredTimes, FlaskForm):
         _l("Minutes early that still count as attending in full"),
         validators=[Optional(), NumberRange(min=0, max=120)],
     )
+    reminder_days = IntegerField(
+        _l("Reminder: days before the event"),
+        validators=[Optional(), NumberRange(min=0, max=30)],
+        description=_l("Registrants get a reminder with the practical information; 0: none."),
+    )
+    practical_info = TextAreaField(
+        _l("Practical information for the reminder"),
+        validators=[Length(max=5000)],
+        description=_l("What to bring, parking, public transport, where the entrance is."),
+    )
 
     def validate(self, extra_validators: Any = None) -> bool:
         valid = super().validate(extra_validators)
@@ -440,6 +450,8 @@ def event_edit(event: Event) -> Response | str | tuple[str, int]:
                 "early_tolerance_minutes": _or(
                     form.early_tolerance_minutes.data, event.early_tolerance_minutes
                 ),
+                "reminder_days": _or(form.reminder_days.data, event.reminder_days),
+                "practical_info": (form.practical_info.data or "").strip(),
             }
             return editing.update_event(db.session, current_user, event, values, clock.now())
 

@@ -70,6 +70,10 @@ ACTIONS: dict[str, Any] = {
     "certificate_revoked": _l("Certificate %(target)s revoked"),
     # personal data
     "privacy_statement_changed": _l("Privacy statement changed"),
+    # mail
+    "message_sent": _l("Message sent to registrants %(target)s"),
+    "reminders_queued": _l("Reminders sent"),
+    "unsubscribed": _l("%(target)s unsubscribed from the organiser's messages"),
     "personal_data_deleted": _l("Personal data of %(target)s deleted at their request"),
     "personal_data_purged": _l("Personal data deleted after the retention period"),
     # accounts
@@ -102,6 +106,9 @@ FIELDS: dict[str, Any] = {
     "quotas": _l("Places per profession"),
     "late_tolerance_minutes": _l("Minutes late that still count as attending in full"),
     "early_tolerance_minutes": _l("Minutes early that still count as attending in full"),
+    "reminder_days": _l("Reminder: days before the event"),
+    "practical_info": _l("Practical information for the reminder"),
+    "subject": _l("Subject"),
     "status": _l("Status"),
     "promoted": _l("Promoted from the waiting list"),
     "registrants_told": _l("Registrants told"),

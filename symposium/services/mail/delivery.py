@@ -117,6 +117,9 @@ def build_message(
     message["Date"] = format_datetime(row.created_at)
     message["Message-ID"] = row.message_id
     message["Content-Language"] = row.language
+    if row.list_unsubscribe:  # bulk mail only (mail.messages): one click, RFC 8058
+        message["List-Unsubscribe"] = f"<{row.list_unsubscribe}>"
+        message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     message.set_content(row.body_text, cte="quoted-printable")
     message.add_alternative(row.body_html or row.body_text, subtype="html", cte="quoted-printable")
     if row.qr_code and row.body_html:

@@ -29,6 +29,7 @@ PROGRAMME_KINDS = frozenset(
         "enrolment_cancelled",
         "calendar_cancelled",
         "session_cancelled",
+        "reminder",
     }
 )
 
@@ -225,6 +226,7 @@ def forget(message: OutboxMessage) -> None:
     message.certificate_id = None
     message.last_error = ""
     message.render_context = None
+    message.list_unsubscribe = ""
 
 
 def withdraws_calendar(message: OutboxMessage) -> bool:

@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from email.utils import parseaddr
 from typing import Any
+from urllib.parse import quote_plus
 
 from flask import current_app, render_template
 from flask_babel import force_locale
@@ -22,6 +23,7 @@ from symposium.models import (
     Certificate,
     Enrolment,
     EnrolmentStatus,
+    OrganiserMessage,
     OutboxMessage,
     Registration,
     User,
@@ -31,7 +33,11 @@ from symposium.services.certificates import codes
 from symposium.services.checkin import tickets
 from symposium.services.core.urls import external_url
 from symposium.services.programme import calendar
-from symposium.services.registration.links import EMAIL_LINK_DAYS, manage_token
+from symposium.services.registration.links import (
+    EMAIL_LINK_DAYS,
+    manage_token,
+    unsubscribe_token,
+)
 
 SUBJECTS = {
     "registered": _l("Your registration for %(event)s"),
@@ -49,6 +55,9 @@ SUBJECTS = {
     "number_missing": _l("Your register number for %(event)s"),
     "certificate": _l("Your certificate for %(event)s"),
     "email_confirm": _l("Confirm your e-mail address for %(event)s"),
+    "reminder": _l("See you soon: %(event)s"),
+    # The organiser's own subject (OrganiserMessage.subject), after the event's name.
+    "organiser_message": "%(event)s: %(subject)s",
     "email_changed": _l("Your e-mail address for %(event)s has changed"),
     "password_reset": _l("Set a new password for symposium"),
     "account_created": _l("Your symposium account"),
@@ -56,7 +65,7 @@ SUBJECTS = {
 
 
 # Messages that carry the ticket: its code as text and, in the HTML part, as a QR image.
-TICKET_KINDS = frozenset({"registered"})
+TICKET_KINDS = frozenset({"registered", "reminder"})
 
 
 def qr_cid(message_id: str) -> str:
@@ -121,9 +130,14 @@ def rendered(db: DbSession, message: OutboxMessage) -> dict[str, Any]:
         if message.kind == "email_confirm"
         else ""
     )
+    bulk, unsubscribe_url = _bulk(db, message.kind, registration, about)
     with force_locale(registration.language):
         session_title = enrolment.session.title if enrolment is not None else ""
-        subject = str(SUBJECTS[message.kind] % {"event": event.title, "session": session_title})
+        subject = str(SUBJECTS[message.kind]) % {
+            "event": event.title,
+            "session": session_title,
+            "subject": bulk.subject if bulk is not None else "",
+        }
         body = render_template(
             f"mail/{message.kind}.txt",
             registration=registration,
@@ -140,6 +154,9 @@ def rendered(db: DbSession, message: OutboxMessage) -> dict[str, Any]:
             email_link_days=EMAIL_LINK_DAYS,
             certificate=certificate,
             verify_url=verify_url,
+            organiser_message=bulk,
+            unsubscribe_url=unsubscribe_url,
+            route_url=route_url(event),
         )
     qr = (code, qr_cid(message.message_id)) if ticket else None
     values: dict[str, Any] = {
@@ -149,11 +166,20 @@ def rendered(db: DbSession, message: OutboxMessage) -> dict[str, Any]:
             subject,
             body,
             registration.language,
-            links=[manage_url, ticket_url, *[url for url in (verify_url, confirm_url) if url]],
+            links=[
+                manage_url,
+                ticket_url,
+                *[
+                    url
+                    for url in (route_url(event), verify_url, confirm_url, unsubscribe_url)
+                    if url
+                ],
+            ],
             qr=qr,
         ),
         "qr_code": registration.checkin_code if ticket else None,
         "render_context": None,
+        "list_unsubscribe": unsubscribe_url,
     }
     if "invite" in context:
         stored = {int(k): v for k, v in context["invite"]["sequences"].items()}
@@ -169,6 +195,28 @@ def rendered(db: DbSession, message: OutboxMessage) -> dict[str, Any]:
             sequence_of=stored,
         )
     return values
+
+
+def _bulk(
+    db: DbSession, kind: str, registration: Registration, about: dict[str, Any]
+) -> tuple[OrganiserMessage | None, str]:
+    """An organiser's message (``mail.messages``) and its recipient's one-click unsubscribe
+    link; (None, "") for every other kind: transactional mail carries no such link."""
+    if kind != "organiser_message":
+        return None, ""
+    found = db.get(OrganiserMessage, about.get("message") or 0)
+    if found is None:
+        raise Withdrawn("the organiser's message no longer exists")
+    token = unsubscribe_token(current_app.config["SECRET_KEY"], registration)
+    return found, external_url("manage.unsubscribe", token=token)
+
+
+def route_url(event: Any) -> str:
+    """A route planner for the venue (OpenStreetMap, no tracking); "" without an address."""
+    if not event.address:
+        return ""
+    place = ", ".join(p for p in (event.venue, event.address) if p)
+    return "https://www.openstreetmap.org/search?query=" + quote_plus(place)
 
 
 def account_mail(db: DbSession, message: OutboxMessage) -> dict[str, Any]:

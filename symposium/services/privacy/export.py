@@ -40,6 +40,7 @@ SECRET = {
 REGISTRATION_FIELDS = (
     "id", "event_id", "email", "name", "profession_id", "organisation", "phone", "needs",
     "language", "identifiers", "status", "created_at", "consent_at", "privacy_version",
+    "unsubscribed_at",
     "cancelled_at",
     "deletion_requested_at", "anonymised_at", "checkin_code",
 )  # fmt: skip

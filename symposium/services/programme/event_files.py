@@ -40,7 +40,8 @@ EVENT_KEYS = {
     "slug", "title", "subtitle", "description", "audience", "objectives", "venue", "address",
     "timezone", "starts_at", "ends_at", "registration_opens_at", "registration_closes_at",
     "capacity", "status", "languages", "professions", "organiser", "rounds", "sessions",
-    "late_tolerance_minutes", "early_tolerance_minutes", "accreditations",
+    "late_tolerance_minutes", "early_tolerance_minutes", "accreditations", "reminder_days",
+    "practical_info",
 }  # fmt: skip
 
 
@@ -160,6 +161,8 @@ def parse_data(data: dict[str, Any], db: DbSession) -> EventSpec:
         "languages": languages,
         "late_tolerance_minutes": _tolerance(r, data, "late_tolerance_minutes"),
         "early_tolerance_minutes": _tolerance(r, data, "early_tolerance_minutes"),
+        "reminder_days": _reminder_days(r, data),
+        "practical_info": r.text(data, "practical_info", ""),
     }
     if values["organiser_email"] and not EMAIL.fullmatch(values["organiser_email"]):
         r.problem("organiser.email", "is not an e-mail address")
@@ -246,6 +249,15 @@ def _tolerance(r: Reader, data: dict[str, Any], key: str) -> int:
         r.problem(key, "must be at most 120 minutes")
         return 10
     return 10 if minutes is None else minutes
+
+
+def _reminder_days(r: Reader, data: dict[str, Any]) -> int:
+    """Days before the event its registrants get a reminder; 2 when not given, 0 for none."""
+    days = r.integer(data, "reminder_days", "", minimum=0)
+    if days is not None and days > 30:
+        r.problem("reminder_days", "must be at most 30 days")
+        return 2
+    return 2 if days is None else days
 
 
 def _list_of_tables(r: Reader, data: dict[str, Any], key: str) -> list[Any]:

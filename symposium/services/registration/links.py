@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session as DbSession
 
@@ -38,3 +42,27 @@ def find_by_token(db: DbSession, token: str) -> Registration | None:
     return db.scalars(
         select(Registration).where(Registration.token_hash == token_hash(token))
     ).one_or_none()
+
+
+def _signature(secret_key: str, registration: Registration) -> str:
+    message = f"unsubscribe:{registration.id}:{registration.token_nonce}".encode()
+    digest = hmac.new(secret_key.encode(), message, hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest[:18]).decode()
+
+
+def unsubscribe_token(secret_key: str, registration: Registration) -> str:
+    """The registration's id and an HMAC over it and its manage nonce: it works without a
+    lookup table, names no one, and stops working when the registration is anonymised."""
+    return f"{registration.id}.{_signature(secret_key, registration)}"
+
+
+def find_by_unsubscribe_token(db: DbSession, secret_key: str, token: str) -> Registration | None:
+    number, _, signature = token.partition(".")
+    if not number.isdigit() or len(number) > 12:
+        return None
+    registration = db.get(Registration, int(number))
+    if registration is None or registration.anonymised_at is not None:
+        return None
+    if not hmac.compare_digest(signature, _signature(secret_key, registration)):
+        return None
+    return registration
