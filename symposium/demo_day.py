@@ -40,6 +40,7 @@ from symposium.services.certificates import design, issuing
 from symposium.services.checkin import presence, sheets, walk_ins
 from symposium.services.checkin.presence import Direction
 from symposium.services.core.errors import RuleError
+from symposium.services.mail import messages
 from symposium.services.privacy import statement
 from symposium.services.programme.rules import rules_for
 from symposium.services.registration import lifecycle
@@ -117,6 +118,12 @@ PRIVACY_EN = (
 )
 
 
+MESSAGE = (
+    "Neemt u voor de workshop CHIME in de praktijk een casus mee uit uw eigen werk? Een paar "
+    "regels is genoeg: we gebruiken ze in tweetallen.\n\nTot donderdag 18 maart!"
+)
+
+
 def run(db: DbSession, admin: User, secret_key: str, password: str) -> DemoDay:
     """Play the day once (see the module); commits along the way, the caller at the end."""
     event = db.scalars(select(Event).where(Event.slug == SLUG)).one_or_none()
@@ -145,6 +152,12 @@ def run(db: DbSession, admin: User, secret_key: str, password: str) -> DemoDay:
         done = lifecycle.register(db, event, data, signed_up + timedelta(hours=n), secret_key)
         people.append(done.registration)
         db.flush()
+    # The organiser writes to one workshop's participants (bulk mail, with a one-click
+    # unsubscribe).
+    messages.send(
+        db, admin, event, "Extra materiaal", MESSAGE, sessions["chime-in-de-praktijk"],
+        "demo-chime-message", signed_up + timedelta(days=3),
+    )  # fmt: skip
     door, _ = access.create_user(
         db, DOOR_EMAIL, Role.DOOR, signed_up, event=event, name="Deur 7ROSES", password=password
     )

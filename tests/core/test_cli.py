@@ -24,7 +24,7 @@ def test_demo_loads_both_examples_and_serves(app, db, monkeypatch) -> None:
 
 
 def test_the_demo_plays_a_day_at_the_door(app, db, monkeypatch) -> None:
-    from symposium.models import Presence, Registration, Session, Via
+    from symposium.models import OutboxMessage, Presence, Registration, Session, Via
 
     result = app.test_cli_runner().invoke(args=["demo", "--no-serve"])
     assert result.exit_code == 0, result.output
@@ -47,6 +47,17 @@ def test_the_demo_plays_a_day_at_the_door(app, db, monkeypatch) -> None:
     assert all(r.checked_out_at is not None for r in chime)  # everyone left at the end
     paper = by_session["oefenen-in-kleine-groep"]
     assert len(paper) == 4 and all(r.checked_in_via is Via.PAPER for r in paper)
+    # Before the day: the organiser's part of the privacy statement, agreed to by everyone,
+    # and a message to one workshop's participants with a one-click unsubscribe.
+    roses = db.session.scalars(select(Event).where(Event.slug == "7roses-2027")).one()
+    versions = db.session.scalars(
+        select(Registration.privacy_version).where(Registration.event_id == roses.id)
+    )
+    assert set(versions) == {"s1+e1"}
+    bulk = db.session.scalars(
+        select(OutboxMessage).where(OutboxMessage.kind == "organiser_message")
+    )
+    assert len(bulk.all()) >= 1
 
 
 def test_outbox_lists_and_shows_queued_mail(app, db, small_event, clock) -> None:
