@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, current_app, render_template, request
+import re
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -17,7 +28,7 @@ from symposium.models import Event, Session
 from symposium.services.accreditation import points
 from symposium.services.core.urls import external_url
 from symposium.services.privacy import statement
-from symposium.services.programme import calendar, groups, public
+from symposium.services.programme import branding, calendar, groups, public
 from symposium.services.registration import availability, places, validation
 
 bp = Blueprint("programme", __name__)
@@ -157,6 +168,51 @@ def _retention() -> dict[str, int]:
         "accreditation_days": config["ACCREDITATION_RETENTION_DAYS"],
         "certificate_days": config["CERTIFICATE_RETENTION_DAYS"],
     }
+
+
+YEAR = 365 * 24 * 3600
+HEX = re.compile(r"[0-9a-f]{6}")
+
+
+@bp.get("/events/<slug>/logo")
+def event_logo(slug: str) -> Response:
+    """The event's logo. Pages link it as ``?v=<digest>``: that address never changes
+    content, so browsers keep it a year; without it (or with an old one) it is kept for a few
+    minutes and checked again with its ETag."""
+    logo = branding.public_logo(db.session, slug)
+    if logo is None:
+        abort(404)
+    response = Response(mimetype=logo.content_type)
+    response.set_etag(logo.digest)
+    response.cache_control.public = True
+    if request.args.get("v") == logo.digest[:16]:
+        response.cache_control.max_age = YEAR
+        response.cache_control.immutable = True
+    else:
+        response.cache_control.max_age = 300
+    response.make_conditional(request)
+    if response.status_code != 304:
+        response.set_data(logo.data)
+    return response
+
+
+@bp.get("/accent/<colour>.css")
+def accent_css(colour: str) -> Response:
+    """``:root { --accent: #<colour>; }``: the same for every event with that colour, so
+    it is cached a year (the event's page links the colour it has now)."""
+    if not HEX.fullmatch(colour):
+        abort(404)
+    response = Response(branding.accent_css(f"#{colour}"), mimetype="text/css")
+    response.cache_control.public = True
+    response.cache_control.max_age = YEAR
+    response.cache_control.immutable = True
+    return response
+
+
+@bp.get("/favicon.ico")
+def favicon() -> Response:
+    """Browsers and feed readers that ask for the icon where it used to be."""
+    return redirect(url_for("static", filename="favicon-32.png"), code=301)
 
 
 @bp.get("/privacy")

@@ -16,6 +16,7 @@ from symposium.models.catalogue import Profession, Register, Theme
 from symposium.models.certificate import Certificate, CertificateDesign, CertificateRule
 from symposium.models.event import (
     Event,
+    EventLogo,
     EventStatus,
     Meeting,
     Round,
@@ -49,6 +50,7 @@ __all__ = [
     "EnrolmentChange",
     "EnrolmentStatus",
     "Event",
+    "EventLogo",
     "EventStatus",
     "IdempotencyKey",
     "ListExport",

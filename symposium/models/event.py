@@ -15,6 +15,7 @@ from sqlalchemy import (
     CheckConstraint,
     Column,
     ForeignKey,
+    LargeBinary,
     Numeric,
     String,
     Table,
@@ -104,6 +105,9 @@ class Event(Base):
     practical_info: Mapped[str] = mapped_column(Text, default="", server_default="")
     # When the reminders were put in the outbox: they go once.
     reminders_queued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Branding (services.programme.branding): "#rrggbb" with enough contrast for white text,
+    # or empty for the site's own colour.
+    accent_colour: Mapped[str] = mapped_column(String(7), default="", server_default="")
 
     # Professions the event admits; empty means every profession in the catalogue.
     professions: Mapped[list[Profession]] = relationship(
@@ -115,10 +119,34 @@ class Event(Base):
     sessions: Mapped[list[Session]] = relationship(
         back_populates="event", order_by="Session.position", cascade="all, delete-orphan"
     )
+    logo: Mapped[EventLogo | None] = relationship(
+        cascade="all, delete-orphan", passive_deletes=True
+    )
 
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+
+class EventLogo(Base):
+    """An event's logo, as checked and re-encoded on upload (services.programme.branding).
+
+    In the database, not on disk: every app host serves it and every worker prints it in
+    PDFs without shared storage, and a backup of the database holds it.
+    """
+
+    __tablename__ = "event_logos"
+
+    event_id: Mapped[int] = mapped_column(
+        ForeignKey("events.id", ondelete="CASCADE"), primary_key=True
+    )
+    content_type: Mapped[str] = mapped_column(String(20))  # image/png or image/jpeg
+    # SHA-256 of ``data``: the ETag, and the version in the logo's URL.
+    digest: Mapped[str] = mapped_column(String(64))
+    width: Mapped[int]
+    height: Mapped[int]
+    # Loaded only when the image itself is served or printed.
+    data: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
 
 
 class Round(Base):

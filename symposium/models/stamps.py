@@ -19,15 +19,28 @@ from sqlalchemy.orm import Session as DbSession
 
 from symposium.models.accreditation import Accreditation, AccreditedSession
 from symposium.models.catalogue import Profession, Register, Theme
-from symposium.models.event import Event, Meeting, Round, Session, SessionQuota, new_stamp
+from symposium.models.event import (
+    Event,
+    EventLogo,
+    Meeting,
+    Round,
+    Session,
+    SessionQuota,
+    new_stamp,
+)
 
 CATALOGUE = Profession | Register | Theme
-# Accreditation shows in the programme (points per session) and decides the form's numbers.
-PROGRAMME = Event | Round | Session | SessionQuota | Meeting | Accreditation | AccreditedSession
+# Accreditation shows in the programme (points per session) and decides the form's numbers;
+# the logo is in the page's header.
+PROGRAMME = (
+    Event | EventLogo | Round | Session | SessionQuota | Meeting | Accreditation | AccreditedSession
+)
 
 
 def _event_id(db: DbSession, obj: Any) -> int | None:
     """The event a programme object belongs to (None when that event is new itself)."""
+    if isinstance(obj, EventLogo):
+        return obj.event_id
     if isinstance(obj, Round | Session | Accreditation):
         return obj.event_id if obj.event_id is not None else getattr(obj.event, "id", None)
     if isinstance(obj, AccreditedSession):

@@ -266,6 +266,10 @@ NOT_PAGES = {
     "admin.certificates_all",
     "manage.certificate",
     "door.scan_status",  # JSON: a fresh CSRF token and the clock, for the scanner script
+    "programme.event_logo",  # an image (the event's logo)
+    "admin.event_logo",  # the same image, for organisers
+    "programme.accent_css",  # a stylesheet (the event's accent colour)
+    "programme.favicon",  # a redirect to the icon
 }
 
 

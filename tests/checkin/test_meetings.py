@@ -5,6 +5,7 @@ or from paper, and the organiser's lists and figures are per meeting."""
 from __future__ import annotations
 
 import re
+import shutil
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -227,6 +228,7 @@ def test_a_meeting_with_attendance_cannot_be_dropped_from_the_file(
     )
     assert shorter != text
     path = tmp_path / "series.toml"
+    shutil.copy(EXAMPLES / "welzijn-op-recept-logo.png", tmp_path)  # its [branding] logo
     path.write_text(shorter)
     with pytest.raises(EventFileError) as raised:
         event_loading.load_event_file(db.session, path, group.meetings[-1].ends_at)

@@ -262,6 +262,9 @@ BOUNDS: dict[str, object] = {
     "events.organiser_email": EVENT_FILE,
     "events.organiser_phone": EVENT_FILE,
     "events.programme_stamp": SYSTEM,
+    "events.accent_colour": "branding.checked_accent: #rrggbb or empty, never longer",
+    "event_logos.content_type": SYSTEM,  # from the image's own bytes (branding.checked_logo)
+    "event_logos.digest": SYSTEM,  # a SHA-256
     "rounds.key": [form_limit(events.RoundForm, "key")],
     "rounds.title": [form_limit(events.RoundForm, "title")],
     "sessions.key": [form_limit(events.NewSessionFields, "key")],

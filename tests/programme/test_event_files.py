@@ -1,5 +1,6 @@
 """Loading event definition files: create, update in place, refuse bad files whole."""
 
+import shutil
 import tomllib
 from pathlib import Path
 
@@ -55,6 +56,9 @@ def run(app, path: Path):  # type: ignore[no-untyped-def]
 
 
 def write(tmp_path: Path, name: str, data: dict | str) -> Path:
+    """The file in ``tmp_path``, with the examples' logos beside it (their [branding])."""
+    for logo in EXAMPLES.glob("*.png"):
+        shutil.copy(logo, tmp_path)
     path = tmp_path / name
     path.write_text(data if isinstance(data, str) else tomli_w.dumps(data))
     return path

@@ -131,6 +131,7 @@ def perform(action: Callable[[], T], form: Any = None) -> Outcome[T]:
 from symposium.blueprints.admin import (  # noqa: E402  (routes register on bp)
     accreditation,
     auth,
+    branding,
     certificates,
     dashboard,
     events,
@@ -148,6 +149,7 @@ __all__ = [
     "accreditation",
     "auth",
     "bp",
+    "branding",
     "certificates",
     "dashboard",
     "events",

@@ -30,6 +30,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from symposium import busy, clock
 from symposium.blueprints.admin import bp, limits, perform, requires, session_or_404
+from symposium.blueprints.admin.branding import BrandingFields, chosen, initial
 from symposium.clock import localise
 from symposium.extensions import db
 from symposium.input_guard import SingleLine
@@ -38,7 +39,7 @@ from symposium.services.accounts import access
 from symposium.services.backoffice import history
 from symposium.services.core import audit
 from symposium.services.core.errors import RuleError
-from symposium.services.programme import editing, public
+from symposium.services.programme import branding, editing, public
 from symposium.services.registration import lifecycle, places
 
 
@@ -326,7 +327,7 @@ class NewEventForm(RequiredTimes, FlaskForm):
     title = StringField(_l("Title"), validators=[SingleLine(), InputRequired(), Length(max=200)])
 
 
-class EventForm(RequiredTimes, FlaskForm):
+class EventForm(RequiredTimes, BrandingFields, FlaskForm):
     title = StringField(_l("Title"), validators=[SingleLine(), InputRequired(), Length(max=200)])
     subtitle = StringField(_l("Subtitle"), validators=[SingleLine(), Length(max=300)])
     description = TextAreaField(_l("Description"), validators=[Length(max=20000)])
@@ -419,10 +420,14 @@ def event_edit(event: Event) -> Response | str | tuple[str, int]:
         ends_at=_local(event.ends_at, event),
         registration_opens_at=_local(event.registration_opens_at, event),
         registration_closes_at=_local(event.registration_closes_at, event),
+        **initial(event),
     )
-    busy.keep_form(
-        lambda: render_template("admin/form.html", form=form, heading=event.title, event=event)
-    )
+
+    def page() -> str:
+        return render_template("admin/event_edit.html", form=form, heading=event.title,
+                               event=event)  # fmt: skip
+
+    busy.keep_form(page)
     if form.validate_on_submit():
 
         def save() -> dict[str, Any]:
@@ -453,15 +458,15 @@ def event_edit(event: Event) -> Response | str | tuple[str, int]:
                 "reminder_days": _or(form.reminder_days.data, event.reminder_days),
                 "practical_info": (form.practical_info.data or "").strip(),
             }
-            return editing.update_event(db.session, current_user, event, values, clock.now())
+            before = editing.update_event(db.session, current_user, event, values, clock.now())
+            branding.save(db.session, current_user, event, **chosen(form), now=clock.now())
+            return before
 
         if perform(save, form).ok:
             flash(_("The event has been saved."))
             return redirect(url_for("admin.event", slug=event.slug), code=303)
-        return render_template("admin/form.html", form=form, heading=event.title, event=event), 422
-    return render_template("admin/form.html", form=form, heading=event.title, event=event), _shown(
-        form
-    )
+        return page(), 422
+    return page(), _shown(form)
 
 
 def _or(value: int | None, current: int) -> int:

@@ -2,7 +2,7 @@
 registrant agreed to
 
 Revision ID: d2f8a4c6e1b3
-Revises: b8f3d2a61c47
+Revises: c4e1b7a9d2f3
 Create Date: 2026-12-07 23:20:00
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'd2f8a4c6e1b3'
-down_revision = 'b8f3d2a61c47'
+down_revision = 'c4e1b7a9d2f3'
 branch_labels = None
 depends_on = None
 

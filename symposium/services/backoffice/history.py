@@ -33,6 +33,7 @@ ACTIONS: dict[str, Any] = {
     "event_edited": _l("Event details changed"),
     "event_status": _l("Status of the event changed"),
     "event_file_loaded": _l("Event file loaded"),
+    "branding_changed": _l("Logo or accent colour changed"),
     "round_created": _l("Round %(target)s created"),
     "round_edited": _l("Round %(target)s changed"),
     "session_created": _l("Session %(target)s created"),
@@ -110,6 +111,8 @@ FIELDS: dict[str, Any] = {
     "practical_info": _l("Practical information for the reminder"),
     "subject": _l("Subject"),
     "status": _l("Status"),
+    "accent_colour": _l("Accent colour"),
+    "logo": _l("Logo"),
     "promoted": _l("Promoted from the waiting list"),
     "registrants_told": _l("Registrants told"),
     "checked_out": _l("Checked out"),
@@ -357,6 +360,7 @@ _EVENT_FILE_WORDS = {
     "sessions": _l("sessions"),
     "meetings": _l("meetings"),
     "accreditations": _l("accreditations"),
+    "branding": _l("logo and colour"),
 }
 
 

@@ -37,8 +37,9 @@ from symposium.models import Certificate, CertificateDesign, OutboxMessage, Outb
 from symposium.services.accreditation.points import shown_points
 from symposium.services.certificates import codes, verification
 from symposium.services.core import pdf as house
-from symposium.services.core.pdf import ACCENT, INK, MUTED, PALE, RULE
+from symposium.services.core.pdf import INK, MUTED, PALE, RULE
 from symposium.services.core.urls import external_url
+from symposium.services.programme import branding
 
 MARGIN = 20.0
 WIDTH = 210.0
@@ -163,6 +164,8 @@ def for_mail(db: DbSession, certificate_id: int) -> tuple[Certificate, bytes] | 
 def _key(certificate: Certificate, designs: dict[int, Any]) -> tuple[int, str, str]:
     found = designs.get(certificate.event_id)
     settings = hashlib.sha256()
+    logo = certificate.event.logo  # the event's look is on the page as it is now, too
+    settings.update(f"{certificate.event.accent_colour}\n{logo and logo.digest}\n".encode())
     if found is not None:
         settings.update(f"{found.signatory_name}\n{found.signatory_role}\n".encode())
         settings.update(found.signature or b"")
@@ -234,6 +237,8 @@ class _Page:
         self.zone = self.event["timezone"]
         self.design = design
         self.preview = preview
+        self.brand = branding.for_pdf(certificate.event)
+        self.accent = self.brand.accent
 
     # ------------------------------------------------------------------ text helpers
     def _font(self, size: float, bold: bool = False, color: tuple[int, int, int] = INK) -> None:
@@ -311,18 +316,20 @@ class _Page:
             self._stamp()
 
     def _band(self) -> None:
-        pdf = self.pdf
-        pdf.set_fill_color(*ACCENT)
+        pdf, brand = self.pdf, self.brand
+        pdf.set_fill_color(*self.accent)
         pdf.rect(0, 0, WIDTH, 6, style="F")
+        if brand.logo is not None:  # the logo in the organiser's place ("Organised by" stays)
+            house.logo(pdf, brand.logo, brand.logo_size, MARGIN, 11, TEXT / 2, 14)
         pdf.set_xy(MARGIN, 16)
         self._font(9, True, MUTED)
         organiser = self.event["organiser"] or self.event["title"]
-        pdf.cell(TEXT / 2, 5, organiser.upper()[:70])
+        pdf.cell(TEXT / 2, 5, "" if brand.logo is not None else organiser.upper()[:70])
         self._font(9, False, MUTED)
         pdf.cell(TEXT / 2, 5, _("No. %(number)s", number=self.c.number), align="R",
                  new_x=XPos.LMARGIN, new_y=YPos.NEXT)  # fmt: skip
         pdf.set_y(30)
-        self._font(26, True, ACCENT)
+        self._font(26, True, self.accent)
         self._text(12, _heading(self.c))
         pdf.ln(5)
 
@@ -437,7 +444,7 @@ class _Page:
             y = pdf.get_y()
             self._font(11, True)
             pdf.cell(TEXT - 40, 6, row["register"])
-            self._font(11, True, ACCENT)
+            self._font(11, True, self.accent)
             points = Decimal(row["points"])
             shown = ngettext("%(points)s point", "%(points)s points", 1 if points == 1 else 2,
                              points=shown_points(points))  # fmt: skip

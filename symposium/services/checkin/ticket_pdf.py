@@ -20,8 +20,8 @@ from symposium.filters import local_date, local_time, localised_name
 from symposium.models import EnrolmentStatus, Registration, Session
 from symposium.services.checkin import tickets
 from symposium.services.core import pdf as house
-from symposium.services.core.pdf import ACCENT, INK, MUTED, PALE
-from symposium.services.programme import calendar
+from symposium.services.core.pdf import INK, MUTED, PALE
+from symposium.services.programme import branding, calendar
 
 MARGIN = 18.0
 WIDTH = 210.0
@@ -83,6 +83,7 @@ class _Ticket:
     def __init__(self, registration: Registration, now: datetime):
         self.registration = registration
         self.event = registration.event
+        self.brand = branding.for_pdf(self.event)
         self.now = now
         pdf = FPDF(orientation="portrait", unit="mm", format="A4")
         pdf.set_margins(MARGIN, MARGIN, MARGIN)
@@ -108,17 +109,29 @@ class _Ticket:
         house.font(self.pdf, size, bold, color)
 
     def _banner(self) -> None:
-        pdf, event = self.pdf, self.event
-        pdf.set_fill_color(*ACCENT)
+        """The accent band with the event's title; its logo on a white tile at the right
+        (a logo made for white paper may vanish on the accent)."""
+        pdf, event, brand = self.pdf, self.event, self.brand
+        accent = brand.accent
+        pdf.set_fill_color(*accent)
         pdf.rect(0, 0, WIDTH, 44, style="F")
+        width = WIDTH - 2 * MARGIN
+        if brand.logo is not None:
+            tile_w, tile_h, pad = 52.0, 24.0, 3.0
+            left = WIDTH - MARGIN - tile_w
+            pdf.set_fill_color(255, 255, 255)
+            pdf.rect(left, 10, tile_w, tile_h, style="F", round_corners=True)
+            house.logo(pdf, brand.logo, brand.logo_size, left + pad, 10 + pad, tile_w - 2 * pad,
+                       tile_h - 2 * pad, align="R")  # fmt: skip
+            width -= tile_w + 6
         pdf.set_xy(MARGIN, 12)
-        self._font(9, True, (214, 228, 240))
-        pdf.cell(0, 5, _("Ticket").upper(), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        self._font(9, True, house.tint(accent, 0.8))
+        pdf.cell(width, 5, _("Ticket").upper(), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         self._font(20, True, (255, 255, 255))
-        pdf.multi_cell(WIDTH - 2 * MARGIN, 9, event.title, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        pdf.multi_cell(width, 9, event.title, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         if event.subtitle:
-            self._font(10.5, False, (230, 238, 245))
-            pdf.multi_cell(WIDTH - 2 * MARGIN, 5.5, event.subtitle, max_line_height=5.5)
+            self._font(10.5, False, house.tint(accent, 0.88))
+            pdf.multi_cell(width, 5.5, event.subtitle, max_line_height=5.5)
 
     def _person(self, top: float) -> None:
         pdf, r, event = self.pdf, self.registration, self.event
@@ -172,11 +185,11 @@ class _Ticket:
     def _programme(self, top: float) -> None:
         pdf = self.pdf
         confirmed, waiting = programme(self.registration)
-        pdf.set_draw_color(*ACCENT)
+        pdf.set_draw_color(*self.brand.accent)
         pdf.set_line_width(0.6)
         pdf.line(MARGIN, top, WIDTH - MARGIN, top)
         pdf.set_xy(MARGIN, top + 4)
-        self._font(14, True, ACCENT)
+        self._font(14, True, self.brand.accent)
         pdf.cell(0, 8, _("Your programme"), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         pdf.ln(1)
         if not confirmed:

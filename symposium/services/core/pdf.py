@@ -5,6 +5,7 @@ Greek, Cyrillic and Arabic print; Arabic is shaped where a document turns text s
 
 from __future__ import annotations
 
+import io
 from datetime import datetime
 from pathlib import Path
 
@@ -69,6 +70,30 @@ def qr(pdf: FPDF, text: str, x: float, y: float, size: float) -> None:
                 column += 1
             pdf.rect(x + (start + quiet) * unit, y + (row + quiet) * unit,
                      (column - start) * unit, unit, style="F")  # fmt: skip
+
+
+def logo(
+    pdf: FPDF, image: bytes, size: tuple[int, int], x: float, y: float, width: float,
+    height: float, align: str = "L",
+) -> float:  # fmt: skip
+    """An event's logo as large as fits in the box (mm) at (x, y), in its proportions, to
+    the box's left or right (``align``) and centred in its height; the width it takes.
+
+    fpdf2 names an image by its bytes, so a logo on many pages is stored once."""
+    scale = min(width / size[0], height / size[1])
+    w, h = size[0] * scale, size[1] * scale
+    left = x if align == "L" else x + width - w
+    pdf.image(io.BytesIO(image), x=left, y=y + (height - h) / 2, w=w, h=h)
+    return w
+
+
+def tint(colour: tuple[int, int, int], whiteness: float) -> tuple[int, int, int]:
+    """``colour`` mixed with white (``whiteness`` 0 to 1): quiet text on an accent band."""
+    return (
+        round(colour[0] + (255 - colour[0]) * whiteness),
+        round(colour[1] + (255 - colour[1]) * whiteness),
+        round(colour[2] + (255 - colour[2]) * whiteness),
+    )
 
 
 def font(pdf: FPDF, size: float, bold: bool = False, color: tuple[int, int, int] = INK) -> None:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from flask_babel import force_locale
 from sqlalchemy import select
 from sqlalchemy.orm import Session as DbSession
 
@@ -23,6 +24,8 @@ from symposium.models import EventStatus, Profession, Register, SessionKind, The
 from symposium.models.event import SLUG
 from symposium.services.accreditation import event_file as accreditation_file
 from symposium.services.accreditation.event_file import AccreditationSpec
+from symposium.services.core.errors import RuleError
+from symposium.services.programme import branding
 from symposium.services.programme.file_reader import EventFileError as EventFileError
 from symposium.services.programme.file_reader import Problem as Problem
 from symposium.services.programme.file_reader import Reader, join
@@ -41,8 +44,11 @@ EVENT_KEYS = {
     "timezone", "starts_at", "ends_at", "registration_opens_at", "registration_closes_at",
     "capacity", "status", "languages", "professions", "organiser", "rounds", "sessions",
     "late_tolerance_minutes", "early_tolerance_minutes", "accreditations", "reminder_days",
-    "practical_info",
+    "practical_info", "branding",
 }  # fmt: skip
+
+
+BRANDING_KEYS = {"accent_colour", "logo"}
 
 
 ORGANISER_KEYS = {"name", "email", "phone"}
@@ -90,6 +96,14 @@ class RoundSpec:
 
 
 @dataclass
+class BrandingSpec:
+    """The file's [branding]: what it leaves out is the site's default (no logo)."""
+
+    accent_colour: str
+    logo: branding.Logo | None
+
+
+@dataclass
 class EventSpec:
     slug: str
     values: dict[str, Any]
@@ -98,6 +112,8 @@ class EventSpec:
     sessions: list[SessionSpec]
     # None: the file has no [[accreditations]] (the event's stay as they are).
     accreditations: list[AccreditationSpec] | None = None
+    # None: the file has no [branding] (the event's, perhaps set in the back-office, stays).
+    branding: BrandingSpec | None = None
 
 
 def parse_file(path: str | Path, db: DbSession) -> EventSpec:
@@ -109,10 +125,11 @@ def parse_file(path: str | Path, db: DbSession) -> EventSpec:
         raise EventFileError([Problem(str(path), exc.strerror or str(exc))]) from exc
     except tomllib.TOMLDecodeError as exc:
         raise EventFileError([Problem(str(path), f"not valid TOML: {exc}")]) from exc
-    return parse_data(data, db)
+    return parse_data(data, db, Path(path).parent)
 
 
-def parse_data(data: dict[str, Any], db: DbSession) -> EventSpec:
+def parse_data(data: dict[str, Any], db: DbSession, folder: Path | None = None) -> EventSpec:
+    """Validate a file's contents; a logo's path is relative to ``folder`` (the file's)."""
     problems: list[Problem] = []
     zone_name = data.get("timezone", "Europe/Amsterdam")
     try:
@@ -237,9 +254,40 @@ def parse_data(data: dict[str, Any], db: DbSession) -> EventSpec:
     accrediting = set(db.scalars(select(Register.code).where(Register.accredits)))
     hours = {s.key: s.values["hours"] for s in sessions}
     accreditations = accreditation_file.parse(r, data, hours, accrediting)
+    brand = _branding(r, data, folder) if "branding" in data else None
     if problems:
         raise EventFileError(problems)
-    return EventSpec(slug, values, event_professions, rounds, sessions, accreditations)
+    return EventSpec(slug, values, event_professions, rounds, sessions, accreditations, brand)
+
+
+def _branding(r: Reader, data: dict[str, Any], folder: Path | None) -> BrandingSpec | None:
+    """[branding]: the accent colour and the logo file, by the back-office's rules."""
+    table = r.table(data["branding"], "branding", BRANDING_KEYS)
+    colour = r.text(table, "accent_colour", "branding")
+    logo_path = r.text(table, "logo", "branding")
+    spec = BrandingSpec("", None)
+    try:
+        spec.accent_colour = branding.checked_accent(colour)
+    except RuleError as exc:
+        r.problem("branding.accent_colour", _english(exc))
+    if not logo_path:
+        return spec
+    path = (folder or Path.cwd()) / logo_path
+    try:
+        with open(path, "rb") as fh:
+            raw = fh.read(branding.MAX_LOGO + 1)
+        spec.logo = branding.checked_logo(raw)
+    except OSError as exc:
+        r.problem("branding.logo", f"cannot read {str(path)!r}: {exc.strerror or exc}")
+    except RuleError as exc:
+        r.problem("branding.logo", f"{logo_path}: {_english(exc)}")
+    return spec
+
+
+def _english(exc: RuleError) -> str:
+    """A rule's message as the file's other problems are given: in English."""
+    with force_locale("en"):
+        return str(exc.message)
 
 
 def _tolerance(r: Reader, data: dict[str, Any], key: str) -> int:

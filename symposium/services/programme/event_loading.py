@@ -34,6 +34,7 @@ from symposium.services.accreditation import event_file as accreditation_file
 from symposium.services.core import audit
 from symposium.services.core.locking import begin_write, lock_programme
 from symposium.services.mail import render
+from symposium.services.programme import branding
 from symposium.services.programme.catalogue import ensure_catalogue
 from symposium.services.programme.editing import schedule
 from symposium.services.programme.event_files import (
@@ -123,6 +124,11 @@ def apply_spec(db: DbSession, spec: EventSpec, now: datetime) -> LoadResult:
     event_changed |= _assign_list(event, "professions", [professions[c] for c in spec.professions])
     if event_changed and event.id is not None:
         changes["updated event"] += 1
+    brand = spec.branding
+    if brand is not None:  # a file without [branding] leaves the back-office's choice
+        rebranded = branding.apply(event, brand.accent_colour, brand.logo, remove_logo=True)
+        if rebranded and event.id is not None:
+            changes["updated branding"] += 1
 
     rounds = {r.key: r for r in event.rounds}
     for round_spec in spec.rounds:
