@@ -25,9 +25,10 @@ from symposium.services.checkin import attendance
 from symposium.services.core.errors import RuleError
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
-# Statuses and reasons in words: the back-office never shows their codes.
+# Statuses, reasons and kinds of mail in words: the back-office never shows their codes.
 bp.add_app_template_filter(history.status_words)
 bp.add_app_template_filter(history.change_reason)
+bp.add_app_template_filter(history.mail_kind)
 
 
 @login_manager.user_loader

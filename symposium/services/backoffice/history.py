@@ -194,6 +194,29 @@ CHANGE_REASONS: dict[str, Any] = {
     "limit_raised": _l("more places"),
 }
 
+# What a mail is about (OutboxMessage.kind), for one whose subject was never written: a
+# message is written when the worker sends it, so one that failed before has none.
+MAIL_KINDS: dict[str, Any] = {
+    "registered": _l("Registration confirmation"),
+    "manage_link": _l("Manage link"),
+    "promoted": _l("Place from the waiting list"),
+    "changed": _l("Programme changed"),
+    "enrolment_cancelled": _l("Place cancelled"),
+    "registration_cancelled": _l("Registration cancelled"),
+    "calendar_cancelled": _l("Removed from the calendar"),
+    "invitation": _l("Calendar invitation"),
+    "invitation_cancelled": _l("Calendar invitation withdrawn"),
+    "session_changed": _l("Session changed"),
+    "session_cancelled": _l("Session cancelled"),
+    "event_cancelled": _l("Event cancelled"),
+    "number_missing": _l("Register number asked for"),
+    "certificate": _l("Certificate"),
+    "email_confirm": _l("New e-mail address to confirm"),
+    "email_changed": _l("E-mail address changed"),
+    "password_reset": _l("Password reset"),
+    "account_created": _l("Account created"),
+}
+
 # A recorded time: "2027-03-18T09:00:00+00:00".
 _ISO_TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d+)?)?([+-]\d\d:\d\d|Z)?$")
 # A target as the services write it: "session 7roses", "registration 12 a@b.nl",
@@ -218,6 +241,11 @@ def status_words(status: str | None) -> str:
     code, _sep, position = str(status).partition(" ")
     word = str(WORDS.get(code, code))
     return f"{word} ({position})" if position else word
+
+
+def mail_kind(kind: str) -> str:
+    """What a mail is about, in words ("registration_cancelled": "Registration cancelled")."""
+    return str(MAIL_KINDS.get(kind, kind))
 
 
 def change_reason(reason: str) -> str:
