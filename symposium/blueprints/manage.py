@@ -24,7 +24,12 @@ from wtforms import BooleanField, EmailField, HiddenField, StringField, TelField
 from wtforms.validators import AnyOf, InputRequired, Length, Optional
 
 from symposium import busy, clock
-from symposium.blueprints.registration import add_register_fields, attach_errors, confirm_box
+from symposium.blueprints.registration import (
+    add_register_fields,
+    attach_errors,
+    confirm_box,
+    registration_rate_limit,
+)
 from symposium.extensions import csrf, db
 from symposium.input_guard import whole_number
 from symposium.models import Enrolment, EnrolmentStatus, Registration
@@ -499,6 +504,7 @@ def edit_details(token: str) -> tuple[str, int]:
 def save_details(token: str) -> Response | tuple[str, int]:
     registration = _registration(token)
     form = DetailsForm()
+    busy.keep_form(lambda: _details_page(registration, token, details_form=form)[0])
     if not form.validate():
         return _details_page(registration, token, details_form=form, status=422)
     typed = details.Details(
@@ -521,9 +527,11 @@ def save_details(token: str) -> Response | tuple[str, int]:
 
 
 @bp.post("/<token>/email")
+@registration_rate_limit  # each request mails an address someone typed: not without limit
 def change_email(token: str) -> Response | tuple[str, int]:
     registration = _registration(token)
     form = EmailForm()
+    busy.keep_form(lambda: _details_page(registration, token, email_form=form)[0])
     if not form.validate():
         return _details_page(registration, token, email_form=form, status=422)
     try:

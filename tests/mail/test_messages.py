@@ -6,10 +6,11 @@ while transactional mail carries none."""
 import re
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
 from symposium.models import AuditEntry, Event, OutboxMessage, Registration
-from symposium.services.mail import delivery, reminders, render
+from symposium.services.mail import delivery, messages, reminders, render
 from symposium.services.registration import links
 from tests.backoffice.test_admin import login
 from tests.backoffice.test_history import org, visible  # noqa: F401 (a fixture)
@@ -154,3 +155,33 @@ def test_an_unsubscribe_token_names_its_registration_only(db, register, small_ev
     swapped = f"{bert.id}.{token.split('.')[1]}"
     assert links.find_by_unsubscribe_token(db.session, "test-secret", swapped) is None
     assert links.find_by_unsubscribe_token(db.session, "other", token) is None
+
+
+def test_a_message_queued_before_an_unsubscribe_is_not_sent(db, register, small_event, org) -> None:
+    person = register("anna", small_event["klein"]).registration
+    event = db.session.get(Event, small_event["event"])
+    messages.send(db.session, None, event, "Eén", "Tekst.", None, "key-1", org.starts_at)
+    db.session.commit()
+    person = db.session.get(Registration, person.id)
+    person.unsubscribed_at = org.starts_at
+    db.session.commit()
+    [queued] = mails(db, "organiser_message")
+    with pytest.raises(render.NothingToSend):
+        render.rendered(db.session, queued)
+
+
+def test_malformed_unsubscribe_links_are_not_found(client, register, small_event) -> None:
+    register("anna", small_event["klein"])
+    for token in ("%C2%B2.x", "1.%C3%A9", "1", ".", "99999999999999999999.AAAA"):
+        assert client.get(f"/r/unsubscribe/{token}").status_code == 404, token
+        assert client.post(f"/r/unsubscribe/{token}").status_code == 404, token
+
+
+def test_paragraphs_typed_in_a_browser_stay_paragraphs(db, register, small_event, org) -> None:
+    register("anna", small_event["klein"])
+    event = db.session.get(Event, small_event["event"])
+    message, _ = messages.send(
+        db.session, None, event, "Twee alinea's", "Eerste.\r\n\r\nTweede.", None, "k",
+        org.starts_at,
+    )  # fmt: skip
+    assert message.body == "Eerste.\n\nTweede."

@@ -108,5 +108,28 @@ def test_english_readers_see_the_dutch_part_when_there_is_no_english_one(
 
 def test_an_unknown_version_is_not_found(client, small_event) -> None:
     assert client.get("/events/klein/privacy?version=s9").status_code == 404
-    assert client.get("/events/klein/privacy?version=s1+e4").status_code == 404
+    assert client.get("/events/klein/privacy?version=s1%2Be4").status_code == 404
     assert client.get("/events/klein/privacy?version=" + "x" * 30).status_code == 200  # too long
+
+
+def test_a_form_sent_again_after_the_statement_changed_is_the_registration_it_made(
+    client, db, small_event, org
+) -> None:
+    fields = open_form(client) | person("1") | {"privacy_version": "s1"}
+    first = submit(client, fields)
+    assert first.status_code == 303
+    event = db.session.get(Event, small_event["event"])
+    statement.save_addition(db.session, None, event, "Nieuw.", "", org.starts_at)
+    db.session.commit()
+    again = submit(client, fields)  # the back button, or a retry
+    assert again.status_code == 303 and again.headers["Location"] == first.headers["Location"]
+
+
+def test_the_organisers_paragraphs_typed_in_a_browser_stay_paragraphs(
+    client, db, small_event, org
+) -> None:
+    event = db.session.get(Event, small_event["event"])
+    statement.save_addition(db.session, None, event, "Een.\r\n\r\nTwee.", "", org.starts_at)
+    db.session.commit()
+    page = client.get("/events/klein/privacy").get_data(as_text=True)
+    assert "<p>Een.</p>" in page and "<p>Twee.</p>" in page

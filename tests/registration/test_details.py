@@ -2,6 +2,7 @@
 needs until registration closes, with the form's checks; a new e-mail address only through a
 link sent to it; every change in the organiser's history."""
 
+import base64
 import re
 from datetime import timedelta
 
@@ -164,3 +165,23 @@ def test_an_address_already_registered_is_refused_next_to_the_field(
     assert mails(db, "email_confirm") == []
     bad = new_address(client, outcome.token, "geen adres")
     assert bad.status_code == 422 and 'id="email-error"' in bad.get_data(as_text=True)
+
+
+def test_malformed_links_are_refused_not_a_server_error(client, register, small_event) -> None:
+    outcome = register("anna", small_event["klein"])
+    page = client.get("/r/confirm-email/x").get_data(as_text=True)
+    nested = base64.urlsafe_b64encode(b"[" * 2000).decode().rstrip("=")[:1900]
+    for token in (f"{nested}.{'A' * 43}", "eyJyIjoxfQ.é", "²." + "A" * 43, "...", "x" * 5000):
+        response = client.post(f"/r/confirm-email/{token}", data={"csrf_token": csrf(page)})
+        assert response.status_code == 404, token
+    assert outcome.registration.email == "deelnemeranna@example.org"
+
+
+def test_the_links_to_new_addresses_are_limited_per_day(client, db, register, small_event) -> None:
+    outcome = register("anna", small_event["klein"])
+    for n in range(3):
+        assert new_address(client, outcome.token, f"nieuw{n}@example.org").status_code == 303
+    refused = new_address(client, outcome.token, "nog.een@example.org")
+    assert refused.status_code == 429
+    assert 'id="email-error"' in refused.get_data(as_text=True)
+    assert len(mails(db, "email_confirm")) == 3

@@ -15,7 +15,7 @@ from wtforms import HiddenField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import AnyOf, InputRequired, Length, Regexp
 
-from symposium import clock
+from symposium import busy, clock
 from symposium.blueprints.admin import bp, perform, requires
 from symposium.extensions import db
 from symposium.models import Event, Session
@@ -68,6 +68,7 @@ def messages_page(event: Event) -> Response | str | tuple[str, int]:
             "admin/messages.html", event=event, form=form, sent=sent, preview=None
         ), status
 
+    busy.keep_form(lambda: compose()[0])
     if request.method == "GET":
         return compose()
     if not form.validate() or form.action.data == "edit":

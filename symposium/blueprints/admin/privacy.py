@@ -11,7 +11,7 @@ from werkzeug.wrappers import Response
 from wtforms import TextAreaField
 from wtforms.validators import Length, Optional
 
-from symposium import clock
+from symposium import busy, clock
 from symposium.blueprints.admin import bp, perform, requires
 from symposium.extensions import db
 from symposium.models import Event
@@ -55,6 +55,7 @@ def privacy_statement(event: Event) -> Response | str | tuple[str, int]:
             standard=statement.STANDARD_VERSION,
         ), status
 
+    busy.keep_form(lambda: page()[0])
     if not form.validate_on_submit():
         return page(422 if form.is_submitted() else 200)
     outcome = perform(

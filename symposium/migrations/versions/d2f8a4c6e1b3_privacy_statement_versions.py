@@ -39,9 +39,9 @@ def upgrade():
 
 
 def downgrade():
-    with op.batch_alter_table('registrations', schema=None) as batch_op:
-        batch_op.drop_column('privacy_version')
-    with op.batch_alter_table('events', schema=None) as batch_op:
-        batch_op.drop_column('privacy_addition_version')
+    # Plain DROP COLUMN (SQLite 3.35+): a batch rebuild of events or registrations would
+    # cascade-delete everything under them, as the app turns foreign keys on.
+    op.drop_column('registrations', 'privacy_version')
+    op.drop_column('events', 'privacy_addition_version')
     op.drop_index(op.f('ix_privacy_additions_event_id'), table_name='privacy_additions')
     op.drop_table('privacy_additions')

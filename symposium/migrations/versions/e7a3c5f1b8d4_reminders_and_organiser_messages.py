@@ -45,13 +45,12 @@ def upgrade():
 
 
 def downgrade():
-    with op.batch_alter_table('outbox', schema=None) as batch_op:
-        batch_op.drop_column('list_unsubscribe')
-    with op.batch_alter_table('registrations', schema=None) as batch_op:
-        batch_op.drop_column('unsubscribed_at')
-    with op.batch_alter_table('events', schema=None) as batch_op:
-        batch_op.drop_column('reminders_queued_at')
-        batch_op.drop_column('practical_info')
-        batch_op.drop_column('reminder_days')
+    # Plain DROP COLUMN (SQLite 3.35+): a batch rebuild of events or registrations would
+    # cascade-delete everything under them, as the app turns foreign keys on.
+    op.drop_column('outbox', 'list_unsubscribe')
+    op.drop_column('registrations', 'unsubscribed_at')
+    op.drop_column('events', 'reminders_queued_at')
+    op.drop_column('events', 'practical_info')
+    op.drop_column('events', 'reminder_days')
     op.drop_index(op.f('ix_organiser_messages_event_id'), table_name='organiser_messages')
     op.drop_table('organiser_messages')

@@ -213,6 +213,8 @@ MAIL_KINDS: dict[str, Any] = {
     "certificate": _l("Certificate"),
     "email_confirm": _l("New e-mail address to confirm"),
     "email_changed": _l("E-mail address changed"),
+    "reminder": _l("Reminder"),
+    "organiser_message": _l("Message from the organiser"),
     "password_reset": _l("Password reset"),
     "account_created": _l("Account created"),
 }
@@ -403,8 +405,10 @@ def _note(entry: AuditEntry) -> str:
     if entry.action == "paper_entered":
         count = len([n for n in note.split(",") if n.strip()])
         return ngettext("%(num)d person", "%(num)d people", count)
-    if entry.action == "register_numbers_changed" and note == "by the registrant":
+    if note == "by the registrant":
         return _("by the registrant")
+    if note == "by the registrant, confirmed from the new address":
+        return _("by the registrant")  # the sentence says it was confirmed
     if entry.action == "personal_data_deleted" and note == "asked for by the registrant":
         return ""
     return note

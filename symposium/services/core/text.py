@@ -27,3 +27,9 @@ def single_line_problem(text: str) -> str | None:
     if LINE_BREAK.search(text):
         return "line_break"
     return None
+
+
+def normal_lines(text: str) -> str:
+    """Line breaks as LF: browsers send a textarea's as CRLF, and paragraphs are split on
+    an empty line."""
+    return text.replace("\r\n", "\n").replace("\r", "\n").strip()

@@ -29,7 +29,8 @@ from symposium.models import (
 )
 from symposium.services.core import audit
 from symposium.services.core.errors import RuleError
-from symposium.services.core.text import has_control, single_line_problem
+from symposium.services.core.locking import begin_write, lock_event
+from symposium.services.core.text import has_control, normal_lines, single_line_problem
 from symposium.services.mail import outbox
 
 SUBJECT_LIMIT = 200
@@ -67,7 +68,8 @@ def audience(db: DbSession, event: Event, session: Session | None = None) -> Aud
 
 
 def check(subject: str, body: str) -> None:
-    """A subject on one line and a body, both within their limits."""
+    """A subject on one line and a body, both within their limits (see :func:`paragraphs`
+    for the body's line breaks)."""
     if not subject.strip():
         raise RuleError("subject_required", _l("Write a subject."), "subject")
     if len(subject) > SUBJECT_LIMIT or single_line_problem(subject) or has_control(subject):
@@ -93,13 +95,16 @@ def send(
     now: datetime,
 ) -> tuple[OrganiserMessage, bool]:
     """Queue the message for its audience; (the message, whether it was queued now). The
-    preview's ``key`` makes a replayed or double-clicked send return the first one."""
+    preview's ``key`` makes a replayed or double-clicked send return the first one: the
+    event's lock makes a second click wait for the first and then find it."""
+    check(subject, body)
+    begin_write(db)
+    lock_event(db, event.id)
     done = db.scalars(select(OrganiserMessage).where(OrganiserMessage.key == key)).one_or_none()
     if done is not None:
         if done.event_id != event.id:
             raise RuleError("unknown_message", _l("This form could not be checked."), status=404)
         return done, False
-    check(subject, body)
     found = audience(db, event, session)
     if not found.recipients:
         raise RuleError("no_recipients", _l("No one would receive this message."), "audience")
@@ -107,7 +112,7 @@ def send(
         event_id=event.id,
         session_id=session.id if session is not None else None,
         subject=subject.strip(),
-        body=body.strip(),
+        body=normal_lines(body),
         key=key,
         recipients=len(found.recipients),
         created_at=now,

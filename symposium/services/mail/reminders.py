@@ -11,10 +11,11 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session as DbSession
+from sqlalchemy.orm import selectinload
 
 from symposium.models import Event, EventStatus, Registration, RegistrationStatus
 from symposium.services.core import audit
-from symposium.services.core.locking import begin_write, lock_event
+from symposium.services.core.locking import Busy, begin_write, lock_event
 from symposium.services.mail import outbox
 
 
@@ -42,29 +43,38 @@ def queue_due(db: DbSession, now: datetime) -> int:
     ).all()
     queued = 0
     for event_id in candidates:
-        event = db.get(Event, event_id)
-        if event is None or not due(event, now):
-            continue
-        begin_write(db)
-        lock_event(db, event_id)
-        db.refresh(event)
-        if not due(event, now):  # another worker was first
-            db.commit()
-            continue
-        people = db.scalars(
-            select(Registration).where(
-                Registration.event_id == event.id,
-                Registration.status == RegistrationStatus.ACTIVE,
-                Registration.anonymised_at.is_(None),
-            )
-        ).all()
-        for registration in people:
-            outbox.queue(db, registration, "reminder", now)
-        event.reminders_queued_at = now
-        audit.record(
-            db, user=None, event=event, action="reminders_queued",
-            after={"count": len(people)}, now=now,
-        )  # fmt: skip
-        db.commit()
-        queued += len(people)
+        try:
+            queued += _queue_event(db, event_id, now)
+        except Busy:  # another worker holds the event: it queues them, or the next round does
+            db.rollback()
     return queued
+
+
+def _queue_event(db: DbSession, event_id: int, now: datetime) -> int:
+    event = db.get(Event, event_id)
+    if event is None or not due(event, now):
+        return 0
+    begin_write(db)
+    lock_event(db, event_id)
+    db.refresh(event)
+    if not due(event, now):  # another worker was first
+        db.commit()
+        return 0
+    people = db.scalars(
+        select(Registration)
+        .where(
+            Registration.event_id == event.id,
+            Registration.status == RegistrationStatus.ACTIVE,
+            Registration.anonymised_at.is_(None),
+        )
+        .options(selectinload(Registration.enrolments))  # the programme each one lists
+    ).all()
+    for registration in people:
+        outbox.queue(db, registration, "reminder", now)
+    event.reminders_queued_at = now
+    audit.record(
+        db, user=None, event=event, action="reminders_queued",
+        after={"count": len(people)}, now=now,
+    )  # fmt: skip
+    db.commit()
+    return len(people)

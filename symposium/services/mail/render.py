@@ -130,6 +130,8 @@ def rendered(db: DbSession, message: OutboxMessage) -> dict[str, Any]:
         if message.kind == "email_confirm"
         else ""
     )
+    if message.kind == "reminder" and not registration.is_active:
+        raise Withdrawn("the registration was cancelled after its reminder was queued")
     bulk, unsubscribe_url = _bulk(db, message.kind, registration, about)
     with force_locale(registration.language):
         session_title = enrolment.session.title if enrolment is not None else ""
@@ -204,6 +206,8 @@ def _bulk(
     link; (None, "") for every other kind: transactional mail carries no such link."""
     if kind != "organiser_message":
         return None, ""
+    if registration.unsubscribed_at is not None or not registration.is_active:
+        raise Withdrawn("unsubscribed (or cancelled) since the message was queued")
     found = db.get(OrganiserMessage, about.get("message") or 0)
     if found is None:
         raise Withdrawn("the organiser's message no longer exists")

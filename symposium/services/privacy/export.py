@@ -165,12 +165,16 @@ def _scans(db: DbSession, registration: Registration) -> list[dict[str, Any]]:
 
 def _history(db: DbSession, registration: Registration) -> list[dict[str, Any]]:
     """The audit entries about them; who in the back-office acted is the organiser's data."""
-    label = f"registration {registration.id}"
+    # Services write "registration 12 …" or "registration:12 …": both are about them.
+    labels = (f"registration {registration.id}", f"registration:{registration.id}")
     entries = db.scalars(
         select(AuditEntry)
         .where(
             AuditEntry.event_id == registration.event_id,
-            or_(AuditEntry.target == label, AuditEntry.target.startswith(label + " ")),
+            or_(
+                *(AuditEntry.target == label for label in labels),
+                *(AuditEntry.target.startswith(label + " ") for label in labels),
+            ),
         )
         .order_by(AuditEntry.at, AuditEntry.id)
     )

@@ -22,7 +22,7 @@ from symposium.models import Event, PrivacyAddition, User
 from symposium.services.core import audit
 from symposium.services.core.errors import RuleError
 from symposium.services.core.locking import begin_write, lock_event
-from symposium.services.core.text import has_control
+from symposium.services.core.text import has_control, normal_lines
 
 # The version of the standard text; raise it whenever that text changes in substance.
 STANDARD_VERSION = 1
@@ -87,7 +87,7 @@ def save_addition(
     """Store the organiser's addition as a new version (None when nothing changed: a
     replayed form makes no version). Registrants from now on agree to the new version;
     earlier consents keep theirs, still readable."""
-    text_nl, text_en = text_nl.strip(), text_en.strip()
+    text_nl, text_en = normal_lines(text_nl), normal_lines(text_en)
     for field, text in (("text_nl", text_nl), ("text_en", text_en)):
         if has_control(text.replace("\n", "").replace("\r", "").replace("\t", "")):
             raise RuleError("invalid_text", _l("Remove the invisible control characters."), field)

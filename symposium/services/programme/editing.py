@@ -203,6 +203,8 @@ def update_event(
             old = getattr(event, name)
             before[name] = old.isoformat() if isinstance(old, datetime) else old
             setattr(event, name, value)
+    if "starts_at" in before:
+        event.reminders_queued_at = None  # postponed: a reminder before the new date
     db.flush()
     if before:
         audit.record(

@@ -120,7 +120,10 @@ def apply_spec(db: DbSession, spec: EventSpec, now: datetime) -> LoadResult:
         changes["created event"] += 1
     was_cancelled = event.status is EventStatus.CANCELLED
     schedules = {s.id: schedule(s) for s in event.sessions if s.id is not None}
+    starts_at = event.starts_at
     event_changed = _assign(event, spec.values)
+    if event.id is not None and event.starts_at != starts_at:
+        event.reminders_queued_at = None  # postponed: a reminder before the new date
     event_changed |= _assign_list(event, "professions", [professions[c] for c in spec.professions])
     if event_changed and event.id is not None:
         changes["updated event"] += 1

@@ -13,14 +13,16 @@ import base64
 import hashlib
 import hmac
 import json
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session as DbSession
 
-from symposium.models import Registration
+from symposium.models import OutboxMessage, Registration
 from symposium.services.core import audit
 from symposium.services.core.errors import RuleError
 from symposium.services.mail import outbox
@@ -96,23 +98,43 @@ def email_token(secret_key: str, registration: Registration, new: str, now: date
     """A link token naming the registration, its current and its new address, and when it
     was made: it changes nothing once the address has changed (or changed back)."""
     payload = json.dumps(
-        {"r": registration.id, "from": registration.email, "to": new, "at": now.isoformat()},
+        {
+            "r": registration.id,
+            "from": _digest(registration.email),
+            "to": new,
+            "at": now.isoformat(),
+        },
         separators=(",", ":"),
     ).encode()
     body = base64.urlsafe_b64encode(payload).rstrip(b"=").decode()
     return f"{body}.{_sign(secret_key, payload)}"
 
 
+# A link token: base64url JSON, a dot, and its 43-character HMAC; anything else is refused
+# before it is decoded.
+_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,2000}\.[A-Za-z0-9_-]{43}")
+
+
 def _read_token(secret_key: str, token: str) -> dict[str, object] | None:
+    if not _TOKEN.fullmatch(token):
+        return None
     body, _, signature = token.partition(".")
     try:
         payload = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
+    except ValueError:
+        return None
+    if not hmac.compare_digest(signature.encode(), _sign(secret_key, payload).encode()):
+        return None
+    try:  # signed by us, so plain JSON; read defensively all the same
         data = json.loads(payload)
-    except (ValueError, TypeError):
+    except (ValueError, RecursionError):
         return None
-    if not hmac.compare_digest(signature, _sign(secret_key, payload)) or not isinstance(data, dict):
-        return None
-    return data
+    return data if isinstance(data, dict) else None
+
+
+def _digest(email: str) -> str:
+    """The old address in the link, without writing it out (links end up in logs)."""
+    return hashlib.sha256(email.encode()).hexdigest()[:32]
 
 
 def _taken(db: DbSession, registration: Registration, email: str) -> bool:
@@ -125,6 +147,23 @@ def _taken(db: DbSession, registration: Registration, email: str) -> bool:
             )
         )
         is not None
+    )
+
+
+# Links to new addresses one registration may have mailed in a day: the form mails an
+# address someone typed, so it must not become a way to send mail to anyone.
+LINKS_PER_DAY = 3
+
+
+def _links_sent(db: DbSession, registration: Registration, now: datetime) -> int:
+    return db.scalar(
+        select(func.count())
+        .select_from(OutboxMessage)
+        .where(
+            OutboxMessage.registration_id == registration.id,
+            OutboxMessage.kind == "email_confirm",
+            OutboxMessage.created_at > now - timedelta(days=1),
+        )
     )
 
 
@@ -151,6 +190,13 @@ def request_email_change(
             "email",
             status=409,
         )
+    if _links_sent(db, registration, now) >= LINKS_PER_DAY:
+        raise RuleError(
+            "email_links_exhausted",
+            _l("We have sent several links already today: use one of those, or try again "
+               "tomorrow."),
+            "email", status=429,
+        )  # fmt: skip
     token = email_token(secret_key, registration, email, now)
     outbox.queue(db, registration, "email_confirm", now, to=email,
                  about={"new_email": email, "token": token})  # fmt: skip
@@ -174,7 +220,9 @@ def confirm_email_change(db: DbSession, token: str, now: datetime, secret_key: s
     if registration.email == data.get("to"):
         return registration  # already done: a second click
     made = datetime.fromisoformat(str(data.get("at")))
-    if registration.email != data.get("from") or now - made > timedelta(days=EMAIL_LINK_DAYS):
+    if _digest(registration.email) != data.get("from") or now - made > timedelta(
+        days=EMAIL_LINK_DAYS
+    ):
         raise refused
     _check_open(registration, now)
     new = str(data["to"])
@@ -184,6 +232,12 @@ def confirm_email_change(db: DbSession, token: str, now: datetime, secret_key: s
         )
     old = registration.email
     registration.email = new
+    try:
+        db.flush()  # the address taken meanwhile by another registration: its unique key
+    except IntegrityError:
+        raise RuleError(
+            "email_taken", _l("This address is already registered for this event."), status=409
+        ) from None
     audit.record(
         db, user=None, event=registration.event, action="email_changed",
         target=f"registration:{registration.id}", after={"fields": ["email"]}, now=now,

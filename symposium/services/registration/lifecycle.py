@@ -51,6 +51,7 @@ from symposium.services.registration.places import (
     switches_for,
 )
 from symposium.services.registration.validation import (
+    SUBMISSION_KEY,
     RegistrationInput,
     check_choice,
     check_door_open,
@@ -104,14 +105,15 @@ def register(
     """
     opened = check_door_open if at_door else (lambda e: check_open(e, now))
     opened(event)
-    checked = validate(db, event, data)
-
-    if data.submission_key:
+    # A form sent again (back button, a retry) is the registration it made, even if the
+    # rules changed since (a new privacy statement): look it up before checking anything.
+    if data.submission_key and SUBMISSION_KEY.fullmatch(data.submission_key):
         again = db.scalars(
             select(Registration).where(Registration.submission_key == data.submission_key)
         ).one_or_none()
         if again is not None and again.event_id == event.id:
             return RegistrationOutcome(again, manage_token(secret_key, again), False, True)
+    checked = validate(db, event, data)
 
     stamp = event.programme_stamp
     begin_write(db)

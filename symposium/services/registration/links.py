@@ -5,10 +5,12 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import re
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session as DbSession
 
+from symposium.input_guard import whole_number
 from symposium.models import Registration
 from symposium.services.core.tokens import new_nonce, token_for, token_hash
 
@@ -44,6 +46,9 @@ def find_by_token(db: DbSession, token: str) -> Registration | None:
     ).one_or_none()
 
 
+_SIGNATURE = re.compile(r"[A-Za-z0-9_-]{24}")
+
+
 def _signature(secret_key: str, registration: Registration) -> str:
     message = f"unsubscribe:{registration.id}:{registration.token_nonce}".encode()
     digest = hmac.new(secret_key.encode(), message, hashlib.sha256).digest()
@@ -58,11 +63,12 @@ def unsubscribe_token(secret_key: str, registration: Registration) -> str:
 
 def find_by_unsubscribe_token(db: DbSession, secret_key: str, token: str) -> Registration | None:
     number, _, signature = token.partition(".")
-    if not number.isdigit() or len(number) > 12:
+    found = whole_number(number)
+    if found is None or not _SIGNATURE.fullmatch(signature):
         return None
-    registration = db.get(Registration, int(number))
+    registration = db.get(Registration, found)
     if registration is None or registration.anonymised_at is not None:
         return None
-    if not hmac.compare_digest(signature, _signature(secret_key, registration)):
+    if not hmac.compare_digest(signature.encode(), _signature(secret_key, registration).encode()):
         return None
     return registration
