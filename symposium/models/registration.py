@@ -71,6 +71,9 @@ class Registration(Base):
     # Name, address and the other personal details were blanked (services.privacy.anonymise);
     # what accreditation needs may stay until the registers' deadline (privacy.retention).
     anonymised_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # SEQUENCE the next calendar message about the registrant's invitation carries (one UID
+    # for all they attend, services.programme.invitation); 0 while none has been queued.
+    ical_sequence: Mapped[int] = mapped_column(default=0, server_default="0")
 
     event: Mapped[Event] = relationship()
     profession: Mapped[Profession] = relationship()

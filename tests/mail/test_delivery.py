@@ -10,7 +10,8 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import func, select
 
-from symposium.models import Event, OutboxMessage, OutboxStatus
+from symposium.models import Event, OutboxMessage, OutboxStatus, Role
+from symposium.services.accounts import access
 from symposium.services.backoffice import dashboard
 from symposium.services.mail import delivery
 from symposium.services.registration import lifecycle, validation
@@ -90,8 +91,10 @@ def test_delivers_multipart_mail_with_stable_message_id(app, db, queue, smtp, cl
     assert message["Message-ID"] == row.message_id
     assert message["To"] == "deelnemer0@example.org"
     assert message["Subject"] == "Uw inschrijving voor Klein symposium"
-    assert message.get_content_type() == "multipart/alternative"
-    plain, related = message.get_payload()
+    # The confirmation carries the invitation (the plenary opening even without a place).
+    assert message.get_content_type() == "multipart/mixed"
+    alternative, _invite = message.get_payload()
+    plain, related, _calendar = alternative.get_payload()
     # The confirmation's HTML comes with the ticket's QR image (tests/checkin/).
     assert plain.get_content_type() == "text/plain"
     assert related.get_content_type() == "multipart/related"
@@ -261,6 +264,39 @@ def test_a_retry_waits_from_when_the_failure_came_back(app, db, queue, clock) ->
     delivery.drain(db.session, SlowFailure(clock, 120, lambda: False, None), app.config, clock)
     db.session.refresh(row)
     assert row.next_attempt_at == start + timedelta(seconds=120 + 60)
+
+
+def test_headers_of_the_organiser_and_of_account_mail(app, db, queue, smtp, clock) -> None:
+    """Mail about an event: From the organiser's name at our own address (never theirs:
+    DMARC), Reply-To the organiser. Account mail: MAIL_SENDER, no Reply-To. Both marked
+    as sent by a program, with the Date of the change that caused them."""
+    queue(1)
+    event = db.session.scalars(select(Event)).one()
+    event.organiser_name = 'Zorg "Noord", afdeling Zoë'
+    event.organiser_email = "secretariaat@zorg-noord.example"
+    access.create_user(db.session, "org@example.org", Role.ADMIN, clock.now)
+    access.request_password_link(db.session, "org@example.org", "password_reset", "nl", clock.now)
+    db.session.commit()
+    recorder, controller = smtp()
+    assert drain(app, db, smtp_config(app, controller.port), clock).sent == 2
+    about_event, account = (
+        email.message_from_bytes(raw, policy=policy.default) for raw in recorder.received
+    )
+    assert about_event["From"].addresses[0].display_name == 'Zorg "Noord", afdeling Zoë'
+    assert about_event["From"].addresses[0].addr_spec == "noreply@symposium.localhost"
+    assert about_event["Reply-To"] == "secretariaat@zorg-noord.example"
+    assert account["To"] == "org@example.org" and account["Reply-To"] is None
+    assert account["From"] == app.config["MAIL_SENDER"]
+    for message in (about_event, account):
+        assert message["Auto-Submitted"] == "auto-generated"
+        assert message["Date"].datetime == clock.now
+        assert message["Message-ID"].endswith("@symposium.localhost>")
+    # Without an organiser's address: no Reply-To, and the event's name as sender.
+    event.organiser_name, event.organiser_email = "", ""
+    db.session.commit()
+    row = db.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)).first()
+    sender, reply_to = delivery.sender_for(db.session, row, app.config["MAIL_SENDER"])
+    assert (sender, reply_to) == ("Klein symposium <noreply@symposium.localhost>", None)
 
 
 def test_send_mail_command_writes_eml_files(app, db, queue, tmp_path) -> None:

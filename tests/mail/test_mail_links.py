@@ -1,5 +1,5 @@
 """Names in mail: no line breaks in one-line fields, and only the system's own links are
-clickable in the HTML part (services/mail/render.html_body, templates/mail/layout.html)."""
+clickable in the HTML part (services/mail/layout.py, templates/mail/layout.html)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select, update
 
 from symposium.models import Event, OutboxMessage, Registration
-from symposium.services.mail import render
+from symposium.services.mail import layout, render
 from symposium.services.registration import lifecycle, validation
 from tests.conftest import registration_data
 from tests.registration.test_registration_pages import open_form, person, submit
@@ -69,7 +69,10 @@ def test_typed_text_never_becomes_a_link_but_the_manage_link_does(db, small_even
     (message,) = db.session.scalars(select(OutboxMessage)).all()
     assert "http://evil.example" in message.body_html  # shown as text, escaped
     links = hrefs(message.body_html)
-    assert links and all(link.startswith("http://localhost/r/") for link in links)
+    # The manage page and ticket, the route planner, the organiser's address: nothing typed.
+    own = ("http://localhost/r/", layout.ROUTE_URL, "mailto:info@example.org")
+    assert links and all(link.startswith(own) for link in links)
+    assert "http://localhost/r/" in links[0]
 
 
 def test_password_links_stay_clickable_and_nothing_else(app) -> None:

@@ -56,14 +56,8 @@ def test_the_export_holds_every_personal_value(db, register, deliver, clock, sma
             )
             assert row[name] == expected, name
     mail = data["mail"]
-    # two places at registration: the notice, then one invitation per place (one UID each)
-    assert [m["kind"] for m in mail] == [
-        "registered",
-        "invitation",
-        "invitation",
-        "changed",
-        "calendar_cancelled",
-    ]
+    # One mail per change: the invitation is one UID for all their places (issue 16 point 7)
+    assert [m["kind"] for m in mail] == ["registered", "changed"]
     assert all(m["subject"] and m["sent_at"] and m["to"] == "deelnemer1@example.org" for m in mail)
 
 

@@ -192,7 +192,8 @@ def test_cancelling_a_session_tells_everyone_and_takes_no_one(
         .where(OutboxMessage.kind == "session_cancelled")
         .order_by(OutboxMessage.id)
     ).all()
-    assert [m.calendar_method for m in notices] == ["CANCEL", None]  # only the held place
+    # The one who held a place gets their invitation without it; the waiting one keeps theirs.
+    assert [m.calendar_method for m in notices] == ["REQUEST", None]
     # Nobody can take it any more, in the API or on the public pages.
     data = validation.RegistrationInput(**registration_data("late"), sessions=[ook])
     with pytest.raises(RuleError) as raised:

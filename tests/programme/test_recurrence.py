@@ -1,10 +1,10 @@
 """The rule for a group's meetings: as few overrides as the dates allow."""
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
 
-from symposium.services.programme.recurrence import series
+from symposium.services.programme.recurrence import series, through
 
 
 def meetings(*days: int, hour: int = 19, minutes: int = 120) -> list[tuple[datetime, datetime]]:
@@ -51,3 +51,17 @@ def test_other_length_or_hour_is_an_override_and_one_day_needs_a_step() -> None:
     assert overrides(same_day) == [1]
     with pytest.raises(ValueError, match="at least one"):
         series([])
+
+
+def test_a_rule_through_days_skips_the_days_between_and_moves_none() -> None:
+    """The invitation's days: the gcd of their distances as the step, the rest EXDATE."""
+    weekly = through([date(2027, 2, 4), date(2027, 2, 11), date(2027, 2, 25)])
+    assert weekly.rrule == {"FREQ": "WEEKLY", "INTERVAL": 1, "BYDAY": "TH", "COUNT": 4}
+    assert weekly.skipped == (date(2027, 2, 18),)
+    # Mondays and Wednesdays: daily, every other day skipped; no day lands elsewhere.
+    two = through([date(2027, 3, 8), date(2027, 3, 10), date(2027, 3, 15), date(2027, 3, 17)])
+    assert two.rrule == {"FREQ": "DAILY", "INTERVAL": 1, "COUNT": 10}
+    assert len(two.skipped) == 6 and date(2027, 3, 9) in two.skipped
+    assert through([date(2027, 3, 1), date(2027, 3, 4)]).rrule["INTERVAL"] == 3
+    with pytest.raises(ValueError, match="at least two"):
+        through([date(2027, 3, 1)])

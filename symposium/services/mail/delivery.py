@@ -21,6 +21,7 @@ import smtplib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime, parseaddr
@@ -100,7 +101,11 @@ class Backend(Protocol):
 
 
 def build_message(
-    row: OutboxMessage, sender: str, attachments: Sequence[tuple[bytes, str]] = ()
+    row: OutboxMessage,
+    sender: str,
+    attachments: Sequence[tuple[bytes, str]] = (),
+    *,
+    reply_to: str | None = None,
 ) -> EmailMessage:
     """The MIME message: text and HTML alternatives, plus the iTIP invite when there is one,
     and ``attachments`` (PDF bytes, file name), e.g. a certificate.
@@ -109,17 +114,25 @@ def build_message(
     shows by ``cid:``). With an invite: multipart/mixed holding multipart/alternative
     (plain, HTML and text/calendar with the method, inline) and the same calendar attached
     as invite.ics, the shape Outlook, Google and Apple calendars all accept.
+
+    ``sender`` is the From header (see :func:`sender_for`), ``reply_to`` where answers go.
+    Every message is marked ``Auto-Submitted: auto-generated`` (RFC 3834), so that
+    vacation responders stay silent, also Exchange's (X-Auto-Response-Suppress).
     """
     message = EmailMessage()
     message["Subject"] = row.subject
     message["From"] = sender
     message["To"] = row.to_address
+    if reply_to:
+        message["Reply-To"] = reply_to
     message["Date"] = format_datetime(row.created_at)
     message["Message-ID"] = row.message_id
     message["Content-Language"] = row.language
     if row.list_unsubscribe:  # bulk mail only (mail.messages): one click, RFC 8058
         message["List-Unsubscribe"] = f"<{row.list_unsubscribe}>"
         message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    message["Auto-Submitted"] = "auto-generated"
+    message["X-Auto-Response-Suppress"] = "OOF, AutoReply"
     message.set_content(row.body_text, cte="quoted-printable")
     message.add_alternative(row.body_html or row.body_text, subtype="html", cte="quoted-printable")
     if row.qr_code and row.body_html:
@@ -141,6 +154,29 @@ def build_message(
     for body, name in attachments:
         message.add_attachment(body, "application", "pdf", filename=name)
     return message
+
+
+def sender_for(db: DbSession, row: OutboxMessage, mail_sender: str) -> tuple[str, str | None]:
+    """(From, Reply-To) of a message: about an event, the organiser's name at our own
+    address, and replies to the organiser's address; otherwise MAIL_SENDER, no Reply-To.
+
+    Never the organiser's address in From: their domain's DMARC policy would have the
+    receiving servers refuse or file as spam mail we send for them. The invitations'
+    ORGANIZER is the same address as From (``render.sender_address``), as iMIP asks.
+    """
+    registration = db.get(Registration, row.registration_id) if row.registration_id else None
+    if registration is None:
+        return mail_sender, None
+    event = registration.event
+    name = " ".join((event.organiser_name or event.title).split())
+    sender = str(Address(display_name=name, addr_spec=parseaddr(mail_sender)[1]))
+    reply_to = None
+    if event.organiser_email:
+        try:
+            reply_to = str(Address(addr_spec=event.organiser_email.strip()))
+        except (ValueError, IndexError):  # not an address: no Reply-To rather than no mail
+            reply_to = None
+    return sender, reply_to
 
 
 def attachments(db: DbSession, row: OutboxMessage) -> list[tuple[bytes, str]]:
@@ -284,6 +320,7 @@ def drain(
             try:
                 values = render.rendered(db, row)  # reads only: no write lock held meanwhile
                 attached = attachments(db, row)
+                sender, reply_to = sender_for(db, row, config["MAIL_SENDER"])
             except render.NothingToSend:
                 db.rollback()
                 begin_write(db)
@@ -307,7 +344,7 @@ def drain(
                 for name, value in values.items():
                     setattr(row, name, value)
                 db.commit()
-            message = build_message(row, config["MAIL_SENDER"], attached)
+            message = build_message(row, sender, attached, reply_to=reply_to)
             recipient = row.to_address  # read now: the commit expires the row
             db.commit()  # hold no transaction while talking to the mail server
             outcome: Exception | None = None

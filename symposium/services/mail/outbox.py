@@ -13,12 +13,19 @@ from email.utils import make_msgid
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session as DbSession
+from sqlalchemy.orm.attributes import set_committed_value
 
-from symposium.models import Certificate, Enrolment, OutboxMessage, OutboxStatus, Registration
+from symposium.models import (
+    Certificate,
+    Enrolment,
+    EnrolmentStatus,
+    OutboxMessage,
+    OutboxStatus,
+    Registration,
+)
 from symposium.services.mail.render import html_body
-from symposium.services.programme import calendar
 
 # Messages that list the registrant's programme: their places are kept as they were queued.
 PROGRAMME_KINDS = frozenset(
@@ -36,8 +43,14 @@ PROGRAMME_KINDS = frozenset(
 
 _INSERT_MESSAGE = insert(OutboxMessage.__table__)
 
-# The message that carries one place's invitation when a change concerns several places.
-INVITATION_KINDS = {"REQUEST": "invitation", "CANCEL": "invitation_cancelled"}
+_reg = Registration.__table__.c
+# Takes the registration's next SEQUENCE in one statement, whatever the session has loaded.
+_TAKE_SEQUENCE = (
+    update(Registration.__table__)
+    .where(_reg.id == bindparam("registration_id"))
+    .values(ical_sequence=_reg.ical_sequence + 1)
+    .returning(_reg.ical_sequence)
+)
 
 
 def queue(
@@ -46,7 +59,7 @@ def queue(
     kind: str,
     now: datetime,
     *,
-    invite: tuple[str, list[Enrolment]] | None = None,
+    invite: str | None = None,
     enrolment: Enrolment | None = None,
     old: Enrolment | None = None,
     about: dict[str, Any] | None = None,
@@ -55,35 +68,31 @@ def queue(
 ) -> None:
     """Add message ``kind`` for ``registration`` to the outbox; :func:`render` writes it later.
 
-    ``about``: what else the message names (plain JSON values), e.g. the register whose
-    number is missing. ``certificate``: the certificate whose PDF the worker attaches.
-    ``to``: another address than the registration's (a new address to confirm, the old one
-    told of the change).
+    ``invite``: the message carries the registrant's calendar invitation, "REQUEST" (all
+    they attend as it now stands: the plenary sessions and their confirmed places) or
+    "CANCEL" (withdraw it). ``about``: what else the message names (plain JSON values),
+    e.g. the register whose number is missing. ``certificate``: the certificate whose PDF
+    the worker attaches. ``to``: another address than the registration's (a new address to
+    confirm, the old one told of the change).
 
-    Only what the message is about is stored now (the places it names and, for ``invite`` =
-    (method, enrolments), the SEQUENCE each place's invitation carries at this moment). The
-    text, HTML and iTIP calendar are rendered when the message is sent, outside the
-    transaction that holds the places' locks and outside the request: rendering was a quarter
-    of a registration's cost in a flash crowd. The registration must have been flushed.
-    An anonymised registration (services.privacy) gets no mail: it has no address any more.
+    One change, one message: the invitation is one UID for everything the registrant
+    attends (``programme.invitation``), so a change of several places (a registration, a
+    switch, a cancellation) is a single calendar part in a single mail. Outlook and Gmail
+    act on one text/calendar part per message and CalDAV servers refuse several UIDs in one
+    object (docs/architecture.md, "Calendar invitations").
 
-    One calendar per message and one place per calendar: an ``invite`` naming several places
-    queues this message without a calendar (its text still lists every place) and one
-    :data:`INVITATION_KINDS` message per place, each carrying that place's invitation only.
-    Outlook and Gmail act on a single text/calendar part per message and CalDAV servers
-    refuse several UIDs in one object (docs/architecture.md, "Calendar invitations").
+    Only what the message is about is stored now (the places it names and, with ``invite``,
+    the confirmed places and the SEQUENCE the invitation takes, the registration's next).
+    The text, HTML and iTIP calendar are rendered when the message is sent, outside the
+    transaction that holds the places' locks and outside the request: rendering was a
+    quarter of a registration's cost in a flash crowd. The registration must have been
+    flushed. An anonymised registration (services.privacy) gets no mail: it has no address
+    any more. A CANCEL for a registration never sent an invitation is left out.
     """
     if registration.anonymised_at is not None:
         return
-    if invite is not None:  # a place without times cannot be put on a calendar
-        timed = [e for e in invite[1] if calendar.has_times(e.session)]
-        invite = (invite[0], timed) if timed else None
-    if invite is not None and len(invite[1]) > 1:
-        method, enrolments = invite
-        _insert(db, registration, kind, now, None, enrolment, old, about, certificate)
-        for place in enrolments:
-            _insert(db, registration, INVITATION_KINDS[method], now, (method, [place]), place, None)
-        return
+    if invite == "CANCEL" and not registration.ical_sequence:
+        invite = None  # nothing was ever put on their calendar
     _insert(db, registration, kind, now, invite, enrolment, old, about, certificate, to)
 
 
@@ -92,7 +101,7 @@ def _insert(
     registration: Registration,
     kind: str,
     now: datetime,
-    invite: tuple[str, list[Enrolment]] | None,
+    invite: str | None,
     enrolment: Enrolment | None,
     old: Enrolment | None,
     about: dict[str, Any] | None = None,
@@ -108,10 +117,14 @@ def _insert(
     if kind in PROGRAMME_KINDS:
         context["places"] = [_as_now(e) for e in registration.enrolments if e.is_live]
     if invite is not None:
-        method, enrolments = invite
+        taken = db.execute(_TAKE_SEQUENCE, {"registration_id": registration.id}).scalar_one()
+        set_committed_value(registration, "ical_sequence", taken)
         context["invite"] = {
-            "method": method,
-            "sequences": {e.id: e.ical_sequence for e in enrolments},
+            "method": invite,
+            "sequence": taken - 1,
+            "places": [
+                e.id for e in registration.enrolments if e.status is EnrolmentStatus.CONFIRMED
+            ],
         }
     # A Core INSERT, not an object for the unit of work: this runs in every registration.
     db.execute(
@@ -125,7 +138,7 @@ def _insert(
             "subject": "",
             "body_text": "",
             "body_html": "",
-            "calendar_method": invite[0] if invite is not None else None,
+            "calendar_method": invite,
             "message_id": make_msgid(domain=current_app.config["MAIL_DOMAIN"]),
             "status": OutboxStatus.QUEUED,
             "attempts": 0,

@@ -8,31 +8,35 @@ the request that caused them does not pay for it.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import UTC, date, datetime
 from email.utils import parseaddr
 from typing import Any
-from urllib.parse import quote_plus
 
 from flask import current_app, render_template
 from flask_babel import force_locale
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session as DbSession
 
+from symposium import filters
 from symposium.models import (
     Certificate,
     Enrolment,
     EnrolmentStatus,
+    Event,
     OrganiserMessage,
     OutboxMessage,
     Registration,
+    Session,
     User,
 )
 from symposium.services.accounts import passwords
 from symposium.services.certificates import codes
 from symposium.services.checkin import tickets
 from symposium.services.core.urls import external_url
-from symposium.services.programme import calendar
+from symposium.services.mail import layout
+from symposium.services.programme import branding, calendar, invitation
 from symposium.services.registration.links import (
     EMAIL_LINK_DAYS,
     manage_token,
@@ -67,6 +71,31 @@ SUBJECTS = {
 # Messages that carry the ticket: its code as text and, in the HTML part, as a QR image.
 TICKET_KINDS = frozenset({"registered", "reminder"})
 
+# Messages about coming to the event: they say where it is, with a route link.
+VENUE_KINDS = frozenset(
+    {
+        "registered",
+        "manage_link",
+        "changed",
+        "promoted",
+        "session_changed",
+        "invitation",
+        "reminder",
+    }
+)
+
+# Messages that show the times (and rooms) of the sessions they are about.
+TIMES_KINDS = frozenset({"session_changed", "invitation"})
+
+# Messages without the manage link: the registration is gone, or the mail goes to an
+# address that must not get it (a new address still to confirm, the old one told).
+NO_MANAGE_LINK = frozenset(
+    {"registration_cancelled", "event_cancelled", "email_confirm", "email_changed"}
+)
+
+# Messages that say what their calendar invitation holds (others say it in their words).
+CALENDAR_NOTE_KINDS = frozenset({"registered", "changed", "promoted", "enrolment_cancelled"})
+
 
 def qr_cid(message_id: str) -> str:
     """The Content-ID of a message's QR image: unique, as RFC 2392 asks, and the same when
@@ -90,8 +119,8 @@ def rendered(db: DbSession, message: OutboxMessage) -> dict[str, Any]:
     """A queued message's subject, text, HTML and calendar, from the current programme.
 
     Only reads (the caller stores the result, see :func:`render`). Times and rooms are
-    today's (a session moved since is shown where it is now); the places an invitation
-    names and their SEQUENCEs are those stored by :func:`queue`.
+    today's (a session moved since is shown where it is now); the places a message names,
+    and the places and SEQUENCE of its invitation, are those stored by :func:`queue`.
     """
     context = message.render_context
     if context is None:
@@ -105,98 +134,183 @@ def rendered(db: DbSession, message: OutboxMessage) -> dict[str, Any]:
     places = [_as_queued(db, state) for state in context.get("places", [])]
     old = db.get(Enrolment, context["old"]) if context.get("old") else None
     event = registration.event
-    manage_url = external_url(
-        "manage.show", token=manage_token(current_app.config["SECRET_KEY"], registration)
-    )
+    secret = current_app.config["SECRET_KEY"]
+    manage_url = external_url("manage.show", token=manage_token(secret, registration))
     ticket = message.kind in TICKET_KINDS and registration.is_active
-    ticket_url = external_url(
-        "manage.ticket", token=manage_token(current_app.config["SECRET_KEY"], registration)
-    )
-    code = tickets.format_code(registration.checkin_code)
     certificate = None
     if message.certificate_id is not None or message.kind == "certificate":
         certificate = db.get(Certificate, message.certificate_id or 0)
         if certificate is None or certificate.revoked_at is not None:
             raise Withdrawn("the certificate of this message was revoked")
-    verify_url = (
-        external_url("certificates.verify", code=codes.format_code(certificate.code))
-        if certificate is not None
-        else ""
-    )
     about = context.get("about") or {}
-    # The link that confirms a new address (``registration.details``), mailed to that address.
-    confirm_url = (
-        external_url("manage.confirm_email", token=about["token"])
-        if message.kind == "email_confirm"
-        else ""
-    )
     if message.kind == "reminder" and not registration.is_active:
         raise Withdrawn("the registration was cancelled after its reminder was queued")
     bulk, unsubscribe_url = _bulk(db, message.kind, registration, about)
+    sessions = _sessions(db, enrolment, about)
+    method, ical = _calendar(registration, context.get("invite"), message.created_at, manage_url)
+    values: dict[str, Any] = {
+        "registration": registration,
+        "event": event,
+        "manage_url": manage_url,
+        "enrolment": enrolment,
+        "old": old,
+        "places": places,
+        "ticket": ticket,
+        "ticket_url": external_url("manage.ticket", token=manage_token(secret, registration)),
+        "code": tickets.format_code(registration.checkin_code),
+        "qr": qr_cid(message.message_id) if ticket else None,
+        "about": about,
+        "email_link_days": EMAIL_LINK_DAYS,
+        "certificate": certificate,
+        "verify_url": external_url("certificates.verify", code=codes.format_code(certificate.code))
+        if certificate is not None
+        else "",
+        # The programme where the message lists it (its places were stored when queued).
+        "rows": layout.programme(event, places) if "places" in context else None,
+        "sessions": sessions,
+        "times": sessions if message.kind in TIMES_KINDS else [],
+        "venue": message.kind in VENUE_KINDS,
+        "action": None if message.kind in NO_MANAGE_LINK else "manage",
+        "calendar_note": method == "REQUEST" and message.kind in CALENDAR_NOTE_KINDS,
+        # An organiser's message (mail.messages): its text, and the one-click unsubscribe
+        # link its note ends with (a link in the HTML part too).
+        "organiser_message": bulk,
+        "unsubscribe_url": unsubscribe_url,
+        "links": frozenset({unsubscribe_url} if unsubscribe_url else ()),
+    }
+    if message.kind == "email_confirm":  # the link that confirms a new address (details.py)
+        values["inline_link"] = external_url("manage.confirm_email", token=about["token"])
     with force_locale(registration.language):
-        session_title = enrolment.session.title if enrolment is not None else ""
-        subject = str(SUBJECTS[message.kind]) % {
+        values["inline_label"] = _("Confirm your e-mail address")
+        title = sessions[0].title if sessions else ""
+        several = message.kind == "session_changed" and len(sessions) > 1
+        kind = "changed" if several else message.kind
+        subject = str(SUBJECTS[kind]) % {
             "event": event.title,
-            "session": session_title,
+            "session": title,
             "subject": bulk.subject if bulk is not None else "",
         }
-        body = render_template(
-            f"mail/{message.kind}.txt",
-            registration=registration,
-            event=event,
-            manage_url=manage_url,
-            enrolment=enrolment,
-            old=old,
-            places=places,
-            ticket=ticket,
-            ticket_url=ticket_url,
-            code=code,
-            about=about,
-            confirm_url=confirm_url,
-            email_link_days=EMAIL_LINK_DAYS,
-            certificate=certificate,
-            verify_url=verify_url,
-            organiser_message=bulk,
-            unsubscribe_url=unsubscribe_url,
-            route_url=route_url(event),
-        )
-    qr = (code, qr_cid(message.message_id)) if ticket else None
-    values: dict[str, Any] = {
+        text, html = _write(message, subject, values, event)
+    found: dict[str, Any] = {
         "subject": subject,
-        "body_text": body,
-        "body_html": html_body(
-            subject,
-            body,
-            registration.language,
-            links=[
-                manage_url,
-                ticket_url,
-                *[
-                    url
-                    for url in (route_url(event), verify_url, confirm_url, unsubscribe_url)
-                    if url
-                ],
-            ],
-            qr=qr,
-        ),
+        "body_text": text,
+        "body_html": html,
         "qr_code": registration.checkin_code if ticket else None,
         "render_context": None,
         "list_unsubscribe": unsubscribe_url,
     }
     if "invite" in context:
-        stored = {int(k): v for k, v in context["invite"]["sequences"].items()}
-        enrolments = [e for e in registration.enrolments if e.id in stored]
-    if "invite" in context and any(calendar.has_times(e.session) for e in enrolments):
-        # A place whose times were cleared since it was queued goes without a calendar.
-        values["calendar"] = invitation(
-            registration,
-            context["invite"]["method"],
-            enrolments,
-            message.created_at,
-            manage_url,
-            sequence_of=stored,
-        )
-    return values
+        found |= {"calendar": ical, "calendar_method": method}
+    return found
+
+
+def _write(
+    message: OutboxMessage, subject: str, values: dict[str, Any], event: Event | None
+) -> tuple[str, str]:
+    """Text and HTML of ``message`` (inside its language): the event's facts added."""
+    values = {
+        "subject": subject,
+        "language": message.language,
+        "session_times": layout.session_times,
+        "organiser": (event.organiser_name or event.title) if event else _site_name(),
+        "route": layout.route_url(event) if event else "",
+        "when": _when(event) if event else "",
+        "several_days": event is not None and _days(event)[0] != _days(event)[1],
+        **values,
+    }
+    return layout.write(message.kind, values, _brand(event))
+
+
+def _brand(event: Event | None) -> layout.Brand:
+    """The event's look in its mail: its accent colour and logo (``programme.branding``),
+    checked (:meth:`layout.Brand.checked`) before they reach the HTML."""
+    if event is None:  # account mail: the site's own look
+        return layout.Brand.checked(layout.DEFAULT_ACCENT, None)
+    brand = branding.for_mail(event)
+    return layout.Brand.checked(brand.accent, brand.logo_url)
+
+
+def _days(event: Event) -> tuple[date, date]:
+    return (
+        event.starts_at.astimezone(event.tz).date(),
+        event.ends_at.astimezone(event.tz).date(),
+    )
+
+
+def _when(event: Event) -> str:
+    """The event's date and hours, or its first and last day, in the current language."""
+    first, last = _days(event)
+    if first != last:
+        return filters.date_span(first, last)
+    start = filters.local_time(event.starts_at, event.timezone)
+    end = filters.local_time(event.ends_at, event.timezone)
+    return f"{filters.local_date(event.starts_at, event.timezone)}, {start}–{end}"
+
+
+def _site_name() -> str:
+    return parseaddr(current_app.config["MAIL_SENDER"])[0] or "symposium"
+
+
+def _sessions(db: DbSession, enrolment: Any, about: dict[str, Any]) -> list[Session]:
+    """The sessions a message is about, by start: a plenary session or several moved ones
+    (``about``), else the place's."""
+    ids = about.get("sessions") or ([about["session"]] if about.get("session") else [])
+    found = [s for s in (db.get(Session, i) for i in ids) if s is not None]
+    if not found and enrolment is not None:
+        found = [enrolment.session]
+    far = datetime.max.replace(tzinfo=UTC)
+    return sorted(found, key=lambda s: (s.effective_starts_at or far, s.position))
+
+
+def _calendar(
+    registration: Registration,
+    invite: dict[str, Any] | None,
+    created_at: datetime,
+    manage_url: str,
+) -> tuple[str | None, str | None]:
+    """(method, iCalendar) of the message's invitation, or (None, None).
+
+    The registrant's one invitation (``programme.invitation``) with the confirmed places
+    and SEQUENCE stored when queued. A REQUEST left with nothing to put on a calendar
+    (their last timed place gone, or its times cleared) withdraws the invitation instead,
+    when one was sent before; never sent, there is nothing to send.
+    """
+    if not invite:
+        return None, None
+    if "sequences" in invite:
+        return _one_place(registration, invite, created_at, manage_url)
+    chosen = set(invite["places"])
+    sessions = [e.session for e in registration.enrolments if e.id in chosen]
+    method = invite["method"]
+    if method == "REQUEST" and not invitation.attended(registration, sessions):
+        if not invite["sequence"]:
+            return None, None
+        method = "CANCEL"
+    ical = invitation.invitation(
+        registration,
+        sessions,
+        method=method,
+        sequence=invite["sequence"],
+        manage_url=manage_url,
+        now=created_at,
+        organizer_email=sender_address(),
+    )
+    return method, ical.decode()
+
+
+def _one_place(
+    registration: Registration, invite: dict[str, Any], created_at: datetime, manage_url: str
+) -> tuple[str | None, str | None]:
+    """A message queued before the invitation was one UID: its one place's calendar."""
+    stored = {int(k): v for k, v in invite["sequences"].items()}
+    enrolments = [e for e in registration.enrolments if e.id in stored]
+    if not any(calendar.has_times(e.session) for e in enrolments):
+        return None, None
+    method = invite["method"]
+    ical = calendar_invitation(
+        registration, method, enrolments, created_at, manage_url, sequence_of=stored
+    )
+    return method, ical
 
 
 def _bulk(
@@ -215,14 +329,6 @@ def _bulk(
     return found, external_url("manage.unsubscribe", token=token)
 
 
-def route_url(event: Any) -> str:
-    """A route planner for the venue (OpenStreetMap, no tracking); "" without an address."""
-    if not event.address:
-        return ""
-    place = ", ".join(p for p in (event.venue, event.address) if p)
-    return "https://www.openstreetmap.org/search?query=" + quote_plus(place)
-
-
 def account_mail(db: DbSession, message: OutboxMessage) -> dict[str, Any]:
     """A password link for the account of the message's address, or :class:`NoAccount`.
 
@@ -237,13 +343,30 @@ def account_mail(db: DbSession, message: OutboxMessage) -> dict[str, Any]:
     link = external_url("admin.password_reset_confirm", token=token)
     with force_locale(message.language):
         subject = str(SUBJECTS[message.kind])
-        body = render_template(f"mail/{message.kind}.txt", user=user, link=link)
-    return {
-        "subject": subject,
-        "body_text": body,
-        "body_html": html_body(subject, body, message.language, links=[link]),
-        "render_context": None,
-    }
+        label = ACCOUNT_BUTTONS[message.kind]
+        values = {"user": user, "link": link, "inline_link": link, "inline_label": label}
+        text, html = _write(message, subject, _NOTHING | values, None)
+    return {"subject": subject, "body_text": text, "body_html": html, "render_context": None}
+
+
+# What the layouts ask of a message that is not about a registration.
+_NOTHING: dict[str, Any] = {
+    "registration": None,
+    "event": None,
+    "rows": None,
+    "sessions": [],
+    "times": [],
+    "venue": False,
+    "action": None,
+    "ticket": False,
+    "certificate": None,
+    "calendar_note": False,
+}
+
+ACCOUNT_BUTTONS = {
+    "password_reset": _l("Set a new password"),
+    "account_created": _l("Choose your password"),
+}
 
 
 def render(db: DbSession, message: OutboxMessage) -> None:
@@ -298,35 +421,30 @@ def render_pending(db: DbSession, session_ids: list[int] | None = None) -> int:
     return len(pending)
 
 
-def html_body(
-    subject: str,
-    body: str,
-    language: str,
-    links: Iterable[str] = (),
-    qr: tuple[str, str] | None = None,
-) -> str:
-    """The HTML alternative of a plain-text body, paragraphs kept.
+def html_body(subject: str, body: str, language: str, links: Iterable[str] = ()) -> str:
+    """The HTML of a message written as plain text (``outbox.compose``): each line of
+    ``body`` a paragraph in the mail layout.
 
-    Only ``links``, the addresses the system itself put into the body (a manage link, a
-    password link), become clickable: a line that is exactly one of them. Text someone typed
-    (a name, needs, an organisation, an event title) is never made a link, whatever it looks
-    like. Matching a prefix such as BASE_URL would not do: anyone may type a line that starts
-    with the site's address (a path of their choosing, or a login page look-alike).
-
-    ``qr``: (a line of the body, a Content-ID): the QR image follows that line's paragraph.
+    Only ``links``, the addresses the system itself put into the body (a password link),
+    become clickable: a line that is exactly one of them. Text someone typed (a name, an
+    organisation, an event title) is never made a link, whatever it looks like. Matching a
+    prefix such as BASE_URL would not do: anyone may type a line that starts with the
+    site's address (a path of their choosing, or a login page look-alike).
     """
+    lines = [line.strip() for line in body.splitlines() if line.strip()]
     with force_locale(language):
         return render_template(
             "mail/layout.html",
+            **_NOTHING,
             subject=subject,
             language=language,
+            organiser=_site_name(),
+            greeting="",
+            lead=lines,
+            note=[],
             links=frozenset(links),
-            qr=qr,
-            paragraphs=[
-                [line.strip() for line in block.splitlines() if line.strip()]
-                for block in body.split("\n\n")
-                if block.strip()
-            ],
+            preheader="",
+            brand=_brand(None),
         )
 
 
@@ -350,7 +468,7 @@ def sequences(
     }
 
 
-def invitation(
+def calendar_invitation(
     registration: Registration,
     method: str,
     enrolments: list[Enrolment],
@@ -358,7 +476,8 @@ def invitation(
     manage_url: str,
     sequence_of: dict[int, int] | None = None,
 ) -> str:
-    """The iTIP calendar for one place (one UID), carrying its place's SEQUENCE."""
+    """The iTIP calendar for one place (one UID), carrying its place's SEQUENCE: the form of
+    messages queued before the registrant's invitation became one UID for everything."""
     return calendar.invite(
         registration,
         [e.session for e in enrolments],

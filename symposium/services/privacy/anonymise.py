@@ -33,8 +33,8 @@ from symposium.services.checkin import tickets
 from symposium.services.core.tokens import new_nonce, token_hash
 from symposium.services.mail import outbox, render
 
-# Still sent after a deletion: the notice, and every calendar cancellation (one per place,
-# see services.mail.outbox.INVITATION_KINDS and outbox.withdraws_calendar).
+# Still sent after a deletion: the notice (it carries the invitation's CANCEL), and any
+# other waiting calendar cancellation (outbox.withdraws_calendar).
 FINAL_KINDS = frozenset({"registration_cancelled"})
 
 # What a replay of the API request that made a since-deleted registration is answered.

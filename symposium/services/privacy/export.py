@@ -40,9 +40,8 @@ SECRET = {
 REGISTRATION_FIELDS = (
     "id", "event_id", "email", "name", "profession_id", "organisation", "phone", "needs",
     "language", "identifiers", "status", "created_at", "consent_at", "privacy_version",
-    "unsubscribed_at",
-    "cancelled_at",
-    "deletion_requested_at", "anonymised_at", "checkin_code",
+    "unsubscribed_at", "cancelled_at", "deletion_requested_at", "anonymised_at",
+    "checkin_code", "ical_sequence",
 )  # fmt: skip
 ENROLMENT_FIELDS = (
     "id", "registration_id", "session_id", "profession_id", "status", "waitlist_position",

@@ -240,11 +240,11 @@ def _entries(items: Iterable[Session | Meeting]) -> Iterator[_Entry]:
         yield entry
 
 
-def _mail_domain(mail_domain: str | None) -> str:
+def mail_domain_of(mail_domain: str | None) -> str:
     return mail_domain or current_app.config["MAIL_DOMAIN"]
 
 
-def _labels(language: str) -> dict[str, str]:
+def labels_of(language: str) -> dict[str, str]:
     """The few words of a description, in ``language`` (also outside a request)."""
     with force_locale(language):
         return {
@@ -252,6 +252,7 @@ def _labels(language: str) -> dict[str, str]:
             "speakers": gettext("Speakers"),
             "meeting": gettext("Meeting"),
             "more": gettext("More information"),
+            "start": gettext("Start of the day"),
         }
 
 
@@ -264,7 +265,19 @@ def _cn(name: str) -> str:
     return " ".join(name.replace('"', "'").split())
 
 
-def _organizer(event: Event, email: str | None, mail_domain: str) -> vCalAddress:
+def attendee_of(registration: Registration, method: Method) -> vCalAddress:
+    """The registrant as the ATTENDEE of an invitation (REQUEST) or cancellation (CANCEL)."""
+    return vCalAddress.new(
+        registration.email,
+        cn=_cn(registration.name),
+        cutype="INDIVIDUAL",
+        role="REQ-PARTICIPANT",
+        partstat="NEEDS-ACTION" if method is Method.REQUEST else None,
+        rsvp=False,
+    )
+
+
+def organizer(event: Event, email: str | None, mail_domain: str) -> vCalAddress:
     # iTIP requires an ORGANIZER; an event without contact address falls back to the site.
     address = email or event.organiser_email or f"noreply@{mail_domain}"
     return vCalAddress.new(address, cn=_cn(event.organiser_name or event.title))
@@ -377,16 +390,20 @@ def _components(
     return found
 
 
-def _new_calendar(event: Event, method: Method, entries: list[_Entry]) -> Calendar:
+def new_calendar(event: Event, method: Method, year: int) -> Calendar:
+    """An empty VCALENDAR of ``method`` with the event's VTIMEZONE from ``year`` on."""
     cal = Calendar()
     cal.add("PRODID", PRODID)
     cal.add("VERSION", "2.0")
     cal.add("CALSCALE", "GREGORIAN")
     cal.add("METHOD", str(method))
-    starts = [e.starts_at.astimezone(event.tz) for e in entries if e.starts_at]
-    year = min(starts).year if starts else event.starts_at.astimezone(event.tz).year
     cal.add_component(vtimezone(event.timezone, year))
     return cal
+
+
+def _first_year(event: Event, entries: list[_Entry]) -> int:
+    starts = [e.starts_at.astimezone(event.tz) for e in entries if e.starts_at]
+    return min(starts).year if starts else event.starts_at.astimezone(event.tz).year
 
 
 def serialise(cal: Calendar) -> bytes:
@@ -397,10 +414,15 @@ def serialise(cal: Calendar) -> bytes:
     return cal.to_ical()
 
 
-def _aware(now: datetime) -> datetime:
+def aware(now: datetime) -> datetime:
     if now.tzinfo is None:
         raise ValueError("now must be an aware datetime")
     return now
+
+
+def plenaries(event: Event) -> list[Session]:
+    """The sessions everyone registered attends without choosing them (not cancelled ones)."""
+    return [s for s in event.sessions if s.kind is SessionKind.PLENARY and not s.is_cancelled]
 
 
 def confirmed_sessions(registration: Registration, plenary: bool = True) -> list[Session]:
@@ -417,7 +439,7 @@ def confirmed_sessions(registration: Registration, plenary: bool = True) -> list
         if e.status is EnrolmentStatus.CONFIRMED
     }
     if plenary:
-        chosen |= {s.id: s for s in registration.event.sessions if s.kind is SessionKind.PLENARY}
+        chosen |= {s.id: s for s in plenaries(registration.event)}
     far = datetime.max.replace(tzinfo=UTC)
     return sorted(chosen.values(), key=lambda s: (s.effective_starts_at or far, s.position))
 
@@ -432,7 +454,7 @@ def invite_uid(
     session is one UID for all its meetings (a Meeting gives its session's UID).
     """
     session = item.session if isinstance(item, Meeting) else item
-    return _Entry(session).uid(f"r{registration.id}", _mail_domain(mail_domain))
+    return _Entry(session).uid(f"r{registration.id}", mail_domain_of(mail_domain))
 
 
 def invite(
@@ -454,32 +476,25 @@ def invite(
     the items (pass the ones cancelled), PUBLISH for the registrant's own download or feed
     (no ATTENDEE; it may hold many UIDs, as it is no iTIP message). A REQUEST or CANCEL
     must name exactly one session: one UID per iTIP object (RFC 5546 §1.4, RFC 4791 §4.1),
-    since servers refuse and clients misread more; the mail service sends one per place.
+    since servers refuse and clients misread more. The mail service sends the registrant's
+    one invitation for everything (:mod:`.invitation`); a REQUEST or CANCEL here is only
+    written for a message queued before that (one place's calendar).
     ``sequence`` is one number for all events or a function of the UID (see
     :func:`invite_uid`): an update must carry a higher SEQUENCE than the copy it replaces.
     ``organizer_email`` defaults to the event's organiser, ``mail_domain`` (the UIDs' right
     hand side) to the MAIL_DOMAIN setting. ``now`` (aware) becomes every DTSTAMP.
     """
     method = Method(str(method).upper())
-    now = _aware(now)
-    domain = _mail_domain(mail_domain)
+    now = aware(now)
+    domain = mail_domain_of(mail_domain)
     event = registration.event
     entries = list(_entries(items))
     if method is not Method.PUBLISH and len(entries) != 1:
         raise ValueError(f"a {method} names exactly one session with times, not {len(entries)}")
-    attendee = None
-    if method is not Method.PUBLISH:
-        attendee = vCalAddress.new(
-            registration.email,
-            cn=_cn(registration.name),
-            cutype="INDIVIDUAL",
-            role="REQ-PARTICIPANT",
-            partstat="NEEDS-ACTION" if method is Method.REQUEST else None,
-            rsvp=False,
-        )
-    labels = _labels(registration.language)
-    write = _Write(event, method, now, labels, _organizer(event, organizer_email, domain), attendee)
-    cal = _new_calendar(event, method, entries)
+    attendee = None if method is Method.PUBLISH else attendee_of(registration, method)
+    labels = labels_of(registration.language)
+    write = _Write(event, method, now, labels, organizer(event, organizer_email, domain), attendee)
+    cal = new_calendar(event, method, _first_year(event, entries))
     if method is Method.PUBLISH:
         cal.add("X-WR-CALNAME", event.title)
     for entry in entries:
@@ -507,12 +522,12 @@ def programme_calendar(
     distinct from the invite UIDs so that subscribing next to a personal invitation does not
     merge the two. ``url_for_session`` gives each VEVENT its URL (also in the description).
     """
-    now = _aware(now)
-    domain = _mail_domain(mail_domain)
+    now = aware(now)
+    domain = mail_domain_of(mail_domain)
     entries = list(_entries(event.sessions if sessions is None else sessions))
-    labels = _labels(language or (event.languages[0] if event.languages else "nl"))
-    write = _Write(event, Method.PUBLISH, now, labels, _organizer(event, organizer_email, domain))
-    cal = _new_calendar(event, Method.PUBLISH, entries)
+    labels = labels_of(language or (event.languages[0] if event.languages else "nl"))
+    write = _Write(event, Method.PUBLISH, now, labels, organizer(event, organizer_email, domain))
+    cal = new_calendar(event, Method.PUBLISH, _first_year(event, entries))
     cal.add("X-WR-CALNAME", event.title)
     for entry in entries:
         url = url_for_session(entry.session) if url_for_session else ""

@@ -16,8 +16,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+from functools import reduce
 from itertools import pairwise
+from math import gcd
 
 BYDAY = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
 
@@ -74,3 +76,36 @@ def series(meetings: Sequence[tuple[datetime, datetime]]) -> Series:
     rrule["COUNT"] = len(meetings)
     starts = tuple(first + timedelta(days=days * k) for k in range(len(meetings)))
     return Series(starts=starts, duration=first_end - first, rrule=rrule)
+
+
+@dataclass(frozen=True)
+class Days:
+    """A rule through some days: every one it gives is a day, or one of ``skipped``."""
+
+    rrule: dict[str, object]  # for icalendar's RRULE property
+    skipped: tuple[date, ...]  # days the rule gives that are not among the days (EXDATE)
+
+
+def through(days: Sequence[date]) -> Days:
+    """The rule from the first of ``days`` (sorted, distinct, at least two) to the last.
+
+    Its step is the greatest common divisor of their distances from the first day (weekly
+    when that is a whole number of weeks), so the rule gives every day on its own date and
+    the days between that are not among them are skipped (EXDATE). Unlike :func:`series`,
+    nothing is moved to another date: a client never has to reorder occurrences (Outlook
+    refuses an exception that moves an occurrence past another), whatever the days are.
+    """
+    if len(days) < 2:
+        raise ValueError("a rule through days needs at least two of them")
+    first = days[0]
+    step = reduce(gcd, [(day - first).days for day in days[1:]])
+    count = (days[-1] - first).days // step + 1
+    rrule: dict[str, object]
+    if step % 7 == 0:
+        rrule = {"FREQ": "WEEKLY", "INTERVAL": step // 7, "BYDAY": BYDAY[first.weekday()]}
+    else:
+        rrule = {"FREQ": "DAILY", "INTERVAL": step}
+    rrule["COUNT"] = count
+    wanted = set(days)
+    given = (first + timedelta(days=step * k) for k in range(count))
+    return Days(rrule=rrule, skipped=tuple(day for day in given if day not in wanted))

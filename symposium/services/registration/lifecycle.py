@@ -24,6 +24,7 @@ from symposium.models import (
     Registration,
     RegistrationStatus,
     Session,
+    SessionKind,
     User,
 )
 from symposium.services.checkin import tickets
@@ -38,7 +39,6 @@ from symposium.services.programme.rules import ProfessionRule, SessionRule
 from symposium.services.registration.links import manage_token
 from symposium.services.registration.places import (
     active_registrations,
-    calendar_cancel,
     cancel_place,
     check_override,
     count_places,
@@ -178,7 +178,7 @@ def register(
                 setattr(registration, name, value)
             db.flush()
         places = [(s.id, capacities[s.id]) for s in checked.sessions]
-        enrolments = insert_places(
+        insert_places(
             db, registration, places, counts, now, "walk_in" if at_door else "registered",
             over_capacity=over_capacity,
         )  # fmt: skip
@@ -189,9 +189,8 @@ def register(
         if existing is None:
             raise
         return _already_registered(db, existing, data, now, secret_key)
-    confirmed = [e for e in enrolments if e.status is EnrolmentStatus.CONFIRMED]
-    invite = ("REQUEST", confirmed) if confirmed else None
-    outbox.queue(db, registration, "registered", now, invite=invite)
+    # The invitation holds the plenary sessions too, so even a waiting list alone has one.
+    outbox.queue(db, registration, "registered", now, invite="REQUEST")
     return RegistrationOutcome(registration, manage_token(secret_key, registration), created=True)
 
 
@@ -299,14 +298,14 @@ def change_session(
         db, registration, [(new.id, new.capacity)], counts, now, "switched", replaces=old
     )
     confirmed = enrolment.status is EnrolmentStatus.CONFIRMED
-    released = False
     if confirmed and old is not None:
-        released = release(db, old, now, "switched")
+        release(db, old, now, "switched")
     db.flush()
-    invite = ("REQUEST", [enrolment]) if confirmed else None
+    # One mail: its invitation (one UID for the whole day) has the new place and no longer
+    # the old one, so the calendar drops the old place without a CANCEL of its own. On the
+    # waiting list the old place is kept and the calendar stays as it is.
+    invite = "REQUEST" if confirmed else None
     outbox.queue(db, registration, "changed", now, enrolment=enrolment, old=old, invite=invite)
-    if released:
-        calendar_cancel(db, old, now)
     return enrolment
 
 
@@ -360,7 +359,7 @@ def cancel_enrolment(
         return False
     held_place = release(db, enrolment, now, "cancelled_by_registrant")
     db.flush()
-    invite = ("CANCEL", [enrolment]) if held_place else None
+    invite = "REQUEST" if held_place else None  # the day without it (or its CANCEL)
     outbox.queue(db, registration, "enrolment_cancelled", now, enrolment=enrolment, invite=invite)
     if actor is not None:
         audit.record_participant(db, actor, registration, "session_cancelled", now, before=before)
@@ -396,9 +395,8 @@ def cancel_registration(
     registration.cancelled_at = now
     db.flush()
     fill_places(db, freed, now, "promoted:registration_cancelled")
-    held = [e for e in live if e.session_id in freed]
-    invite = ("CANCEL", held) if held else None
-    outbox.queue(db, registration, "registration_cancelled", now, invite=invite)
+    # Their plenary sessions were on the calendar too: the whole invitation is withdrawn.
+    outbox.queue(db, registration, "registration_cancelled", now, invite="CANCEL")
     if actor is not None:
         audit.record_participant(
             db, actor, registration, "registration_cancelled", now, before=before
@@ -407,30 +405,55 @@ def cancel_registration(
 
 
 def sessions_rescheduled(db: DbSession, session_ids: Iterable[int], now: datetime) -> int:
-    """Send every confirmed registrant of these sessions an updated invitation.
+    """Send everyone who attends one of these sessions an updated invitation.
 
-    Called after a session's time, room or meetings changed: same UID, SEQUENCE + 1.
-    Returns the number of invitations queued.
+    Called after a session's time, room or meetings changed: those with a confirmed place
+    in it and, for a plenary session, every active registrant (everyone attends it). One
+    mail each, however many of their sessions moved: the invitation's UID with its next
+    SEQUENCE. Returns the number of mails queued.
     """
+    ids = list(session_ids)
     enrolments = db.scalars(
         select(Enrolment)
-        .where(
-            Enrolment.session_id.in_(list(session_ids)),
-            Enrolment.status == EnrolmentStatus.CONFIRMED,
-        )
+        .where(Enrolment.session_id.in_(ids), Enrolment.status == EnrolmentStatus.CONFIRMED)
         .order_by(Enrolment.id)
     ).all()
+    moved: dict[int, list[int]] = {}
+    registrations: dict[int, Registration] = {}
     for enrolment in enrolments:
-        enrolment.ical_sequence += 1
+        enrolment.ical_sequence += 1  # the session's SEQUENCE in the download and the feed
+        moved.setdefault(enrolment.registration_id, []).append(enrolment.session_id)
+        registrations[enrolment.registration_id] = enrolment.registration
+    plenary = db.scalars(
+        select(Session).where(Session.id.in_(ids), Session.kind == SessionKind.PLENARY)
+    ).all()
+    for session in plenary:
+        for registration in _active(db, session.event_id):
+            moved.setdefault(registration.id, []).append(session.id)
+            registrations[registration.id] = registration
+    for registration_id in sorted(registrations):
         outbox.queue(
             db,
-            enrolment.registration,
+            registrations[registration_id],
             "session_changed",
             now,
-            enrolment=enrolment,
-            invite=("REQUEST", [enrolment]),
+            about={"sessions": sorted(set(moved[registration_id]))},
+            invite="REQUEST",
         )
-    return len(enrolments)
+    return len(registrations)
+
+
+def _active(db: DbSession, event_id: int) -> list[Registration]:
+    return list(
+        db.scalars(
+            select(Registration)
+            .where(
+                Registration.event_id == event_id,
+                Registration.status == RegistrationStatus.ACTIVE,
+            )
+            .order_by(Registration.id)
+        )
+    )
 
 
 def cancel_session(db: DbSession, actor: User | None, session: Session, now: datetime) -> int:
@@ -449,42 +472,42 @@ def cancel_session(db: DbSession, actor: User | None, session: Session, now: dat
         .where(Enrolment.session_id == session.id, Enrolment.status != EnrolmentStatus.CANCELLED)
         .order_by(Enrolment.id)
     ).all()
+    told = set()
     for enrolment in live:
         for switch in switches_for(db, enrolment):
             switch.replaces = None
         held = cancel_place(enrolment, now, "session_cancelled") is EnrolmentStatus.CONFIRMED
+        told.add(enrolment.registration_id)
         outbox.queue(
             db,
             enrolment.registration,
             "session_cancelled",
             now,
             enrolment=enrolment,
-            invite=("CANCEL", [enrolment]) if held else None,
+            invite="REQUEST" if held else None,  # their day without it
         )
+    if session.kind is SessionKind.PLENARY:  # on everyone's invitation, without a place
+        for registration in _active(db, session.event_id):
+            if registration.id not in told:
+                told.add(registration.id)
+                outbox.queue(
+                    db, registration, "session_cancelled", now,
+                    about={"session": session.id}, invite="REQUEST",
+                )  # fmt: skip
     db.flush()
     audit.record(
         db, user=actor, event=session.event, action="session_cancelled",
-        target=f"session {session.key}", after={"registrants_told": len(live)}, now=now,
+        target=f"session {session.key}", after={"registrants_told": len(told)}, now=now,
     )  # fmt: skip
-    return len(live)
+    return len(told)
 
 
 def event_cancelled(db: DbSession, event: Event, now: datetime) -> int:
     """Withdraw every confirmed place's invitation when the whole event is cancelled."""
-    registrations = db.scalars(
-        select(Registration)
-        .where(Registration.event_id == event.id, Registration.status == RegistrationStatus.ACTIVE)
-        .order_by(Registration.id)
-    ).all()
+    registrations = _active(db, event.id)
     for registration in registrations:
-        held = [e for e in registration.enrolments if e.status is EnrolmentStatus.CONFIRMED]
-        for enrolment in held:
-            enrolment.ical_sequence += 1
-        outbox.queue(
-            db,
-            registration,
-            "event_cancelled",
-            now,
-            invite=("CANCEL", held) if held else None,
-        )
+        for enrolment in registration.enrolments:
+            if enrolment.status is EnrolmentStatus.CONFIRMED:
+                enrolment.ical_sequence += 1  # the session's SEQUENCE in the feed
+        outbox.queue(db, registration, "event_cancelled", now, invite="CANCEL")
     return len(registrations)

@@ -324,12 +324,11 @@ def promote_by_hand(
     enrolment.waitlist_position = None
     enrolment.changed_at = now
     _log(enrolment, EnrolmentStatus.WAITLISTED, "override" if override else "promoted:by_hand", now)
-    outbox.queue(
-        db, registration, "promoted", now, enrolment=enrolment, invite=("REQUEST", [enrolment])
-    )
     old = enrolment.replaces
-    if old is not None and old.is_live and release(db, old, now, "switched"):
-        calendar_cancel(db, old, now)
+    if old is not None and old.is_live:
+        release(db, old, now, "switched")
+    # After the release: the one invitation then has the new place and not the old one.
+    outbox.queue(db, registration, "promoted", now, enrolment=enrolment, invite="REQUEST")
     renumber(db, session.id)
     db.flush()
     if audited:
@@ -373,21 +372,16 @@ def fill_places(
                 _log(enrolment, EnrolmentStatus.WAITLISTED, reason, now)
                 promoted.append(enrolment)
                 old = enrolment.replaces
-                registration = enrolment.registration
-                outbox.queue(
-                    db,
-                    registration,
-                    "promoted",
-                    now,
-                    enrolment=enrolment,
-                    invite=("REQUEST", [enrolment]),
-                )
                 if old is not None and old.is_live:
                     if cancel_place(old, now, "switched") is EnrolmentStatus.CONFIRMED:
                         pending.append(old.session_id)
-                        calendar_cancel(db, old, now)
                     else:
                         renumber(db, old.session_id)
+                # One mail: the invitation (one UID) now has the new place, not the old one.
+                outbox.queue(
+                    db, enrolment.registration, "promoted", now,
+                    enrolment=enrolment, invite="REQUEST",
+                )  # fmt: skip
             else:
                 still_waiting.append(enrolment)
         for position, enrolment in enumerate(still_waiting, start=1):
@@ -423,18 +417,6 @@ def renumber(db: DbSession, session_id: int) -> None:
     ).all()
     for position, enrolment in enumerate(waiting, start=1):
         enrolment.waitlist_position = position
-
-
-def calendar_cancel(db: DbSession, enrolment: Enrolment, now: datetime) -> None:
-    """Take a released place off the registrant's calendar."""
-    outbox.queue(
-        db,
-        enrolment.registration,
-        "calendar_cancelled",
-        now,
-        enrolment=enrolment,
-        invite=("CANCEL", [enrolment]),
-    )
 
 
 def release(db: DbSession, enrolment: Enrolment, now: datetime, reason: str) -> bool:
