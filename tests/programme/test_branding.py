@@ -138,7 +138,9 @@ def test_the_event_file_sets_the_accent_and_the_logo_and_a_reload_changes_nothin
             None,
             "branding.accent_colour: White text on #f0b429 has a contrast of only 1.86:1",
         ),
-        ('logo = "missing.png"', None, "branding.logo: cannot read"),
+        ('logo = "missing.png"', None, "branding.logo: missing.png: no such file"),
+        ('logo = "/etc/hostname"', None, "must be a file in the event file's folder"),
+        ('logo = "../elsewhere.png"', None, "must be a file in the event file's folder"),
         ('logo = "logo.png"', b"not an image at all", "logo.png: Upload the logo as a PNG or JPEG"),
         ('logo = "logo.png"', noise_png(branding.MAX_LOGO + 1), "is larger than 500 kB"),
         ('colour = "#7a2e5c"', None, "branding.colour: unknown key"),
@@ -185,11 +187,12 @@ URL = "/admin/events/klein/edit"
 
 
 def edit(client, **changes):  # type: ignore[no-untyped-def]
-    """Post the edit form as shown, with ``changes``; the checkboxes only when given."""
+    """Post the edit form as a browser sends it (ticked boxes included), with ``changes``."""
     page = client.get(URL).get_data(as_text=True)
     data = {**form_data(page), **textareas(page)}
     for box in ("remove_logo", "default_accent"):
-        data.pop(box, None)
+        if not re.search(rf'<input checked[^>]*name="{box}"', page):
+            data.pop(box, None)
     data.update(changes)
     return client.post(URL, data=data, content_type="multipart/form-data")
 
@@ -199,7 +202,8 @@ def test_the_form_shows_the_branding_fields_with_csrf_and_multipart(organiser) -
     assert 'enctype="multipart/form-data"' in page and 'name="csrf_token"' in page
     assert re.search(r'<input[^>]*name="logo"[^>]*type="file"', page)
     assert re.search(r'name="accent_colour" type="color" value="#1f5f8b"', page)
-    assert re.search(r'<input checked[^>]*name="default_accent"', page)  # no colour chosen yet
+    # No colour of its own yet: the default blue shows, and the "back to default" box is free.
+    assert not re.search(r'<input checked[^>]*name="default_accent"', page)
     assert 'name="remove_logo"' not in page  # nothing to remove
 
 

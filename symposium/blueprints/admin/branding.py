@@ -52,7 +52,7 @@ def initial(event: Event) -> dict[str, Any]:
         "logo": None,
         "remove_logo": False,
         "accent_colour": event.accent_colour or branding.DEFAULT_ACCENT,
-        "default_accent": not event.accent_colour,
+        "default_accent": False,  # a choice to go back to the default, not a starting state
     }
 
 
@@ -61,7 +61,11 @@ def chosen(form: Any) -> dict[str, Any]:
     over the limit, so a larger one is refused without reading it all."""
     upload = form.logo.data
     return {
-        "accent_colour": "" if form.default_accent.data else form.accent_colour.data,
+        # The default blue left as it was, or chosen again, is no colour of the event's own.
+        "accent_colour": ""
+        if form.default_accent.data
+        or (form.accent_colour.data or "").lower() == branding.DEFAULT_ACCENT.lower()
+        else form.accent_colour.data,
         "logo": upload.read(branding.MAX_LOGO + 1) if upload else None,
         "remove_logo": bool(form.remove_logo.data),
     }

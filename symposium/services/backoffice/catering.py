@@ -22,7 +22,14 @@ from symposium.models import Event, Registration, RegistrationStatus
 from symposium.services.backoffice.exports import Table, Value
 
 # What people type in the needs field when they have none (compared after normalising).
-NO_NEEDS = frozenset({"-", "--", "geen", "nee", "nvt", "n.v.t", "none", "no", "n/a"})
+# Whole phrases only: "geen gluten" is a need.
+NO_NEEDS = frozenset(
+    {
+        "-", "--", "geen", "nee", "nvt", "n.v.t", "none", "no", "n/a", "geen bijzonderheden",
+        "niet van toepassing", "geen dieetwensen", "geen wensen", "geen allergieën",
+        "nothing", "not applicable", "no special needs",
+    }
+)  # fmt: skip
 _SPACE = re.compile(r"\s+")
 _TRAILING = ".,;:!"
 

@@ -114,26 +114,33 @@ def checked_accent(colour: str | None) -> str:
 def checked_logo(data: bytes) -> Logo:
     """The uploaded logo, checked and re-encoded (see the module); RuleError when it is too
     large or not a PNG or JPEG image."""
-    too_large = RuleError(
-        "logo_too_large", _l("The logo is larger than 500 kB or 25 megapixels."), field="logo"
-    )
-    not_image = RuleError("logo_not_image", _l("Upload the logo as a PNG or JPEG image."),
-                          field="logo")  # fmt: skip
+
+    # Made when raised: a RuleError renders its message, which asks for the language.
+    def too_large() -> RuleError:
+        return RuleError(
+            "logo_too_large", _l("The logo is larger than 500 kB or 25 megapixels."), field="logo"
+        )
+
+    def not_image() -> RuleError:
+        return RuleError(
+            "logo_not_image", _l("Upload the logo as a PNG or JPEG image."), field="logo"
+        )
+
     if len(data) > MAX_LOGO:
-        raise too_large
+        raise too_large()
     kind = next((k for magic, k in MAGIC.items() if data.startswith(magic)), None)
     if kind is None:
-        raise not_image
+        raise not_image()
     try:
         with Image.open(io.BytesIO(data), formats=[kind]) as image:
             if image.width * image.height > MAX_PIXELS:
-                raise too_large
+                raise too_large()
             image.load()
             return _encoded(image, kind)
     except Image.DecompressionBombError:
-        raise too_large from None
+        raise too_large() from None
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
-        raise not_image from None
+        raise not_image() from None
 
 
 def _encoded(image: Image.Image, kind: str) -> Logo:

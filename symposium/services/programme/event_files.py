@@ -272,7 +272,19 @@ def _branding(r: Reader, data: dict[str, Any], folder: Path | None) -> BrandingS
         r.problem("branding.accent_colour", _english(exc))
     if not logo_path:
         return spec
-    path = (folder or Path.cwd()) / logo_path
+    base = (folder or Path.cwd()).resolve()
+    try:
+        path = (base / logo_path).resolve()
+    except (OSError, ValueError):
+        path = None
+    # Only a file beside the event file (or below it): a file handed to the operator must
+    # not publish an image from elsewhere on the server as its logo.
+    if path is None or Path(logo_path).is_absolute() or not path.is_relative_to(base):
+        r.problem("branding.logo", "must be a file in the event file's folder (a relative path)")
+        return spec
+    if not path.is_file():
+        r.problem("branding.logo", f"{logo_path}: no such file")
+        return spec
     try:
         with open(path, "rb") as fh:
             raw = fh.read(branding.MAX_LOGO + 1)
