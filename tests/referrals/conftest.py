@@ -95,7 +95,7 @@ def make_referral(db, series, now, **changes: object) -> Referral:  # type: igno
         "referrer_profession": "huisarts", "referrer_email": "bas@praktijk.example.org",
         "referrer_phone": "020 555 00 00", "client_name": "K.L.", "client_phone": "0612345678",
         "client_language": "tr", "themes": ["taal"], "contact_consent": True,
-        "feedback_consent": True, "need": "Eenzaam en somber.",
+        "feedback_consent": True, "need": "Eenzaam en somber.", "language": "en",
     }  # fmt: skip
     values.update(changes)
     referral = intake.refer(db.session, series, intake.ReferralInput(**values), now).referral

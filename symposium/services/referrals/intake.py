@@ -47,6 +47,13 @@ LANGUAGES: dict[str, object] = {
 }
 
 NEED_LIMIT = 500
+# The most characters of each one-line field (the columns' lengths).
+LIMITS = {
+    "referrer_name": 200, "referrer_organisation": 200, "referrer_email": 254,
+    "referrer_phone": 40, "client_name": 100, "client_phone": 40, "client_email": 254,
+}  # fmt: skip
+REQUIRED = ("referrer_name", "referrer_organisation", "referrer_email", "referrer_phone",
+            "client_name")  # fmt: skip
 AGB = re.compile(r"\d{8}")
 SUBMISSION_KEY = re.compile(r"[A-Za-z0-9_-]{16,64}")
 
@@ -109,16 +116,9 @@ def problems(db: DbSession, event: Event, data: ReferralInput) -> list[RuleError
         if not any(e.field == name for e in found):
             found.append(RuleError(code, message, name))
 
-    required = {
-        "referrer_name": (data.referrer_name, 200),
-        "referrer_organisation": (data.referrer_organisation, 200),
-        "referrer_email": (data.referrer_email, 254),
-        "referrer_phone": (data.referrer_phone, 40),
-        "client_name": (data.client_name, 100),
-    }
-    optional = {"client_phone": (data.client_phone, 40), "client_email": (data.client_email, 254)}
-    for name, (value, limit) in {**required, **optional}.items():
-        if name in required and not value.strip():
+    for name, limit in LIMITS.items():
+        value = getattr(data, name)
+        if name in REQUIRED and not value.strip():
             refuse("required", _l("Please fill this in."), name)
         elif single_line_problem(value):
             refuse("invalid_text", _l("One line, without control characters."), name)
