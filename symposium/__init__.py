@@ -110,6 +110,7 @@ def create_app(config: Mapping[str, Any] | None = None, instance_path: str | Non
         door,
         manage,
         programme,
+        referrals,
         registration,
     )
     from symposium.cli import register_cli
@@ -118,8 +119,8 @@ def create_app(config: Mapping[str, Any] | None = None, instance_path: str | Non
     filters.register(app)
     security_headers.register(app)
     for blueprint in (
-        programme.bp, registration.bp, manage.bp, manage.feeds, api.bp, admin.bp, door.bp,
-        certificates.bp,
+        programme.bp, registration.bp, referrals.bp, manage.bp, manage.feeds, api.bp, admin.bp,
+        door.bp, certificates.bp,
     ):  # fmt: skip
         app.register_blueprint(blueprint)
     register_cli(app)

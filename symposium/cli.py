@@ -27,6 +27,7 @@ from symposium.services.mail import delivery, outbox, reminders, render
 from symposium.services.privacy.retention import Retention, purge
 from symposium.services.programme.event_files import EventFileError
 from symposium.services.programme.event_loading import load_event_file
+from symposium.services.referrals import retention as referral_retention
 
 EXAMPLES = ROOT / "examples"
 # The demo's own account, documented in the README; never create it outside the demo.
@@ -140,11 +141,13 @@ def register_cli(app: Flask) -> None:
     @click.option("--dry-run", is_flag=True, help="Print what would be anonymised; change nothing.")
     def purge_command(dry_run: bool) -> None:
         """Anonymise registrations whose retention period has passed (RETENTION_DAYS and
-        ACCREDITATION_RETENTION_DAYS after their event); safe to run again, e.g. daily."""
+        ACCREDITATION_RETENTION_DAYS after their event) and a series' referrals closed longer
+        than its referral_retention_months; safe to run again, e.g. daily."""
         _require_schema()
         retention = Retention.from_config(current_app.config)
         now = clock.now()
         plans = purge(db.session, now, retention, dry_run=dry_run)
+        referrals = referral_retention.purge(db.session, now, dry_run=dry_run)
         if dry_run:
             db.session.rollback()
         else:
@@ -158,7 +161,14 @@ def register_cli(app: Flask) -> None:
                 f"mail blanked: {item.mail}; personal data until {item.personal_until:%Y-%m-%d}, "
                 f"register numbers until {item.accreditation_until:%Y-%m-%d}"
             )
+        for series in referrals:
+            months = series.event.referral_retention_months
+            click.echo(
+                f"{series.event.slug}: {verb} {len(series.due)} referral(s) closed more than "
+                f"{months} month(s) ago: " + ", ".join(r.reference for r in series.due)
+            )
         total = sum(len(i.anonymise) + len(i.drop_accreditation) + i.mail for i in plans)
+        total += sum(len(series.due) for series in referrals)
         click.echo(("dry run: nothing changed; " if dry_run else "") + f"{total} change(s)")
 
     @app.cli.command("create-user")

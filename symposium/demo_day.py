@@ -29,6 +29,7 @@ from symposium.models import (
     CertificateRule,
     Event,
     OutboxMessage,
+    ReferralState,
     Registration,
     Role,
     Session,
@@ -43,12 +44,15 @@ from symposium.services.core.errors import RuleError
 from symposium.services.mail import messages
 from symposium.services.privacy import statement
 from symposium.services.programme.rules import rules_for
+from symposium.services.referrals import inbox, intake
 from symposium.services.registration import lifecycle
 from symposium.services.registration.validation import RegistrationInput
 
 SLUG = "7roses-2027"
 SERIES = "welzijn-op-recept-2027"
 DOOR_EMAIL = "deur@example.org"
+# The series' coordinator (organiser of Welzijn op recept only): sees its referrals.
+COORDINATOR_EMAIL = "coordinator@example.org"
 
 # Name, profession, organisation, workshop in round 1, workshop in round 2.
 PEOPLE = [
@@ -81,6 +85,7 @@ class DemoDay:
     registrations: int = 0
     presences: int = 0
     certificates: int = 0
+    referrals: int = 0
     skipped: str = ""
 
     def summary(self) -> str:
@@ -88,7 +93,8 @@ class DemoDay:
             return f"Demo day: {self.skipped}"
         return (
             f"Demo day at {SLUG}: {self.registrations} registrations, {self.presences} "
-            f"check-ins (door account {DOOR_EMAIL}), {self.certificates} certificates issued"
+            f"check-ins (door account {DOOR_EMAIL}), {self.certificates} certificates issued, "
+            f"{self.referrals} referral to {SERIES} (coordinator {COORDINATOR_EMAIL})"
         )
 
 
@@ -219,6 +225,7 @@ def run(db: DbSession, admin: User, secret_key: str, password: str) -> DemoDay:
     )  # fmt: skip
     issued = issuing.issue_all(db, admin, event, at(9, 0) + timedelta(days=1)).issued
     issued += _series(db, admin, secret_key)
+    result.referrals = _referral(db, password)
     result.certificates = len(issued)
     # The day is played in the event's future; its certificates are mailed now, not then.
     db.execute(
@@ -255,6 +262,42 @@ def _series(db: DbSession, admin: User, secret_key: str) -> list[Any]:
     db.commit()
     after = group.meetings[-1].ends_at + timedelta(days=1)
     return issuing.issue_all(db, admin, series, after).issued
+
+
+def _referral(db: DbSession, password: str) -> int:
+    """A GP refers a client to Welzijn op recept (with the client's consent to feedback),
+    and two days later the series' coordinator has called her: "contacted", so the GP gets
+    a short status mail. Returns the number of referrals made (0 without the series)."""
+    series = db.scalars(select(Event).where(Event.slug == SERIES)).one_or_none()
+    if series is None or not intake.takes_referrals(series):
+        return 0
+    referred = (series.registration_opens_at or series.starts_at) + timedelta(days=3)
+    coordinator, _ = access.create_user(
+        db, COORDINATOR_EMAIL, Role.ORGANISER, referred, event=series,
+        name="Coördinator Rumi", password=password,
+    )  # fmt: skip
+    data = intake.ReferralInput(
+        referrer_name="Dr. Pieter de Vries", referrer_organisation="Huisartsenpraktijk Oosterpark",
+        referrer_profession="huisarts", referrer_email="demo.huisarts@example.org",
+        referrer_phone="020 123 45 67", agb_code="01012345", client_name="Samira",
+        client_phone="06 12 34 56 78", client_language="ar",
+        themes=["eenzaamheid", "taal"],
+        need="Voelt zich alleen sinds de verhuizing; slaapt slecht.",
+        contact_consent=True, feedback_consent=True, submission_key="demo-referral-samira-01",
+    )  # fmt: skip
+    referral = intake.refer(db, series, data, referred).referral
+    inbox.change_state(
+        db, coordinator, referral, ReferralState.CONTACTED, referred + timedelta(days=2),
+        note="Gebeld in het Arabisch; intake volgende week dinsdag.",
+    )  # fmt: skip
+    # Played in the series' past or future: its mails go now, not then.
+    db.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.referral_id == referral.id)
+        .values(next_attempt_at=clock.now())
+    )
+    db.commit()
+    return 1
 
 
 def _rest_of_the_day(db: DbSession, scan: Any, people: list[Registration], at: Any) -> None:

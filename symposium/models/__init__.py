@@ -16,6 +16,7 @@ from symposium.models.catalogue import Profession, Register, Theme
 from symposium.models.certificate import Certificate, CertificateDesign, CertificateRule
 from symposium.models.event import (
     Event,
+    EventKind,
     EventLogo,
     EventStatus,
     Meeting,
@@ -27,6 +28,7 @@ from symposium.models.event import (
 from symposium.models.outbox import OutboxMessage, OutboxStatus
 from symposium.models.presence import CheckinScan, Presence, Via
 from symposium.models.privacy import OrganiserMessage, PrivacyAddition
+from symposium.models.referral import Referral, ReferralChange, ReferralState
 from symposium.models.registration import (
     Enrolment,
     EnrolmentChange,
@@ -50,6 +52,7 @@ __all__ = [
     "EnrolmentChange",
     "EnrolmentStatus",
     "Event",
+    "EventKind",
     "EventLogo",
     "EventStatus",
     "IdempotencyKey",
@@ -63,6 +66,9 @@ __all__ = [
     "Presence",
     "PrivacyAddition",
     "Profession",
+    "Referral",
+    "ReferralChange",
+    "ReferralState",
     "Register",
     "Registration",
     "RegistrationStatus",

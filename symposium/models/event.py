@@ -37,6 +37,14 @@ class EventStatus(enum.StrEnum):
     CANCELLED = "cancelled"
 
 
+class EventKind(enum.StrEnum):
+    """A symposium (professionals register themselves) or a series of groups for clients,
+    who are referred by a professional (services.referrals)."""
+
+    SYMPOSIUM = "symposium"
+    SERIES = "series"
+
+
 class SessionKind(enum.StrEnum):
     PLENARY = "plenary"
     WORKSHOP = "workshop"
@@ -85,6 +93,11 @@ class Event(Base):
     registration_closes_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     capacity: Mapped[int | None]
     status: Mapped[EventStatus] = mapped_column(str_enum(EventStatus), default=EventStatus.DRAFT)
+    kind: Mapped[EventKind] = mapped_column(
+        str_enum(EventKind), default=EventKind.SYMPOSIUM, server_default=EventKind.SYMPOSIUM.value
+    )
+    # A series' referrals (health data) are anonymised this many months after they close.
+    referral_retention_months: Mapped[int] = mapped_column(default=12, server_default="12")
     organiser_name: Mapped[str] = mapped_column(String(200), default="")
     organiser_email: Mapped[str] = mapped_column(String(254), default="")
     organiser_phone: Mapped[str] = mapped_column(String(40), default="")
@@ -126,6 +139,10 @@ class Event(Base):
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    @property
+    def is_series(self) -> bool:
+        return self.kind is EventKind.SERIES
 
 
 class EventLogo(Base):

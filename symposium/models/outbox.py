@@ -42,6 +42,10 @@ class OutboxMessage(Base):
     certificate_id: Mapped[int | None] = mapped_column(
         ForeignKey("certificates.id", ondelete="SET NULL"), index=True
     )
+    # A mail about a referral (services.referrals.notices): blanked when the referral is.
+    referral_id: Mapped[int | None] = mapped_column(
+        ForeignKey("referrals.id", ondelete="SET NULL"), index=True
+    )
     message_id: Mapped[str] = mapped_column(String(200), unique=True)
     status: Mapped[OutboxStatus] = mapped_column(
         str_enum(OutboxStatus), default=OutboxStatus.QUEUED

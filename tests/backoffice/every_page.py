@@ -33,6 +33,7 @@ from symposium.models import (
     Event,
     OutboxMessage,
     OutboxStatus,
+    Referral,
     Registration,
     Role,
 )
@@ -91,6 +92,10 @@ SPECIAL = {
     ("manage.confirm_email", "token"): "email_token",
     ("manage.unsubscribe", "token"): "unsubscribe_token",
     ("certificates.verify", "code"): "certificate_code",
+    # Only a series takes referrals: its pages exist for the series alone.
+    ("referrals.refer", "slug"): "series_slug",
+    ("admin.referrals", "slug"): "series_slug",
+    ("admin.referral", "slug"): "series_slug",
 }
 
 
@@ -127,6 +132,7 @@ VARIANTS = [
     Variant("door.session", {"direction": "out"}),
     Variant("door.walk_in", {"profession": "gz-psycholoog"}),
     Variant("certificates.verify", names={"certificate_code": "revoked_code"}),
+    Variant("admin.referrals", {"state": "new"}, event="series"),
 ]
 
 
@@ -290,7 +296,10 @@ def busy_day(app: Flask) -> dict[str, dict[str, object]]:
             **common,
             **_person_names(amal, secret),
             "slug": series.slug,
+            "series_slug": series.slug,
             "session_id": amal.enrolments[0].session_id,
+            # The demo's referral by a GP, contacted by the coordinator.
+            "referral_id": db.session.scalars(select(Referral.id)).first(),
         },
     }
 

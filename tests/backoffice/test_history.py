@@ -26,8 +26,8 @@ CODES = ("published", "draft", "confirmed", "waitlisted", "cancelled_by_registra
 SNAKE = re.compile(r"\b[a-z]+_[a-z_]+\b")
 # Every value of the models' enums (statuses, roles, kinds, rules, how a presence was
 # recorded), but those that are Dutch words too ("door", "half") or used in Dutch ("workshop",
-# "scan").
-DUTCH_TOO = {"door", "half", "workshop", "scan"}
+# "scan", "symposium").
+DUTCH_TOO = {"door", "half", "workshop", "scan", "symposium"}
 ENUM_CODES = sorted(
     {
         member.value

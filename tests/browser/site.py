@@ -25,6 +25,7 @@ from symposium.models import Event, Role
 from symposium.services.accounts import access, passwords
 from symposium.services.certificates import codes, issuing
 from symposium.services.programme.catalogue import ensure_catalogue
+from symposium.services.referrals import intake
 from symposium.services.registration import lifecycle, validation
 from tests.conftest import (
     EXAMPLES,
@@ -127,8 +128,16 @@ def _fill(secret: str, now: datetime) -> dict[str, object]:
     db.session.add(valid)
     db.session.flush()
     old.replaced_by_id = valid.id
+    # A GP's referral to the series (its inbox and details page).
+    referral = intake.refer(db.session, series, intake.ReferralInput(
+        referrer_name="Dr. Test", referrer_organisation="Praktijk", referrer_profession="huisarts",
+        referrer_email="gp@example.org", referrer_phone="020 123 45 67", client_name="S.",
+        client_phone="0612345678", client_language="ar", contact_consent=True,
+        coordinator_chooses=True, need="Voelt zich eenzaam.",
+    ), now).referral  # fmt: skip
     db.session.commit()
     return {
+        "referral": referral.id,
         "certificate": valid.id,
         "certificate_code": codes.format_code(valid.code),
         "revoked_code": codes.format_code(old.code),

@@ -97,6 +97,12 @@ def preview_message(page: Any) -> None:
     submit(page, "Voorbeeld")
 
 
+def refer_with_mistakes(page: Any) -> None:
+    """The referral form sent empty: every required field and the consent refused."""
+    with page.expect_navigation():
+        page.locator("form.stacked button[type=submit]").click()
+
+
 def mismatched_passwords(page: Any) -> None:
     page.get_by_label("Nieuw wachtwoord").fill("kort")
     submit(page, "Wachtwoord opslaan")
@@ -135,6 +141,9 @@ PAGES = [
     ),
     Page("already registered", f"{ROSES}/register?profession=gz-psycholoog", act=register_again),
     Page("registration closed", "/events/gesloten/register", status=409),
+    # Referral by a professional (a series only)
+    Page("referral form", f"{SERIES}/refer"),
+    Page("referral form with errors", f"{SERIES}/refer", act=refer_with_mistakes),
     # The manage page (its <details> are opened, so the switch forms are checked too)
     Page("confirmation", "/r/{roses_manage}?new=1"),
     Page("manage page", "/r/{roses_manage}"),
@@ -146,6 +155,7 @@ PAGES = [
     Page("deletion done", "/r/deleted"),
     Page("privacy statement", "/privacy"),
     Page("event privacy statement", f"{ROSES}/privacy"),
+    Page("series privacy statement", f"{SERIES}/privacy"),
     Page("your details", "/r/{roses_manage}/details"),
     Page("your details with errors", "/r/{roses_manage}/details", act=wrong_phone),
     Page("confirm a new address", "/r/confirm-email/not-a-link"),
@@ -174,6 +184,8 @@ PAGES = [
     Page("participants search", f"{ADMIN_ROSES}/participants/?q=roos", "admin"),
     Page("participant", f"{ADMIN_ROSES}/participants/{{roses_registration}}", "admin"),
     Page("audit log", f"{ADMIN_ROSES}/audit", "admin"),
+    Page("referral inbox", "/admin/events/{series}/referrals", "admin"),
+    Page("referral", "/admin/events/{series}/referrals/{referral}", "admin"),
     Page("paper sheet entry", f"{ADMIN_ROSES}/sessions/{{workshop}}/paper", "admin"),
     Page("name badges", f"{ADMIN_ROSES}/badges", "admin"),
     Page("exports", f"{ADMIN_ROSES}/exports", "admin"),

@@ -13,6 +13,7 @@ from sqlalchemy import Enum, String, select
 from symposium.blueprints.admin import auth, events, participants, users
 from symposium.blueprints.admin import certificates as admin_certificates
 from symposium.blueprints.admin.messages import MessageForm
+from symposium.blueprints.referrals import ReferralForm
 from symposium.blueprints.registration import RegistrationForm
 from symposium.models import Base, Registration, Role
 from symposium.services.accounts import access
@@ -20,6 +21,7 @@ from symposium.services.checkin import presence
 from symposium.services.core import idempotency
 from symposium.services.mail import messages as mail_messages
 from symposium.services.programme import event_files
+from symposium.services.referrals import intake
 from symposium.services.registration import validation
 from tests.backoffice.test_admin import PASSWORD, login, token
 from tests.conftest import make_app, registration_data, row_counts
@@ -304,6 +306,17 @@ BOUNDS: dict[str, object] = {
     "outbox.list_unsubscribe": SYSTEM,  # BASE_URL and a fixed-length token
     "organiser_messages.subject": [mail_messages.SUBJECT_LIMIT, form_limit(MessageForm, "subject")],
     "organiser_messages.key": [64],  # MessageForm.key's Regexp, or a token of 32
+    # referrals.intake.problems checks each against LIMITS, the form against its Length
+    **{
+        f"referrals.{name}": [limit, form_limit(ReferralForm, name)]
+        for name, limit in intake.LIMITS.items()
+    },
+    "referrals.reference": SYSTEM,  # intake.reference
+    "referrals.submission_key": [64],  # intake.SUBMISSION_KEY
+    "referrals.language": SYSTEM,  # nl or en, the page's language
+    "referrals.referrer_profession": SYSTEM,  # a key of intake.PROFESSIONS
+    "referrals.client_language": SYSTEM,  # a key of intake.LANGUAGES
+    "referrals.agb_code": [8],  # intake.AGB
 }
 
 

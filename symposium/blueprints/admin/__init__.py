@@ -142,6 +142,7 @@ from symposium.blueprints.admin import (  # noqa: E402  (routes register on bp)
     participants,
     presence,
     privacy,
+    referrals,
     users,
 )
 
@@ -162,6 +163,7 @@ __all__ = [
     "presence",
     "privacy",
     "public",
+    "referrals",
     "requires",
     "show_error",
     "users",

@@ -22,6 +22,7 @@ CHECKIN = "checkin"  # an event's check-in pages
 USERS = "users"  # accounts
 SIGNED_IN = "signed_in"  # any account (its own overview)
 CREATE_EVENT = "create_event"  # admins, and organisers of every event
+REFERRALS = "referrals"  # a series' referrals (health data): its own coordinators and admins
 
 MIN_PASSWORD_LENGTH = 10
 
@@ -81,7 +82,20 @@ def can(user: User, permission: str, event: Event | None = None) -> bool:
         return any(m.role is Role.ORGANISER and m.event_id is None for m in user.memberships)
     if permission == CHECKIN:
         return event is not None and bool(roles & {Role.ORGANISER, Role.DOOR})
+    if permission == REFERRALS:
+        return is_coordinator(user, event)
     return False
+
+
+def is_coordinator(user: User, event: Event | None) -> bool:
+    """Whether ``user`` is a coordinator of this series: an organiser of exactly this event.
+
+    Referrals are health data, so an organiser of every event (a global role, given to see
+    the symposia) does not see them by that role alone; admins pass in :func:`can`.
+    """
+    if event is None or not event.is_series:
+        return False
+    return any(m.role is Role.ORGANISER and m.event_id == event.id for m in user.memberships)
 
 
 def is_admin(user: User) -> bool:

@@ -77,6 +77,11 @@ ACTIONS: dict[str, Any] = {
     "unsubscribed": _l("%(target)s unsubscribed from the organiser's messages"),
     "personal_data_deleted": _l("Personal data of %(target)s deleted at their request"),
     "personal_data_purged": _l("Personal data deleted after the retention period"),
+    # referrals (health data: the entries name the reference, never the client)
+    "referral_received": _l("Referral %(target)s received"),
+    "referral_viewed": _l("Referral %(target)s looked at"),
+    "referral_state_changed": _l("Status of referral %(target)s changed"),
+    "referrals_purged": _l("Referrals anonymised after the retention period"),
     # accounts
     "role_granted": _l("Role given to %(target)s"),
     "role_revoked": _l("Role taken from %(target)s"),
@@ -154,6 +159,9 @@ FIELDS: dict[str, Any] = {
     "organisation": _l("Organisation"),
     "phone": _l("Phone number"),
     "needs": _l("Accessibility or dietary needs"),
+    "group": _l("Group"),
+    "with_note": _l("With a note"),
+    "feedback_mail": _l("Referrer told"),
 }
 
 # Values that are codes: statuses, roles, rules.
@@ -177,6 +185,14 @@ WORDS: dict[str, Any] = {
     "xlsx": "XLSX",
     "pdf": "PDF",
     "paste": _l("paste list"),
+    # a referral's status (ReferralState)
+    "new": _l("new"),
+    "contacted": _l("contacted"),
+    "intake_done": _l("intake done"),
+    "placed": _l("placed"),
+    "waiting": _l("waiting"),
+    "declined": _l("declined"),
+    "closed": _l("closed"),
 }
 
 # Why a place changed (EnrolmentChange.reason); "promoted:<why>" is promoted because of <why>.
@@ -217,13 +233,18 @@ MAIL_KINDS: dict[str, Any] = {
     "organiser_message": _l("Message from the organiser"),
     "password_reset": _l("Password reset"),
     "account_created": _l("Account created"),
+    "referral_received": _l("Referral received"),
+    "referral_status": _l("News about a referral"),
 }
 
 # A recorded time: "2027-03-18T09:00:00+00:00".
 _ISO_TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d+)?)?([+-]\d\d:\d\d|Z)?$")
 # A target as the services write it: "session 7roses", "registration 12 a@b.nl",
-# "registration:12 register:NIP", "register:NIP", "round r1", "user a@b.nl", "certificate N".
-_TARGET_PART = re.compile(r"(session|round|registration|register|user|certificate)[ :](\S+)")
+# "registration:12 register:NIP", "register:NIP", "round r1", "user a@b.nl", "certificate N",
+# "referral WOR-2027-0042".
+_TARGET_PART = re.compile(
+    r"(session|round|registration|register|user|certificate|referral)[ :](\S+)"
+)
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from symposium.models import (
     EnrolmentStatus,
     OutboxMessage,
     OutboxStatus,
+    Referral,
     Registration,
 )
 from symposium.services.mail.render import html_body
@@ -182,6 +183,48 @@ def queue_account_mail(
             "next_attempt_at": now,
             "last_error": "",
             "render_context": {"account": kind},
+        },
+    )
+
+
+# Mail to the referrer of a referral (services.referrals), written by the worker
+# (``render.referral_mail``): a receipt, and a status update when the client agreed to it.
+REFERRAL_KINDS = frozenset({"referral_received", "referral_status"})
+
+
+def queue_referral_mail(
+    db: DbSession, referral: Referral, kind: str, now: datetime, state: str | None = None
+) -> None:
+    """Add a mail to the referrer of ``referral``; ``state``: the step a status mail names.
+
+    What it says is written when it is sent, from the referral's reference and this step
+    only: no mail about a referral names the client or their need. The referral must have
+    been flushed.
+    """
+    if kind not in REFERRAL_KINDS:
+        raise ValueError(f"not a mail about a referral: {kind}")
+    context: dict[str, Any] = {"referral": kind}
+    if state is not None:
+        context["state"] = state
+    db.execute(
+        _INSERT_MESSAGE,
+        {
+            "created_at": now,
+            "registration_id": None,
+            "referral_id": referral.id,
+            "kind": kind,
+            "to_address": referral.referrer_email,
+            "language": referral.language,
+            "subject": "",
+            "body_text": "",
+            "body_html": "",
+            "calendar_method": None,
+            "message_id": make_msgid(domain=current_app.config["MAIL_DOMAIN"]),
+            "status": OutboxStatus.QUEUED,
+            "attempts": 0,
+            "next_attempt_at": now,
+            "last_error": "",
+            "render_context": context,
         },
     )
 

@@ -27,6 +27,7 @@ from symposium.models import (
     Event,
     OrganiserMessage,
     OutboxMessage,
+    Referral,
     Registration,
     Session,
     User,
@@ -65,6 +66,8 @@ SUBJECTS = {
     "email_changed": _l("Your e-mail address for %(event)s has changed"),
     "password_reset": _l("Set a new password for symposium"),
     "account_created": _l("Your symposium account"),
+    "referral_received": _l("Referral received: %(reference)s"),
+    "referral_status": _l("News about referral %(reference)s"),
 }
 
 
@@ -127,6 +130,8 @@ def rendered(db: DbSession, message: OutboxMessage) -> dict[str, Any]:
         return {}
     if "account" in context:
         return account_mail(db, message)
+    if "referral" in context:
+        return referral_mail(db, message)
     registration = db.get(Registration, message.registration_id)
     if registration is None:
         raise LookupError("the registration of this message no longer exists")
@@ -367,6 +372,35 @@ ACCOUNT_BUTTONS = {
     "password_reset": _l("Set a new password"),
     "account_created": _l("Choose your password"),
 }
+
+
+def referral_mail(db: DbSession, message: OutboxMessage) -> dict[str, Any]:
+    """A mail to a referrer: the reference and, for a status mail, the step it names.
+
+    Nothing about the client (name, language, themes, need) is put in: a mail can go astray,
+    and the referrer finds the client in their own file by the reference.
+    """
+    referral = db.get(Referral, message.referral_id or 0)
+    if referral is None or referral.is_anonymised:
+        raise Withdrawn("the referral of this message was deleted or anonymised")
+    state = (message.render_context or {}).get("state", "")
+    event = referral.event
+    with force_locale(message.language):
+        subject = str(SUBJECTS[message.kind]) % {"reference": referral.reference}
+        body = render_template(
+            f"mail/{message.kind}.txt",
+            referrer=referral.referrer_name,
+            reference=referral.reference,
+            feedback=referral.feedback_consent,
+            state=state,
+            event=event,
+        )
+    return {
+        "subject": subject,
+        "body_text": body,
+        "body_html": html_body(subject, body, message.language),
+        "render_context": None,
+    }
 
 
 def render(db: DbSession, message: OutboxMessage) -> None:

@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session as DbSession
 
 from symposium.clock import localise
-from symposium.models import EventStatus, Profession, Register, SessionKind, Theme
+from symposium.models import EventKind, EventStatus, Profession, Register, SessionKind, Theme
 from symposium.models.event import SLUG
 from symposium.services.accreditation import event_file as accreditation_file
 from symposium.services.accreditation.event_file import AccreditationSpec
@@ -44,7 +44,7 @@ EVENT_KEYS = {
     "timezone", "starts_at", "ends_at", "registration_opens_at", "registration_closes_at",
     "capacity", "status", "languages", "professions", "organiser", "rounds", "sessions",
     "late_tolerance_minutes", "early_tolerance_minutes", "accreditations", "reminder_days",
-    "practical_info", "branding",
+    "practical_info", "branding", "kind", "referral_retention_months",
 }  # fmt: skip
 
 
@@ -180,7 +180,13 @@ def parse_data(data: dict[str, Any], db: DbSession, folder: Path | None = None) 
         "early_tolerance_minutes": _tolerance(r, data, "early_tolerance_minutes"),
         "reminder_days": _reminder_days(r, data),
         "practical_info": r.text(data, "practical_info", ""),
+        "kind": EventKind(
+            r.choice(data, "kind", "", tuple(k.value for k in EventKind), "symposium")
+        ),
+        "referral_retention_months": _retention_months(r, data),
     }
+    if "referral_retention_months" in data and values["kind"] is not EventKind.SERIES:
+        r.problem("referral_retention_months", 'only a series (kind = "series") takes referrals')
     if values["organiser_email"] and not EMAIL.fullmatch(values["organiser_email"]):
         r.problem("organiser.email", "is not an e-mail address")
     event_start, event_end = values["starts_at"], values["ends_at"]
@@ -318,6 +324,16 @@ def _reminder_days(r: Reader, data: dict[str, Any]) -> int:
         r.problem("reminder_days", "must be at most 30 days")
         return 2
     return 2 if days is None else days
+
+
+def _retention_months(r: Reader, data: dict[str, Any]) -> int:
+    """Months after closing that a series keeps a referral (12 when not given): at least one,
+    at most ten years."""
+    months = r.integer(data, "referral_retention_months", "", minimum=1)
+    if months is not None and months > 120:
+        r.problem("referral_retention_months", "must be at most 120 months")
+        return 12
+    return 12 if months is None else months
 
 
 def _list_of_tables(r: Reader, data: dict[str, Any], key: str) -> list[Any]:
