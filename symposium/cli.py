@@ -165,7 +165,7 @@ def register_cli(app: Flask) -> None:
             months = series.event.referral_retention_months
             click.echo(
                 f"{series.event.slug}: {verb} {len(series.due)} referral(s) closed more than "
-                f"{months} month(s) ago: " + ", ".join(r.reference for r in series.due)
+                f"{months} month(s) ago"  # no references: they lead back to the client
             )
         total = sum(len(i.anonymise) + len(i.drop_accreditation) + i.mail for i in plans)
         total += sum(len(series.due) for series in referrals)

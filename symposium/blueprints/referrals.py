@@ -63,7 +63,10 @@ class ReferralForm(FlaskForm):
     )
     agb_code = StringField(
         _l("AGB code (optional)"),
-        validators=[Optional(), Regexp(r"^\d{8}$", message=_l("An AGB code is exactly 8 digits."))],
+        validators=[
+            Optional(),
+            Regexp(r"^[0-9]{8}$", message=_l("An AGB code is exactly 8 digits.")),
+        ],
         description=_l("8 digits, for a GP practice."),
         render_kw={"inputmode": "numeric", "autocomplete": "off"},
     )
@@ -134,7 +137,6 @@ def refer(slug: str) -> Response | str | tuple[str, int]:
 
     if not form.is_submitted():
         form.submission_key.data = secrets.token_urlsafe(24)
-        form.coordinator_chooses.data = True
         return page()
     busy.keep_form(page)
     form_ok = form.validate()

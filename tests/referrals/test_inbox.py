@@ -7,11 +7,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from symposium.models import AuditEntry, OutboxMessage, ReferralState
+from symposium.models import AuditEntry, OutboxMessage, ReferralState, Role
+from symposium.services.accounts import access
 from symposium.services.core.errors import RuleError
 from symposium.services.mail import render
 from symposium.services.referrals import inbox
-from tests.backoffice.test_admin import login, quick_hashes, token  # noqa: F401
+from tests.backoffice.test_admin import PASSWORD, login, quick_hashes, token  # noqa: F401
 from tests.referrals.conftest import SLUG, make_referral
 
 S = ReferralState
@@ -225,3 +226,37 @@ def test_working_days() -> None:
     assert inbox.working_days(friday, friday) == 0
     assert inbox.working_days(friday, friday + timedelta(days=3)) == 1  # to Monday
     assert inbox.working_days(friday, friday + timedelta(days=14)) == 10
+
+
+def test_a_double_click_on_a_step_takes_it_once_and_mails_once(db, series, people, clock) -> None:
+    referral = make_referral(db, series, clock.now)
+    coordinator = people["coordinator"]
+    first = inbox.change_state(db.session, coordinator, referral, S.CONTACTED, clock.now)
+    db.session.commit()
+    second = inbox.change_state(db.session, coordinator, referral, S.CONTACTED, clock.now)
+    db.session.commit()
+    assert second.id == first.id and len(referral.changes) == 1
+    status = db.session.scalars(
+        select(OutboxMessage).where(OutboxMessage.kind == "referral_status")
+    ).all()
+    assert len(status) == 1
+
+
+def test_the_audit_log_shows_referrals_only_to_their_coordinators(
+    quick_hashes, app, db, series, people, clock
+) -> None:
+    referral = make_referral(db, series, clock.now)
+    inbox.change_state(db.session, people["coordinator"], referral, S.CONTACTED, clock.now)
+    db.session.commit()
+    everywhere = access.create_user(
+        db.session, "everywhere@example.org", Role.ORGANISER, clock.now, password=PASSWORD
+    )[0]
+    db.session.commit()
+    assert everywhere is not None
+    seen = {}
+    for who in ("coordinator@example.org", "everywhere@example.org"):
+        client = app.test_client()
+        login(client, who)
+        seen[who] = client.get(f"/admin/events/{SLUG}/audit").get_data(as_text=True)
+    assert referral.reference in seen["coordinator@example.org"]
+    assert referral.reference not in seen["everywhere@example.org"]

@@ -142,3 +142,28 @@ def test_referrals_are_rate_limited(migrated_url, clock, series) -> None:
     with app.app_context():
         codes = [post_referral(client, contact_consent=None).status_code for _ in range(3)]
     assert codes == [422, 422, 429]
+
+
+def test_themes_ticked_count_also_with_let_the_coordinator_choose_ticked(
+    client, db, series
+) -> None:
+    page = client.get(f"/events/{SLUG}/refer").get_data(as_text=True)
+    assert not re.search(r'<input checked[^>]*name="coordinator_chooses"', page)  # not pre-ticked
+    response = post_referral(client, themes=["eenzaamheid", "taal"], coordinator_chooses="y")
+    assert response.status_code == 200
+    assert db.session.scalars(select(Referral)).one().themes == ["eenzaamheid", "taal"]
+
+
+def test_a_form_sent_again_with_another_client_is_refused_not_swallowed(client, db, series) -> None:
+    hidden = fresh_form(client)
+    assert post_referral(client, hidden).status_code == 200
+    again = post_referral(client, hidden, client_name="Yusuf", client_phone="06 99 88 77 66")
+    assert again.status_code == 422
+    assert "This form was sent already" in again.get_data(as_text=True)
+    assert [r.client_name for r in db.session.scalars(select(Referral))] == ["Samira"]
+
+
+def test_an_agb_code_has_ascii_digits(client, db, series) -> None:
+    response = post_referral(client, agb_code="１２３４５６７８")
+    assert response.status_code == 422
+    assert db.session.scalars(select(Referral)).all() == []

@@ -19,6 +19,7 @@ from symposium.models import (
 from symposium.services.mail import render
 from symposium.services.programme.event_files import EventFileError, parse_data
 from symposium.services.referrals import inbox, retention
+from tests.conftest import EXAMPLES
 from tests.referrals.conftest import SLUG, make_referral
 
 S = ReferralState
@@ -53,12 +54,15 @@ def test_purge_anonymises_closed_referrals_after_the_retention_and_keeps_the_cou
     clock.now = CLOSED.replace(year=2028) + timedelta(days=1)
     result = runner.invoke(args=["purge", "--dry-run"])
     assert result.exit_code == 0, result.output
-    assert f"{SLUG}: would anonymise 1 referral(s) closed more than 12 month(s) ago: " \
-           f"{old.reference}" in result.output  # fmt: skip
+    assert (
+        f"{SLUG}: would anonymise 1 referral(s) closed more than 12 month(s) ago" in result.output
+    )
+    assert old.reference not in result.output  # it leads back to the client in the GP's file
     assert "dry run: nothing changed" in result.output
     db.session.expire_all()
     assert old.client_name == "K.L." and old.anonymised_at is None
 
+    original = old.reference
     result = runner.invoke(args=["purge"])
     assert result.exit_code == 0, result.output
     assert f"{SLUG}: anonymised 1 referral(s)" in result.output
@@ -73,6 +77,9 @@ def test_purge_anonymises_closed_referrals_after_the_retention_and_keeps_the_cou
     gone = ("referrer_name", "referrer_organisation", "referrer_email", "referrer_phone",
             "client_name", "client_phone", "client_email", "client_language", "need")  # fmt: skip
     assert {getattr(old, c) for c in gone} == {""}
+    assert old.reference == f"#{old.id}"  # no longer the one the referrer keeps
+    targets = set(db.session.scalars(select(AuditEntry.target)))
+    assert f"referral {old.reference}" in targets and f"referral {original}" not in targets
     assert old.anonymised_at == clock.now
     mails = db.session.scalars(select(OutboxMessage).where(OutboxMessage.referral_id == old.id))
     assert {(m.to_address, m.body_text) for m in mails} == {("", "")}
@@ -124,3 +131,20 @@ def test_no_referral_is_purged_while_open(db, series, people) -> None:
     make_referral(db, series, REFERRED)
     assert retention.plan(db.session, REFERRED.replace(year=2040)) == []
     assert db.session.scalar(select(Referral.anonymised_at)) is None
+
+
+def test_a_series_with_referrals_cannot_be_reloaded_as_a_symposium(
+    app, db, series, clock, tmp_path
+) -> None:
+    make_referral(db, series, clock.now)
+    text = (EXAMPLES / "welzijn-op-recept.toml").read_text()
+    assert 'kind = "series"' in text
+    path = tmp_path / "welzijn.toml"
+    lines = [line for line in text.splitlines() if not line.startswith(("kind =", "referral_"))]
+    path.write_text("\n".join(lines))
+    for logo in EXAMPLES.glob("*.png"):
+        (tmp_path / logo.name).write_bytes(logo.read_bytes())
+    result = app.test_cli_runner().invoke(args=["load-event", str(path)])
+    assert result.exit_code == 1 and "kind: the event has referrals" in result.output
+    db.session.expire_all()
+    assert db.session.get(Event, series.id).is_series

@@ -110,6 +110,9 @@ def session_capacity(event: Event, session_id: int) -> Response | tuple[str, int
 @requires(access.MANAGE)
 def audit_log(event: Event) -> str:
     entries = audit.for_event(db.session, event)
+    if not access.can(current_user, access.REFERRALS, event):
+        # Who looked at which referral, and when its steps were taken, is for its coordinators.
+        entries = [e for e in entries if not e.action.startswith("referral")]
     return render_template(
         "admin/audit.html", event=event, lines=history.describe(db.session, event, entries)
     )

@@ -14,7 +14,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session as DbSession
 from sqlalchemy.orm import selectinload
 
@@ -24,6 +24,7 @@ from symposium.models import (
     Meeting,
     Presence,
     Profession,
+    Referral,
     Round,
     Session,
     SessionQuota,
@@ -200,6 +201,12 @@ def _check_registrations(
 ) -> None:
     """Refuse a file that would drop a registration or squeeze confirmed places."""
     problems = []
+    kind = spec.values.get("kind", event.kind)
+    if event.kind != kind and db.scalar(
+        select(func.count()).select_from(Referral).where(Referral.event_id == event.id)
+    ):
+        # Its referrals would be hidden from its coordinators (and from the purge).
+        problems.append(Problem("kind", f"the event has referrals; it stays a {event.kind}"))
     wanted = {s.key: s for s in spec.sessions}
     for session in event.sessions:
         path = f"sessions.{session.key}"

@@ -19,6 +19,7 @@ from symposium.models import Event, Referral, ReferralChange, ReferralState, Ses
 from symposium.models.event import SessionKind
 from symposium.services.core import audit
 from symposium.services.core.errors import RuleError
+from symposium.services.core.locking import begin_write, lock_event
 from symposium.services.core.text import has_control, normal_lines
 from symposium.services.mail import outbox
 
@@ -139,6 +140,12 @@ def change_state(
     if len(note) > NOTE_LIMIT:
         raise RuleError("field_too_long", _l("At most %(num)d characters.", num=NOTE_LIMIT),
                         "note")  # fmt: skip
+    # One step at a time: a double click, or two coordinators at once, wait for each other.
+    begin_write(db)
+    lock_event(db, referral.event_id)
+    db.refresh(referral)
+    if referral.state is to and referral.changes:
+        return referral.changes[-1]  # already taken (a second click): nothing more, no mail
     before = referral.state
     if to not in STEPS[before]:
         raise RuleError(
@@ -161,8 +168,7 @@ def change_state(
     referral.changes.append(change)
     told = to in TOLD and referral.feedback_consent
     after: dict[str, object] = {"status": to.value, "with_note": bool(note), "feedback_mail": told}
-    if group is not None:
-        after["group"] = group.title
+    # No group title in the log: a group's theme ("Veilig thuis") says what the client faces.
     audit.record(
         db, user=actor, event=referral.event, action="referral_state_changed",
         target=f"referral {referral.reference}", before={"status": before.value}, after=after,

@@ -54,7 +54,7 @@ LIMITS = {
 }  # fmt: skip
 REQUIRED = ("referrer_name", "referrer_organisation", "referrer_email", "referrer_phone",
             "client_name")  # fmt: skip
-AGB = re.compile(r"\d{8}")
+AGB = re.compile(r"[0-9]{8}")
 SUBMISSION_KEY = re.compile(r"[A-Za-z0-9_-]{16,64}")
 
 
@@ -179,10 +179,20 @@ def refer(db: DbSession, event: Event, data: ReferralInput, now: datetime) -> Ou
             select(Referral).where(Referral.event_id == event.id, Referral.submission_key == key)
         ).one_or_none()
         if earlier is not None:
+            if not _same_client(earlier, data):
+                # The form was sent again with another client (back, changed, sent): that
+                # client would be lost behind the first one's receipt.
+                raise RuleError(
+                    "form_already_sent",
+                    _l("This form was sent already (reference %(reference)s). To refer "
+                       "another client, open a new form.", reference=earlier.reference),
+                    status=409,
+                )  # fmt: skip
             return Outcome(earlier, created=False)
     number = (db.scalar(select(func.max(Referral.number)).where(Referral.event_id == event.id))
               or 0) + 1  # fmt: skip
-    chooses = data.coordinator_chooses or not data.themes
+    # Themes ticked are the referrer's choice, also with "let the coordinator choose" ticked.
+    chooses = not data.themes
     referral = Referral(
         event_id=event.id,
         number=number,
@@ -215,6 +225,15 @@ def refer(db: DbSession, event: Event, data: ReferralInput, now: datetime) -> Ou
     )  # fmt: skip
     outbox.queue_referral_mail(db, referral, "referral_received", now)
     return Outcome(referral, created=True)
+
+
+def _same_client(referral: Referral, data: ReferralInput) -> bool:
+    """Whether a resent form names the client its first sending did."""
+    return (referral.client_name, referral.client_phone, referral.client_email) == (
+        data.client_name.strip(),
+        data.client_phone.strip(),
+        data.client_email.strip().lower(),
+    )
 
 
 def reference(event: Event, number: int, now: datetime) -> str:

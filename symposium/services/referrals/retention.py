@@ -14,10 +14,10 @@ import calendar
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session as DbSession
 
-from symposium.models import Event, EventKind, OutboxMessage, OutboxStatus, Referral
+from symposium.models import AuditEntry, Event, OutboxMessage, OutboxStatus, Referral
 from symposium.services.core import audit
 from symposium.services.mail import outbox
 
@@ -51,7 +51,6 @@ def plan(db: DbSession, now: datetime) -> list[SeriesPurge]:
         select(Referral)
         .join(Event, Event.id == Referral.event_id)
         .where(
-            Event.kind == EventKind.SERIES,
             Referral.closed_at.is_not(None),
             Referral.anonymised_at.is_(None),
         )
@@ -96,6 +95,15 @@ def anonymise(db: DbSession, referral: Referral, now: datetime) -> None:
     referral.need = ""
     referral.submission_key = None
     referral.anonymised_at = now
+    # The reference is in the referrer's own file, beside the client's name: the log's
+    # lines, the mails' subjects and the referral itself stop carrying it.
+    old_target = f"referral {referral.reference}"
+    referral.reference = f"#{referral.id}"
+    db.execute(
+        update(AuditEntry)
+        .where(AuditEntry.event_id == referral.event_id, AuditEntry.target == old_target)
+        .values(target=f"referral {referral.reference}")
+    )
     for change in referral.changes:
         change.note = ""
         change.user_id = None
@@ -105,3 +113,4 @@ def anonymise(db: DbSession, referral: Referral, now: datetime) -> None:
             db.delete(message)  # not sent in a year: it never will be
         else:
             outbox.forget(message)
+            message.subject = ""
