@@ -4,6 +4,7 @@ import hashlib
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import event as sa_event
 from sqlalchemy import func, select
 
 from symposium.models import (
@@ -309,3 +310,26 @@ def test_event_capacity_is_a_hard_limit(db, event, register, clock) -> None:
     with pytest.raises(RuleError) as raised:
         register(3)
     assert raised.value.code == "event_full"
+
+
+def test_a_new_registration_reads_no_column_back(db, event, small_event, clock) -> None:
+    """Inserted with Core and handed back whole (rows.loaded): reading its columns in the
+    same transaction, as the outbox and the invitation do, costs no query."""
+    data = RegistrationInput(**registration_data("anna"), sessions=[small_event["klein"]])
+    statements: list[str] = []
+
+    def count(*args: object) -> None:
+        statements.append(" ".join(str(args[2]).split()))
+
+    sa_event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        person = lifecycle.register(db.session, event, data, clock.now, "test").registration
+        values = {c.key: getattr(person, c.key) for c in Registration.__table__.columns}
+    finally:
+        sa_event.remove(db.engine, "before_cursor_execute", count)
+    inserted = next(
+        i for i, s in enumerate(statements) if s.startswith("INSERT INTO registrations")
+    )
+    read_back = [s for s in statements[inserted:] if s.startswith("SELECT registrations.")]
+    assert read_back == []
+    assert values["unsubscribed_at"] is None and values["anonymised_at"] is None

@@ -82,6 +82,12 @@ _STAMP = select(Event.__table__.c.programme_stamp).where(Event.__table__.c.id ==
 
 
 _INSERT_REGISTRATION = insert(Registration.__table__).returning(_r.id)
+# What the table puts in the columns an insert leaves out (their Python default, or NULL).
+_UNSET = {
+    c.key: c.default.arg if c.default is not None and c.default.is_scalar else None
+    for c in Registration.__table__.columns
+    if c.key != "id" and (c.default is None or c.default.is_scalar)
+}
 
 # Fresh check-in codes to try when one is taken in the event (65 bits: practically never).
 CODE_ATTEMPTS = 5
@@ -225,7 +231,10 @@ def _insert_registration(
                 raise  # the address (or form) was taken: the caller's handler
         else:
             break
-    registration = loaded(db, Registration, id=registration_id, **values)
+    # Every column (``loaded``): the rest as the table fills them, so reading one later (the
+    # outbox asks whether the person was anonymised) costs no query.
+    rest = {name: default for name, default in _UNSET.items() if name not in values}
+    registration = loaded(db, Registration, id=registration_id, **values, **rest)
     set_committed_value(registration, "enrolments", [])
     return registration
 
