@@ -7,7 +7,7 @@ import re
 from sqlalchemy import select
 
 from symposium.models import AuditEntry, OutboxMessage, Referral
-from symposium.services.mail import render
+from symposium.services.mail import delivery, render
 from symposium.services.referrals import intake
 from tests.conftest import row_counts
 from tests.referrals.conftest import SLUG, form_data, fresh_form, post_referral
@@ -167,3 +167,11 @@ def test_an_agb_code_has_ascii_digits(client, db, series) -> None:
     response = post_referral(client, agb_code="１２３４５６７８")
     assert response.status_code == 422
     assert db.session.scalars(select(Referral)).all() == []
+
+
+def test_the_receipt_can_be_answered_to_the_series(app, client, db, series) -> None:
+    assert post_referral(client).status_code == 200
+    receipt = db.session.scalars(select(OutboxMessage)).one()
+    sender, reply_to = delivery.sender_for(db.session, receipt, app.config["MAIL_SENDER"])
+    assert series.organiser_email and reply_to == series.organiser_email
+    assert series.organiser_name in sender

@@ -33,7 +33,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session as DbSession
 from sqlalchemy.orm.exc import ObjectDeletedError, StaleDataError
 
-from symposium.models import OutboxMessage, OutboxStatus, Registration
+from symposium.models import OutboxMessage, OutboxStatus, Referral, Registration
 from symposium.services.certificates import document
 from symposium.services.checkin import tickets
 from symposium.services.core.locking import begin_write
@@ -164,10 +164,15 @@ def sender_for(db: DbSession, row: OutboxMessage, mail_sender: str) -> tuple[str
     receiving servers refuse or file as spam mail we send for them. The invitations'
     ORGANIZER is the same address as From (``render.sender_address``), as iMIP asks.
     """
-    registration = db.get(Registration, row.registration_id) if row.registration_id else None
-    if registration is None:
+    event = None
+    if row.registration_id:
+        registration = db.get(Registration, row.registration_id)
+        event = registration.event if registration is not None else None
+    elif row.referral_id:  # a referral's receipt or news: the series' coordinators answer
+        referral = db.get(Referral, row.referral_id)
+        event = referral.event if referral is not None else None
+    if event is None:
         return mail_sender, None
-    event = registration.event
     name = " ".join((event.organiser_name or event.title).split())
     sender = str(Address(display_name=name, addr_spec=parseaddr(mail_sender)[1]))
     reply_to = None
