@@ -130,25 +130,47 @@ def _insert(
     # A Core INSERT, not an object for the unit of work: this runs in every registration.
     db.execute(
         _INSERT_MESSAGE,
-        {
-            "created_at": now,
-            "registration_id": registration.id,
-            "kind": kind,
-            "to_address": to or registration.email,
-            "language": registration.language,
-            "subject": "",
-            "body_text": "",
-            "body_html": "",
-            "calendar_method": invite,
-            "message_id": make_msgid(domain=current_app.config["MAIL_DOMAIN"]),
-            "status": OutboxStatus.QUEUED,
-            "attempts": 0,
-            "next_attempt_at": now,
-            "last_error": "",
-            "render_context": context,
-            "certificate_id": certificate.id if certificate is not None else None,
-        },
-    )
+        _queued(
+            now, kind, to or registration.email, registration.language, context,
+            registration_id=registration.id, calendar_method=invite,
+            certificate_id=certificate.id if certificate is not None else None,
+        ),
+    )  # fmt: skip
+
+
+def _queued(
+    now: datetime,
+    kind: str,
+    to_address: str,
+    language: str,
+    context: dict[str, Any],
+    *,
+    registration_id: int | None = None,
+    referral_id: int | None = None,
+    certificate_id: int | None = None,
+    calendar_method: str | None = None,
+) -> dict[str, Any]:
+    """An outbox row waiting for the worker, which writes its subject and texts from
+    ``context`` when it sends it: the one shape every queued message has."""
+    return {
+        "created_at": now,
+        "registration_id": registration_id,
+        "referral_id": referral_id,
+        "kind": kind,
+        "to_address": to_address,
+        "language": language,
+        "subject": "",
+        "body_text": "",
+        "body_html": "",
+        "calendar_method": calendar_method,
+        "message_id": make_msgid(domain=current_app.config["MAIL_DOMAIN"]),
+        "status": OutboxStatus.QUEUED,
+        "attempts": 0,
+        "next_attempt_at": now,
+        "last_error": "",
+        "render_context": context,
+        "certificate_id": certificate_id,
+    }
 
 
 # Mail about a back-office account, written by the worker (see ``render.account_mail``).
@@ -165,26 +187,7 @@ def queue_account_mail(
     """
     if kind not in ACCOUNT_KINDS:
         raise ValueError(f"not a mail about an account: {kind}")
-    db.execute(
-        _INSERT_MESSAGE,
-        {
-            "created_at": now,
-            "registration_id": None,
-            "kind": kind,
-            "to_address": address,
-            "language": language,
-            "subject": "",
-            "body_text": "",
-            "body_html": "",
-            "calendar_method": None,
-            "message_id": make_msgid(domain=current_app.config["MAIL_DOMAIN"]),
-            "status": OutboxStatus.QUEUED,
-            "attempts": 0,
-            "next_attempt_at": now,
-            "last_error": "",
-            "render_context": {"account": kind},
-        },
-    )
+    db.execute(_INSERT_MESSAGE, _queued(now, kind, address, language, {"account": kind}))
 
 
 # Mail to the referrer of a referral (services.referrals), written by the worker
@@ -208,25 +211,11 @@ def queue_referral_mail(
         context["state"] = state
     db.execute(
         _INSERT_MESSAGE,
-        {
-            "created_at": now,
-            "registration_id": None,
-            "referral_id": referral.id,
-            "kind": kind,
-            "to_address": referral.referrer_email,
-            "language": referral.language,
-            "subject": "",
-            "body_text": "",
-            "body_html": "",
-            "calendar_method": None,
-            "message_id": make_msgid(domain=current_app.config["MAIL_DOMAIN"]),
-            "status": OutboxStatus.QUEUED,
-            "attempts": 0,
-            "next_attempt_at": now,
-            "last_error": "",
-            "render_context": context,
-        },
-    )
+        _queued(
+            now, kind, referral.referrer_email, referral.language, context,
+            referral_id=referral.id,
+        ),
+    )  # fmt: skip
 
 
 def _as_now(enrolment: Enrolment) -> list[Any]:

@@ -89,7 +89,7 @@ def save_addition(
     earlier consents keep theirs, still readable."""
     text_nl, text_en = normal_lines(text_nl), normal_lines(text_en)
     for field, text in (("text_nl", text_nl), ("text_en", text_en)):
-        if has_control(text.replace("\n", "").replace("\r", "").replace("\t", "")):
+        if has_control(text):
             raise RuleError("invalid_text", _l("Remove the invisible control characters."), field)
         if len(text) > LIMIT:
             raise RuleError("field_too_long", _l("At most %(num)d characters.", num=LIMIT), field)

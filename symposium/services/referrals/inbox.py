@@ -135,7 +135,7 @@ def change_state(
         raise RuleError("referral_anonymised", _l("This referral has been anonymised."),
                         status=409)  # fmt: skip
     note = normal_lines(note)
-    if has_control(note.replace("\n", "").replace("\t", "")):
+    if has_control(note):
         raise RuleError("invalid_text", _l("Remove the invisible control characters."), "note")
     if len(note) > NOTE_LIMIT:
         raise RuleError("field_too_long", _l("At most %(num)d characters.", num=NOTE_LIMIT),

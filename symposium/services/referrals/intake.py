@@ -145,7 +145,7 @@ def problems(db: DbSession, event: Event, data: ReferralInput) -> list[RuleError
         refuse("unknown_theme", _l("Choose themes of this series."), "themes")
     elif not data.themes and not data.coordinator_chooses:
         refuse("no_theme", _l("Tick a theme, or let the coordinator choose."), "themes")
-    if has_control(normal_lines(data.need).replace("\n", "")):
+    if has_control(normal_lines(data.need)):
         refuse("invalid_text", _l("Remove the invisible control characters."), "need")
     elif len(normal_lines(data.need)) > NEED_LIMIT:
         refuse("field_too_long", _l("At most %(num)d characters.", num=NEED_LIMIT), "need")
